@@ -1,0 +1,145 @@
+"""The one place that reads configuration: ``EBOK_*`` environment variables (12-factor).
+
+Everything else receives a :class:`Settings` (or values taken from it) as an argument.
+Workflows never see it: the client copies what a workflow needs into its input.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "SmtpSecurity", "parse_codec_keys"]
+
+
+class SmtpSecurity(str, Enum):
+    """How the SMTP adapter protects the connection to the relay."""
+
+    NONE = "none"  # plain text; only for a relay on localhost
+    STARTTLS_IF_OFFERED = "starttls-if-offered"
+    STARTTLS = "starttls"  # required: refuse a relay that does not offer it
+    TLS = "tls"  # implicit TLS (port 465)
+
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+PositiveDuration = Annotated[timedelta, Field(gt=timedelta(0))]
+
+
+def parse_codec_keys(raw: str) -> dict[str, bytes]:
+    """``"kid1:base64key,kid2:base64key"`` → ordered {key id: 32-byte key}; the first encrypts."""
+    keys: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        kid, sep, b64 = item.partition(":")
+        if not sep or not kid or not kid.isascii() or not kid.replace("-", "").isalnum():
+            raise ValueError("each key must be 'key-id:base64' with an alphanumeric key id")
+        try:
+            key = base64.b64decode(b64, validate=True)
+        except binascii.Error as e:
+            raise ValueError(f"key {kid!r} is not valid base64") from e
+        if len(key) != 32:
+            raise ValueError(f"key {kid!r} must be 32 bytes (AES-256), got {len(key)}")
+        if kid in keys:
+            raise ValueError(f"key id {kid!r} appears twice")
+        keys[kid] = key
+    return keys
+
+
+class Settings(BaseSettings):
+    """All settings of the engine; each field is the variable ``EBOK_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EBOK_", extra="forbid", frozen=True, validate_default=True
+    )
+
+    # Temporal
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "ebok"
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_api_key: SecretStr | None = None
+    metrics_bind: str | None = Field(
+        default=None, description="host:port of the Prometheus endpoint of the SDK runtime"
+    )
+
+    # Store
+    database_url: str = "sqlite+aiosqlite:///ebok.db"
+
+    # E-mail
+    email_adapter: str = "smtp"
+    smtp_host: str = "localhost"
+    smtp_port: Port = 1025
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS_IF_OFFERED
+    smtp_timeout: PositiveDuration = timedelta(seconds=20)
+    outbox_dir: Path = Path("outbox")
+    mail_from: str = "eBOK <no-reply@ebok.example.pl>"
+    backoffice_email: str = "bok@ebok.example.pl"
+
+    # Other adapters (chosen by name; see adapters/registry.py)
+    payments_adapter: str = "sandbox"
+    operator_adapter: str = "sandbox"
+
+    # Links and the registration process
+    public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
+    terms_version: str = "2026-01"
+    registration_password_timeout: PositiveDuration = timedelta(hours=24)
+    activation_ttl: PositiveDuration = timedelta(hours=72)
+    resend_cooldown: PositiveDuration = timedelta(seconds=180)
+    resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
+    purge_grace: PositiveDuration = timedelta(days=7)
+
+    # Payload encryption: "kid:base64(32 bytes),..."; the first key encrypts, all decrypt
+    codec_keys: SecretStr | None = None
+    codec_server_bind: str = "127.0.0.1:8081"
+    codec_cors_origin: str = "http://localhost:8233"
+
+    # Embedded development mode
+    dev_dir: Path = Path(".ebok-dev")
+
+    @field_validator("codec_keys")
+    @classmethod
+    def _codec_keys_parse(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value().strip():
+            parse_codec_keys(v.get_secret_value())
+            return v
+        return None
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, v: str) -> str:
+        scheme = v.split(":", 1)[0]
+        if scheme in ("sqlite", "sqlite+pysqlite"):
+            return "sqlite+aiosqlite" + v[len(scheme) :]
+        if scheme in ("postgresql", "postgres", "postgresql+psycopg2"):
+            return "postgresql+psycopg" + v[len(scheme) :]
+        if scheme not in ("sqlite+aiosqlite", "postgresql+psycopg"):
+            raise ValueError("use sqlite:///FILE or postgresql://USER@HOST/DB (psycopg 3)")
+        return v
+
+    @field_validator("mail_from", "backoffice_email")
+    @classmethod
+    def _no_header_breaks(cls, v: str) -> str:
+        if any(c in v for c in "\r\n\0"):
+            raise ValueError("must not contain CR, LF or NUL")
+        return v
+
+    @property
+    def codec_key_ring(self) -> dict[str, bytes]:
+        """The parsed codec keys; empty when payload encryption is off."""
+        return parse_codec_keys(self.codec_keys.get_secret_value()) if self.codec_keys else {}
+
+    def link(self, path: str, **query: str) -> str:
+        """An absolute URL on the portal for an e-mailed link."""
+        from urllib.parse import urlencode
+
+        base = str(self.public_url).rstrip("/")
+        return f"{base}/{path.lstrip('/')}" + (f"?{urlencode(query)}" if query else "")
