@@ -1,0 +1,9 @@
+"""Custom search attributes: what operators filter on in the Temporal UI. Never PII."""
+
+from temporalio.common import SearchAttributeKey
+
+EBOK_PROCESS = SearchAttributeKey.for_keyword("EbokProcess")
+EBOK_STATUS = SearchAttributeKey.for_keyword("EbokStatus")
+EBOK_DEADLINE = SearchAttributeKey.for_datetime("EbokDeadline")
+
+ALL = (EBOK_PROCESS, EBOK_STATUS, EBOK_DEADLINE)

@@ -1,0 +1,81 @@
+"""Customer accounts: created once, at activation, from the registration's data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ebok.store.registrations import RegistrationRecord
+from ebok.store.tables import accounts as t
+
+__all__ = ["AccountRecord", "AccountRepository", "email_key"]
+
+
+def email_key(email: str) -> str:
+    """Mailboxes are compared case-insensitively (what every real provider does)."""
+    return email.strip().lower()
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    id: str
+    email: str
+    login: str
+    language: str
+    status: str
+    created_at: datetime
+
+
+class AccountRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def create_from(self, reg: RegistrationRecord, at: datetime) -> str:
+        """Insert the account; raises IntegrityError if the address or login got taken."""
+        assert reg.email and reg.login and reg.password_hash and reg.terms_version
+        assert reg.terms_accepted_at
+        await self._conn.execute(
+            t.insert().values(
+                id=reg.id,
+                registration_id=reg.id,
+                email=reg.email,
+                email_key=email_key(reg.email),
+                login=reg.login,
+                password_hash=reg.password_hash,
+                language=reg.language,
+                status="active",
+                terms_version=reg.terms_version,
+                terms_accepted_at=reg.terms_accepted_at,
+                created_at=at,
+            )
+        )
+        return reg.id
+
+    async def _one(self, *where: object) -> AccountRecord | None:
+        row = (
+            await self._conn.execute(
+                select(
+                    t.c.id, t.c.email, t.c.login, t.c.language, t.c.status, t.c.created_at
+                ).where(*where)  # type: ignore[arg-type]
+            )
+        ).one_or_none()
+        return AccountRecord(**row._asdict()) if row else None
+
+    async def by_email(self, email: str) -> AccountRecord | None:
+        return await self._one(t.c.email_key == email_key(email))
+
+    async def by_login(self, login: str) -> AccountRecord | None:
+        return await self._one(func.lower(t.c.login) == login.lower())
+
+    async def get(self, id: str) -> AccountRecord | None:
+        return await self._one(t.c.id == id)
+
+    async def password_hash(self, login: str) -> str | None:
+        return (
+            await self._conn.execute(
+                select(t.c.password_hash).where(func.lower(t.c.login) == login.lower())
+            )
+        ).scalar_one_or_none()

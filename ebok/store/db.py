@@ -1,0 +1,66 @@
+"""Engine set-up and the unit of work: one transaction per activity, rolled back on error."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from ebok.store.accounts import AccountRepository
+from ebok.store.mail import SentMailRepository
+from ebok.store.registrations import RegistrationRepository
+from ebok.store.tokens import TokenRepository
+
+__all__ = ["Store", "UnitOfWork", "make_engine"]
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine; SQLite gets WAL and a busy timeout so concurrent writers queue up."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+
+
+class UnitOfWork:
+    """The repositories of one open transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.registrations = RegistrationRepository(conn)
+        self.accounts = AccountRepository(conn)
+        self.tokens = TokenRepository(conn)
+        self.mail = SentMailRepository(conn)
+
+
+class Store:
+    """The database behind the activities and the client facade."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        return cls(make_engine(url))
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[UnitOfWork]:
+        """Commits when the block ends normally; rolls back if it raises."""
+        async with self.engine.begin() as conn:
+            yield UnitOfWork(conn)
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+

@@ -1,0 +1,27 @@
+"""Which Message-IDs were handed to the relay: makes a retried send a no-op."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ebok.store.dialect import insert_for
+from ebok.store.tables import sent_mail as t
+
+
+class SentMailRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def was_sent(self, message_id: str) -> bool:
+        found = await self._conn.execute(select(t.c.message_id).where(t.c.message_id == message_id))
+        return found.first() is not None
+
+    async def record(self, message_id: str, kind: str, subject_id: str, at: datetime) -> None:
+        await self._conn.execute(
+            insert_for(self._conn)(t)
+            .values(message_id=message_id, kind=kind, subject_id=subject_id, sent_at=at)
+            .on_conflict_do_nothing(index_elements=[t.c.message_id])
+        )

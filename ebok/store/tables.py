@@ -1,0 +1,112 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations in ``migrations/`` create it.
+
+Every natural key has a unique constraint: the store, not the code around it, is what keeps
+an activity that runs twice from writing twice.
+"""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware one (UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _ts(name: str, nullable: bool = True) -> Column[datetime]:
+    return Column(name, UtcDateTime(), nullable=nullable)
+
+
+registrations = Table(
+    "registrations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    # Personal data: nulled by the purge, so a purged row keeps only its outcome.
+    Column("email", String(320)),
+    Column("login", String(64)),
+    Column("password_hash", String(255)),
+    Column("language", String(2), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("terms_version", String(32)),
+    _ts("terms_accepted_at"),
+    _ts("created_at", nullable=False),
+    _ts("closed_at"),
+    _ts("purged_at"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("registration_id", String(40), nullable=False, unique=True),
+    Column("email", String(320), nullable=False),
+    # Lower-cased address: one account per mailbox whatever the capitalisation.
+    Column("email_key", String(320), nullable=False, unique=True),
+    Column("login", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("terms_version", String(32), nullable=False),
+    _ts("terms_accepted_at", nullable=False),
+    _ts("created_at", nullable=False),
+)
+
+# Single-use links (activation, later e-invoice consent): only the SHA-256 of a token is kept.
+one_time_tokens = Table(
+    "one_time_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("subject_id", String(40), nullable=False),
+    Column("serial", Integer, nullable=False),
+    _ts("issued_at", nullable=False),
+    _ts("expires_at", nullable=False),
+    _ts("used_at"),
+    _ts("revoked_at"),
+    UniqueConstraint("purpose", "subject_id", "serial"),
+)
+
+# Mail handed to the relay, by Message-ID: a retried activity does not send twice.
+sent_mail = Table(
+    "sent_mail",
+    metadata,
+    Column("message_id", String(255), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject_id", String(40), nullable=False),
+    _ts("sent_at", nullable=False),
+    Index(None, "subject_id"),
+)
