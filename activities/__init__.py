@@ -1,0 +1,36 @@
+"""Building the activities from their dependencies: the one list the worker registers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from activities.mail import MailComposer
+from activities.registration import RegistrationActivities
+from adapters.email.base import EmailSender
+from ebok.settings import Settings
+from ebok.store.db import Store
+
+__all__ = ["Adapters", "build_activities"]
+
+
+@dataclass
+class Adapters:
+    """The swappable parts, chosen by name in settings (or given directly by tests)."""
+
+    email: EmailSender
+
+
+def build_activities(
+    settings: Settings, store: Store, adapters: Adapters
+) -> list[Callable[..., Any]]:
+    composer = MailComposer(settings.mail_from)
+    registration = RegistrationActivities(store, adapters.email, composer, settings)
+    return [
+        registration.send_activation,
+        registration.redeem_token,
+        registration.send_welcome,
+        registration.close,
+        registration.purge,
+    ]

@@ -9,17 +9,21 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import timedelta
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "SmtpSecurity", "parse_codec_keys"]
+__all__ = ["DEV_ENV_FILE", "Settings", "SmtpSecurity", "parse_codec_keys"]
+
+# Written by ``python worker.py --dev`` (database, ports, the dev codec key) and read after
+# the real environment, so the ``ebok`` CLI run in the same folder reaches the dev services.
+DEV_ENV_FILE = Path(".ebok-dev/dev.env")
 
 
-class SmtpSecurity(str, Enum):
+class SmtpSecurity(StrEnum):
     """How the SMTP adapter protects the connection to the relay."""
 
     NONE = "none"  # plain text; only for a relay on localhost
@@ -55,7 +59,11 @@ class Settings(BaseSettings):
     """All settings of the engine; each field is the variable ``EBOK_<FIELD>``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="EBOK_", extra="forbid", frozen=True, validate_default=True
+        env_prefix="EBOK_",
+        env_file=DEV_ENV_FILE,
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
     )
 
     # Temporal
@@ -65,6 +73,9 @@ class Settings(BaseSettings):
     temporal_tls_cert: Path | None = None
     temporal_tls_key: Path | None = None
     temporal_api_key: SecretStr | None = None
+    execution_timeout: PositiveDuration | None = Field(
+        default=None, description="upper bound on any workflow run; unset in production"
+    )
     metrics_bind: str | None = Field(
         default=None, description="host:port of the Prometheus endpoint of the SDK runtime"
     )
@@ -101,9 +112,6 @@ class Settings(BaseSettings):
     codec_keys: SecretStr | None = None
     codec_server_bind: str = "127.0.0.1:8081"
     codec_cors_origin: str = "http://localhost:8233"
-
-    # Embedded development mode
-    dev_dir: Path = Path(".ebok-dev")
 
     @field_validator("codec_keys")
     @classmethod

@@ -7,7 +7,7 @@ registration only by its opaque id, and activities read personal data from the s
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -42,20 +42,19 @@ TermsVersion = Annotated[
 Reason = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00-\x08\x0b-\x1f]*$")]
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 1024  # OWASP: at least 8; allow long passphrases, never truncate
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_FROZEN = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     AWAITING_PASSWORD = "awaiting_password"
     AWAITING_ACTIVATION = "awaiting_activation"
     ACTIVATED = "activated"
     EXPIRED = "expired"
     UNDELIVERABLE = "undeliverable"
     CANCELLED = "cancelled"
-    PURGED = "purged"
 
 
-class ActivationOutcome(str, Enum):
+class ActivationOutcome(StrEnum):
     ACTIVATED = "activated"
     EXPIRED = "expired"
     INVALID = "invalid"
@@ -165,6 +164,7 @@ class RegistrationStatus(BaseModel):
     resends_left: int = 0
     activated_at: datetime | None = None
     closed_reason: str = ""
+    purged: bool = False  # personal data deleted from the store
 
 
 # --- activities ------------------------------------------------------------------------------
@@ -190,6 +190,7 @@ class RedeemToken(BaseModel):
     registration_id: RegistrationId
     token_hash: TokenHash
     at: datetime  # workflow time, so the store and the workflow agree on expiry
+    redemption_id: str = Field(min_length=1, max_length=64)  # the update's id: retries reuse it
 
 
 class SendWelcome(BaseModel):

@@ -63,4 +63,3 @@ class Store:
 
     async def aclose(self) -> None:
         await self.engine.dispose()
-

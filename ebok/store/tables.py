@@ -38,6 +38,7 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -96,6 +97,8 @@ one_time_tokens = Table(
     _ts("issued_at", nullable=False),
     _ts("expires_at", nullable=False),
     _ts("used_at"),
+    # Who redeemed it (the caller's idempotency key), so a retried redemption is recognised.
+    Column("used_by", String(64)),
     _ts("revoked_at"),
     UniqueConstraint("purpose", "subject_id", "serial"),
 )

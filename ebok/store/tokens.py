@@ -6,9 +6,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.store.dialect import insert_for
@@ -23,7 +23,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class TokenState(str, Enum):
+class TokenState(StrEnum):
     REDEEMED = "redeemed"  # this call used it
     EXPIRED = "expired"
     INVALID = "invalid"  # unknown, revoked (a newer link exists) or for another purpose
@@ -40,6 +40,8 @@ class IssuedToken:
 class Redemption:
     state: TokenState
     subject_id: str | None = None
+    used_at: datetime | None = None
+    used_by: str | None = None
 
 
 class TokenRepository:
@@ -82,35 +84,57 @@ class TokenRepository:
         )
         return IssuedToken(token, expires_at)
 
-    async def redeem(self, purpose: str, token_hash: str, at: datetime) -> Redemption:
-        """Use the token if it is open at ``at``. Exactly one concurrent caller can win."""
+    async def redeem(
+        self,
+        purpose: str,
+        token_hash: str,
+        at: datetime,
+        by: str,
+        subject_id: str | None = None,
+    ) -> Redemption:
+        """Use the token if it is open at ``at``. Exactly one concurrent caller can win.
+
+        ``by`` is the caller's idempotency key: a retry with the same key sees ``used_by == by``.
+        With ``subject_id``, a token of another subject is answered as invalid.
+        """
+        mine = t.c.subject_id == subject_id if subject_id is not None else true()
         won = await self._conn.execute(
             update(t)
             .where(
                 t.c.token_hash == token_hash,
                 t.c.purpose == purpose,
+                mine,
                 t.c.used_at.is_(None),
                 t.c.revoked_at.is_(None),
                 t.c.expires_at > at,
             )
-            .values(used_at=at)
+            .values(used_at=at, used_by=by)
             .returning(t.c.subject_id)
         )
         subject = won.scalar_one_or_none()
         if subject is not None:
-            return Redemption(TokenState.REDEEMED, subject)
+            return Redemption(TokenState.REDEEMED, subject, at, by)
+        return await self.state_of(purpose, token_hash, at, subject_id)
+
+    async def state_of(
+        self, purpose: str, token_hash: str, at: datetime, subject_id: str | None = None
+    ) -> Redemption:
+        """Why a token cannot be redeemed at ``at`` (read only)."""
+        mine = t.c.subject_id == subject_id if subject_id is not None else true()
         row = (
             await self._conn.execute(
-                select(t.c.subject_id, t.c.used_at, t.c.revoked_at, t.c.expires_at).where(
-                    t.c.token_hash == token_hash, t.c.purpose == purpose
-                )
+                select(
+                    t.c.subject_id, t.c.used_at, t.c.used_by, t.c.revoked_at, t.c.expires_at
+                ).where(t.c.token_hash == token_hash, t.c.purpose == purpose, mine)
             )
         ).one_or_none()
         if row is None or row.revoked_at is not None:
             return Redemption(TokenState.INVALID)
         if row.used_at is not None:
-            return Redemption(TokenState.ALREADY_USED, row.subject_id)
-        return Redemption(TokenState.EXPIRED, row.subject_id)
+            return Redemption(TokenState.ALREADY_USED, row.subject_id, row.used_at, row.used_by)
+        if row.expires_at <= at:
+            return Redemption(TokenState.EXPIRED, row.subject_id)
+        return Redemption(TokenState.INVALID, row.subject_id)  # open, but not redeemable here
 
     async def subject_of(self, purpose: str, token_hash: str) -> str | None:
         return (

@@ -1,0 +1,167 @@
+"""Registration activities: tokens, account creation, mails. Every one is safe to run twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.email_errors import send_or_raise
+from activities.mail import MailComposer, local_time, message_id
+from adapters.email.base import EmailSender, OutgoingEmail
+from ebok.models import registration as m
+from ebok.settings import Settings
+from ebok.store.db import Store, UnitOfWork
+from ebok.store.registrations import RegistrationRecord
+from ebok.store.tokens import TokenState
+
+__all__ = ["ACTIVATION", "RegistrationActivities"]
+
+ACTIVATION = "activation"  # purpose of the one-time token
+REGISTRATION_GONE = "RegistrationGone"
+
+_OUTCOME = {
+    TokenState.REDEEMED: m.ActivationOutcome.ACTIVATED,
+    TokenState.EXPIRED: m.ActivationOutcome.EXPIRED,
+    TokenState.INVALID: m.ActivationOutcome.INVALID,
+    TokenState.ALREADY_USED: m.ActivationOutcome.ALREADY_USED,
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RegistrationActivities:
+    def __init__(
+        self, store: Store, email: EmailSender, composer: MailComposer, settings: Settings
+    ) -> None:
+        self._store, self._email, self._composer, self._settings = store, email, composer, settings
+
+    @activity.defn(name=m.SEND_ACTIVATION)
+    async def send_activation(self, req: m.SendActivation) -> m.ActivationMailed:
+        """Issue link number N (older links stop working) and mail it. If the address already
+        has an account, mail its owner a notice instead: the caller cannot tell the difference."""
+        mid = message_id("activation", req.registration_id, req.link_number, self._composer.domain)
+        async with self._store.begin() as uow:
+            if await uow.mail.was_sent(mid):
+                return m.ActivationMailed(message_id=mid)
+            reg = await _registration(uow, req.registration_id)
+            assert reg.email is not None and reg.login is not None
+            owner = await uow.accounts.by_email(reg.email)
+            if owner is not None:
+                mail = self._composer.compose(
+                    "account_exists",
+                    owner.language,
+                    owner.email,
+                    mid,
+                    login=owner.login,
+                    login_link=self._settings.link("logowanie"),
+                )
+            else:
+                issued = await uow.tokens.issue(
+                    ACTIVATION,
+                    req.registration_id,
+                    req.link_number,
+                    req.issued_at,
+                    req.expires_at,
+                )
+                mail = self._composer.compose(
+                    "activation",
+                    reg.language,
+                    reg.email,
+                    mid,
+                    login=reg.login,
+                    link=self._settings.link("aktywacja", token=issued.token),
+                    expires_at=local_time(req.expires_at),
+                )
+            await uow.registrations.set_status(reg.id, m.Status.AWAITING_ACTIVATION.value)
+        # Committed first: the link must work the moment the mail lands.
+        await self._deliver(mail, "activation", req.registration_id)
+        return m.ActivationMailed(message_id=mid)
+
+    @activity.defn(name=m.REDEEM_TOKEN)
+    async def redeem_token(self, req: m.RedeemToken) -> m.ActivationAnswer:
+        """Use the link and create the account, in one transaction."""
+        async with self._store.begin() as uow:
+            reg = await uow.registrations.get(req.registration_id)
+            if reg is None or reg.email is None:
+                return m.ActivationAnswer(outcome=m.ActivationOutcome.INVALID)
+            used = await uow.tokens.redeem(
+                ACTIVATION,
+                req.token_hash,
+                req.at,
+                by=req.redemption_id,
+                subject_id=req.registration_id,
+            )
+            if used.state is TokenState.REDEEMED:
+                if await _taken(uow, reg):
+                    # Another registration of the same address or login won; this one can't.
+                    raise ApplicationError(
+                        "address or login taken meanwhile", type="Taken", non_retryable=True
+                    )
+                await uow.accounts.create_from(reg, req.at)
+                await uow.registrations.set_status(
+                    reg.id, m.Status.ACTIVATED.value, closed_at=req.at
+                )
+            elif used.state is TokenState.ALREADY_USED and used.used_by == req.redemption_id:
+                # A retry of this very redemption whose first run committed.
+                return m.ActivationAnswer(outcome=m.ActivationOutcome.ACTIVATED)
+            return m.ActivationAnswer(outcome=_OUTCOME[used.state])
+
+    @activity.defn(name=m.SEND_WELCOME)
+    async def send_welcome(self, req: m.SendWelcome) -> m.ActivationMailed:
+        mid = message_id("welcome", req.registration_id, 1, self._composer.domain)
+        async with self._store.begin() as uow:
+            if await uow.mail.was_sent(mid):
+                return m.ActivationMailed(message_id=mid)
+            account = await uow.accounts.get(req.registration_id)
+            if account is None:
+                raise ApplicationError(
+                    "no account for this registration", type=REGISTRATION_GONE, non_retryable=True
+                )
+        mail = self._composer.compose(
+            "welcome",
+            account.language,
+            account.email,
+            mid,
+            login=account.login,
+            link_partner=self._settings.link("powiaz-konto"),
+        )
+        await self._deliver(mail, "welcome", req.registration_id)
+        return m.ActivationMailed(message_id=mid)
+
+    @activity.defn(name=m.CLOSE)
+    async def close(self, req: m.CloseRegistration) -> None:
+        async with self._store.begin() as uow:
+            await uow.registrations.set_status(req.registration_id, req.status.value, req.at)
+            await uow.tokens.revoke_all(ACTIVATION, req.registration_id, req.at)
+
+    @activity.defn(name=m.PURGE)
+    async def purge(self, req: m.PurgeRegistration) -> None:
+        async with self._store.begin() as uow:
+            await uow.registrations.purge(req.registration_id, req.at)
+            await uow.tokens.delete_all(ACTIVATION, req.registration_id)
+
+    async def _deliver(self, mail: OutgoingEmail, kind: str, subject_id: str) -> None:
+        await send_or_raise(self._email, mail)
+        async with self._store.begin() as uow:
+            await uow.mail.record(mail.message_id, kind, subject_id, _now())
+
+
+async def _registration(uow: UnitOfWork, registration_id: str) -> RegistrationRecord:
+    reg = await uow.registrations.get(registration_id)
+    if reg is None or reg.email is None:
+        raise ApplicationError(
+            "registration not found or purged", type=REGISTRATION_GONE, non_retryable=True
+        )
+    return reg
+
+
+async def _taken(uow: UnitOfWork, reg: RegistrationRecord) -> bool:
+    assert reg.email is not None and reg.login is not None
+    return (
+        await uow.accounts.by_email(reg.email) is not None
+        or await uow.accounts.by_login(reg.login) is not None
+    )

