@@ -136,7 +136,8 @@ class RegistrationActivities:
     async def close(self, req: m.CloseRegistration) -> None:
         async with self._store.begin() as uow:
             await uow.registrations.set_status(req.registration_id, req.status.value, req.at)
-            await uow.tokens.revoke_all(ACTIVATION, req.registration_id, req.at)
+            if req.status is not m.Status.EXPIRED:  # an expired link should say so when followed
+                await uow.tokens.revoke_all(ACTIVATION, req.registration_id, req.at)
 
     @activity.defn(name=m.PURGE)
     async def purge(self, req: m.PurgeRegistration) -> None:

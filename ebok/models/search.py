@@ -4,6 +4,6 @@ from temporalio.common import SearchAttributeKey
 
 EBOK_PROCESS = SearchAttributeKey.for_keyword("EbokProcess")
 EBOK_STATUS = SearchAttributeKey.for_keyword("EbokStatus")
-EBOK_DEADLINE = SearchAttributeKey.for_datetime("EbokDeadline")
+EBOK_DEADLINE = SearchAttributeKey.for_datetime("EbokDeadline")  # when the pending step lapses
 
 ALL = (EBOK_PROCESS, EBOK_STATUS, EBOK_DEADLINE)
