@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -70,11 +71,20 @@ def _no_controls(value: object) -> object:
     return value
 
 
+def _rfc_lengths(email: str) -> str:
+    local, _, domain = email.rpartition("@")
+    if len(local) > 64:
+        raise ValueError("the part before @ is longer than 64 characters")
+    if len(email) > 254:
+        raise ValueError("the address is longer than 254 characters")
+    return email
+
+
 class SignUp(BaseModel):
     """Step 1: the address the activation mail goes to, the chosen login, the language."""
 
     model_config = _FROZEN
-    email: Annotated[EmailStr, BeforeValidator(_no_controls)]
+    email: Annotated[EmailStr, BeforeValidator(_no_controls), AfterValidator(_rfc_lengths)]
     login: Login
     language: Language = "pl"
 
