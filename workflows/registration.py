@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -290,7 +290,7 @@ class Registration:
 
     def _set(self, status: m.Status) -> None:
         self._status = status
-        updates = [EBOK_STATUS.value_set(status.value)]
+        updates: list[SearchAttributeUpdate[Any]] = [EBOK_STATUS.value_set(status.value)]
         if self._expires_at is not None:
             updates.append(EBOK_DEADLINE.value_set(self._expires_at))  # the newest link's expiry
         workflow.upsert_search_attributes(updates)

