@@ -95,10 +95,6 @@ class Settings(BaseSettings):
     mail_from: str = "eBOK <no-reply@ebok.example.pl>"
     backoffice_email: str = "bok@ebok.example.pl"
 
-    # Other adapters (chosen by name; see adapters/registry.py)
-    payments_adapter: str = "sandbox"
-    operator_adapter: str = "sandbox"
-
     # Links and the registration process
     public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
     terms_version: str = "2026-01"
