@@ -95,6 +95,19 @@ class Settings(BaseSettings):
     mail_from: str = "eBOK <no-reply@ebok.example.pl>"
     backoffice_email: str = "bok@ebok.example.pl"
 
+    # Grid operator (DSO) adapter
+    operator_adapter: str = "sandbox"
+    operator_url: AnyHttpUrl | None = Field(
+        default=None, description="base URL of the DSO API (http adapter)"
+    )
+    operator_token: SecretStr | None = None
+    operator_timeout: PositiveDuration = timedelta(seconds=10)
+    operator_registry: Path | None = Field(
+        default=None, description="CSV contract registry of the sandbox adapter"
+    )
+    operator_sandbox_latency: timedelta = timedelta(0)
+    operator_sandbox_failure_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+
     # Links and the registration process
     public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
     terms_version: str = "2026-01"
