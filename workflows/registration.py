@@ -12,38 +12,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.common import EMAIL_RETRY, EMAIL_TIMEOUT, error_type, run_activity, update_id
 
 with workflow.unsafe.imports_passed_through():
     from ebok.models import registration as m
     from ebok.models.search import EBOK_DEADLINE, EBOK_PROCESS, EBOK_STATUS
 
-EMAIL_TIMEOUT = timedelta(seconds=60)
-EMAIL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=["RecipientRejected", "UnsafeHeader", "RegistrationGone"],
-)
-STORE_TIMEOUT = timedelta(seconds=30)
-STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=["RegistrationGone", "Taken"],
-)
-
 _CLOSED = (m.Status.ACTIVATED, m.Status.CANCELLED)
-
-
-def _error_type(err: ActivityError) -> str | None:
-    cause = err.cause
-    return cause.type if isinstance(cause, ApplicationError) else None
-
-
-def _update_id() -> str:
-    info = workflow.current_update_info()
-    assert info is not None, "called outside an update handler"
-    return info.id[:64]
 
 
 @workflow.defn(name=m.WORKFLOW_TYPE)
@@ -80,7 +58,7 @@ class Registration:
                 await self._await_activation()
                 continue
             if self._status == m.Status.ACTIVATED:
-                await self._activity(m.SEND_WELCOME, m.SendWelcome(registration_id=self._id))
+                await run_activity(m.SEND_WELCOME, m.SendWelcome(registration_id=self._id))
                 break
             if self._status in (m.Status.EXPIRED, m.Status.UNDELIVERABLE):
                 await self._record_closed()
@@ -117,7 +95,7 @@ class Registration:
     async def _mail_link(self, number: int) -> None:
         assert self._issued_at is not None and self._expires_at is not None
         try:
-            await self._activity(
+            await run_activity(
                 m.SEND_ACTIVATION,
                 m.SendActivation(
                     registration_id=self._id,
@@ -136,7 +114,7 @@ class Registration:
             # Refused for good, or retries ran out before the link expired: nobody can use it.
             self._links_sent = number
             if self._status == m.Status.AWAITING_ACTIVATION:
-                refused = _error_type(err) == "RecipientRejected"
+                refused = error_type(err) == "RecipientRejected"
                 self._close(
                     m.Status.UNDELIVERABLE,
                     "the relay refused the address" if refused else "activation mail not sent",
@@ -157,13 +135,13 @@ class Registration:
         return self._status == m.Status.AWAITING_ACTIVATION
 
     async def _record_closed(self) -> None:
-        await self._activity(
+        await run_activity(
             m.CLOSE,
             m.CloseRegistration(registration_id=self._id, status=self._status, at=workflow.now()),
         )
 
     async def _purge(self) -> None:
-        await self._activity(
+        await run_activity(
             m.PURGE, m.PurgeRegistration(registration_id=self._id, at=workflow.now())
         )
         self._purged = True
@@ -210,18 +188,18 @@ class Registration:
     async def activate(self, req: m.Activate) -> m.ActivationAnswer:
         self._redeeming += 1
         try:
-            answer: m.ActivationAnswer = await self._activity(
+            answer: m.ActivationAnswer = await run_activity(
                 m.REDEEM_TOKEN,
                 m.RedeemToken(
                     registration_id=self._id,
                     token_hash=req.token_hash,
                     at=workflow.now(),
-                    redemption_id=_update_id(),
+                    redemption_id=update_id(),
                 ),
                 result_type=m.ActivationAnswer,
             )
         except ActivityError as err:
-            if _error_type(err) != "Taken":
+            if error_type(err) != "Taken":
                 raise
             answer = m.ActivationAnswer(outcome=m.ActivationOutcome.INVALID)
         finally:
@@ -312,22 +290,3 @@ class Registration:
             return f"Registration: activated {self._activated_at:%Y-%m-%d %H:%M} UTC."
         tail = " Personal data purged." if self._purged else ""
         return f"Registration: {s.value} ({self._reason}).{tail}"
-
-    async def _activity(
-        self,
-        name: str,
-        arg: object,
-        *,
-        result_type: type | None = None,
-        timeout: timedelta = STORE_TIMEOUT,
-        retry: RetryPolicy = STORE_RETRY,
-        schedule_to_close: timedelta | None = None,
-    ) -> Any:
-        return await workflow.execute_activity(
-            name,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=timeout,
-            schedule_to_close_timeout=schedule_to_close,
-            retry_policy=retry,
-        )

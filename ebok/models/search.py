@@ -6,4 +6,6 @@ EBOK_PROCESS = SearchAttributeKey.for_keyword("EbokProcess")
 EBOK_STATUS = SearchAttributeKey.for_keyword("EbokStatus")
 EBOK_DEADLINE = SearchAttributeKey.for_datetime("EbokDeadline")  # when the pending step lapses
 
-ALL = (EBOK_PROCESS, EBOK_STATUS, EBOK_DEADLINE)
+EBOK_OUTCOME = SearchAttributeKey.for_keyword("EbokOutcome")  # how a finished process ended
+
+ALL = (EBOK_PROCESS, EBOK_STATUS, EBOK_DEADLINE, EBOK_OUTCOME)
