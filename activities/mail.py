@@ -21,7 +21,7 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 LANGUAGES = ("pl", "en")
 
 
-def message_id(kind: str, subject_id: str, serial: int, domain: str) -> str:
+def message_id(kind: str, subject_id: str, serial: int | str, domain: str) -> str:
     """Deterministic Message-ID: the same business event always gets the same one, so a
     retried activity is recognisable (by us and by the relay) as the same message."""
     return f"<{kind}.{subject_id}.{serial}@{domain}>"

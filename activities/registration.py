@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.email_errors import send_or_raise
+from activities.delivery import deliver
 from activities.mail import MailComposer, local_time, message_id
-from adapters.email.base import EmailSender, OutgoingEmail
+from adapters.email.base import EmailSender
 from ebok.models import registration as m
 from ebok.settings import Settings
 from ebok.store.db import Store, UnitOfWork
@@ -27,10 +25,6 @@ _OUTCOME = {
     TokenState.INVALID: m.ActivationOutcome.INVALID,
     TokenState.ALREADY_USED: m.ActivationOutcome.ALREADY_USED,
 }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class RegistrationActivities:
@@ -78,7 +72,7 @@ class RegistrationActivities:
                 )
             await uow.registrations.set_status(reg.id, m.Status.AWAITING_ACTIVATION.value)
         # Committed first: the link must work the moment the mail lands.
-        await self._deliver(mail, "activation", req.registration_id)
+        await deliver(self._store, self._email, mail, "activation", req.registration_id)
         return m.ActivationMailed(message_id=mid)
 
     @activity.defn(name=m.REDEEM_TOKEN)
@@ -129,7 +123,7 @@ class RegistrationActivities:
             login=account.login,
             link_partner=self._settings.link("powiaz-konto"),
         )
-        await self._deliver(mail, "welcome", req.registration_id)
+        await deliver(self._store, self._email, mail, "welcome", req.registration_id)
         return m.ActivationMailed(message_id=mid)
 
     @activity.defn(name=m.CLOSE)
@@ -144,11 +138,6 @@ class RegistrationActivities:
         async with self._store.begin() as uow:
             await uow.registrations.purge(req.registration_id, req.at)
             await uow.tokens.delete_all(ACTIVATION, req.registration_id)
-
-    async def _deliver(self, mail: OutgoingEmail, kind: str, subject_id: str) -> None:
-        await send_or_raise(self._email, mail)
-        async with self._store.begin() as uow:
-            await uow.mail.record(mail.message_id, kind, subject_id, _now())
 
 
 async def _registration(uow: UnitOfWork, registration_id: str) -> RegistrationRecord:

@@ -117,6 +117,21 @@ class Settings(BaseSettings):
     resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
     purge_grace: PositiveDuration = timedelta(days=7)
 
+    # Partner linking
+    link_max_failed_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    link_lockout: PositiveDuration = timedelta(hours=24)
+    link_operator_patience: PositiveDuration = Field(
+        default=timedelta(hours=48), description="operator retries before staff review"
+    )
+    link_staff_patience: PositiveDuration = Field(
+        default=timedelta(hours=24), description="staff review waiting before an escalation"
+    )
+    link_idle_timeout: PositiveDuration = timedelta(days=30)
+    link_invoice_max_age: PositiveDuration = timedelta(days=400)
+    allow_shared_partner: bool = Field(
+        default=False, description="may one partner be linked to several web accounts"
+    )
+
     # Payload encryption: "kid:base64(32 bytes),..."; the first key encrypts, all decrypt
     codec_keys: SecretStr | None = None
     codec_server_bind: str = "127.0.0.1:8081"

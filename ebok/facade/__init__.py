@@ -1,0 +1,1 @@
+"""The parts of :class:`ebok.client.EbokClient`, one module per process."""
