@@ -1,4 +1,4 @@
-"""The contract every EmailSender must meet; plugin test suites reuse it.
+"""The contracts every EmailSender and GridOperator must meet; plugin test suites reuse them.
 
 Subclass :class:`EmailSenderContract` and override two fixtures::
 
@@ -8,6 +8,9 @@ Subclass :class:`EmailSenderContract` and override two fixtures::
 
         @pytest.fixture
         def received(self): ...          # async () -> list[EmailMessage] that reached the far end
+
+Likewise :class:`GridOperatorContract` with one fixture, ``operator``: a GridOperator whose
+registry holds :func:`contract_rows` (the suite's ``REGISTRY``) and nothing else it asks about.
 
 The tests are coroutines: run them with pytest-asyncio (``asyncio_mode = "auto"``, or mark them).
 """
@@ -29,8 +32,24 @@ from adapters.email.base import (
     OutgoingEmail,
     UnsafeHeader,
 )
+from adapters.operator.base import (
+    ContractAnswer,
+    ContractQuery,
+    ContractStatus,
+    ContractType,
+    GridOperator,
+)
+from adapters.operator.sandbox import RegistryRow, RowStatus
 
-__all__ = ["POLISH", "EmailSenderContract", "Received", "forge", "sample_mail"]
+__all__ = [
+    "POLISH",
+    "EmailSenderContract",
+    "GridOperatorContract",
+    "Received",
+    "contract_rows",
+    "forge",
+    "sample_mail",
+]
 
 Received = Callable[[], Awaitable[list[EmailMessage]]]
 
@@ -171,3 +190,99 @@ class EmailSenderContract:
         got = await received()
         assert 1 <= len(got) <= 2
         assert {m["Message-ID"] for m in got} == {mail.message_id}
+
+
+# The grid-operator contract. Fictional holders with valid check digits; PPEs of Stoen Operator
+# in a serial range of their own (...0009...), apart from the bundled sandbox registry's.
+_NIP_A, _NIP_B = "1234563218", "7770000028"
+_PESEL_A, _PESEL_B = "80010112340", "92021501231"
+PPE_CONFIRMED = "590380100009000014"  # distribution, active, held by _NIP_A
+PPE_COMPREHENSIVE = "590380100009000021"  # comprehensive, active, held by _PESEL_A
+PPE_TERMINATED = "590380100009000038"  # distribution, terminated, held by _NIP_B
+PPE_PESEL_HOLDER = "590380100009000045"  # distribution, active, held by _PESEL_B
+PPE_UNKNOWN = "590380100009999998"  # valid, never in the registry
+
+_REGISTRY = (
+    RegistryRow(PPE_CONFIRMED, _NIP_A, ContractType.DISTRIBUTION, RowStatus.ACTIVE),
+    RegistryRow(PPE_COMPREHENSIVE, _PESEL_A, ContractType.COMPREHENSIVE, RowStatus.ACTIVE),
+    RegistryRow(PPE_TERMINATED, _NIP_B, ContractType.DISTRIBUTION, RowStatus.TERMINATED),
+    RegistryRow(PPE_PESEL_HOLDER, _PESEL_B, ContractType.DISTRIBUTION, RowStatus.ACTIVE),
+)
+
+
+def contract_rows() -> tuple[RegistryRow, ...]:
+    """The contracts the ``operator`` fixture of :class:`GridOperatorContract` must know."""
+    return _REGISTRY
+
+
+class GridOperatorContract:
+    """What every grid-operator adapter must do; see the module docstring for how to use it."""
+
+    REGISTRY: tuple[RegistryRow, ...] = _REGISTRY
+
+    @pytest.fixture
+    def operator(self) -> GridOperator:
+        raise NotImplementedError("override the 'operator' fixture")
+
+    async def test_active_distribution_contract_of_the_holder_is_confirmed(
+        self, operator: GridOperator
+    ) -> None:
+        answer = await operator.check_distribution_contract(ContractQuery(PPE_CONFIRMED, _NIP_A))
+        assert answer.status is ContractStatus.CONFIRMED
+        assert answer.contract_type is ContractType.DISTRIBUTION
+        assert answer.ppe == PPE_CONFIRMED and answer.reference
+
+    async def test_holder_known_by_pesel_is_confirmed(self, operator: GridOperator) -> None:
+        query = ContractQuery(PPE_PESEL_HOLDER, _PESEL_B)
+        answer = await operator.check_distribution_contract(query)
+        assert answer.status is ContractStatus.CONFIRMED
+
+    async def test_comprehensive_contract_is_no_contract(self, operator: GridOperator) -> None:
+        query = ContractQuery(PPE_COMPREHENSIVE, _PESEL_A)
+        answer = await operator.check_distribution_contract(query)
+        assert answer.status is ContractStatus.NO_CONTRACT
+        assert answer.contract_type is ContractType.COMPREHENSIVE
+
+    async def test_terminated_contract_is_no_contract(self, operator: GridOperator) -> None:
+        query = ContractQuery(PPE_TERMINATED, _NIP_B)
+        answer = await operator.check_distribution_contract(query)
+        assert answer.status is ContractStatus.NO_CONTRACT
+        assert answer.contract_type is ContractType.DISTRIBUTION
+
+    @pytest.mark.parametrize("holder", [_NIP_B, _PESEL_A])
+    async def test_another_holder_gets_other_party(
+        self, operator: GridOperator, holder: str
+    ) -> None:
+        query = ContractQuery(PPE_CONFIRMED, holder)
+        answer = await operator.check_distribution_contract(query)
+        assert answer.status is ContractStatus.OTHER_PARTY
+
+    async def test_unknown_ppe(self, operator: GridOperator) -> None:
+        answer = await operator.check_distribution_contract(ContractQuery(PPE_UNKNOWN, _NIP_A))
+        assert answer.status is ContractStatus.UNKNOWN_PPE
+        assert answer.contract_type is None and answer.ppe == PPE_UNKNOWN
+
+    async def test_formatted_identifiers_are_normalized(self, operator: GridOperator) -> None:
+        spaced = " ".join(PPE_CONFIRMED[i : i + 4] for i in range(0, 18, 4))
+        query = ContractQuery(f" {spaced} ", "PL 123-456-32-18")
+        answer = await operator.check_distribution_contract(query)
+        assert answer.ppe == PPE_CONFIRMED
+        assert answer.status is ContractStatus.CONFIRMED
+
+    async def test_answers_are_typed(self, operator: GridOperator) -> None:
+        answer = await operator.check_distribution_contract(
+            ContractQuery(PPE_COMPREHENSIVE, _PESEL_A)
+        )
+        assert type(answer) is ContractAnswer
+        assert type(answer.status) is ContractStatus
+        assert type(answer.contract_type) is ContractType
+        assert type(answer.ppe) is str and type(answer.reference) is str
+
+    async def test_repeated_check_gives_the_same_answer(self, operator: GridOperator) -> None:
+        query = ContractQuery(PPE_CONFIRMED, _NIP_A)
+        first = await operator.check_distribution_contract(query)
+        second = await operator.check_distribution_contract(query)
+        assert (second.status, second.contract_type) == (first.status, first.contract_type)
+
+    async def test_is_a_grid_operator(self, operator: GridOperator) -> None:
+        assert isinstance(operator, GridOperator)
