@@ -20,11 +20,19 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy.engine import make_url
 
+from ebok.billing_import import (
+    COLUMNS,
+    DEFAULT_BATCH,
+    INVOICE_COLUMNS,
+    ImportFileError,
+    import_partners,
+)
 from ebok.client import EbokClient
 from ebok.codec import new_key
 from ebok.errors import EbokError, InvalidInput, RateLimited
 from ebok.models.registration import ActivationOutcome
 from ebok.settings import DEV_ENV_FILE, Settings, parse_codec_keys
+from ebok.store.db import Store
 from ebok.store.migrate import upgrade_url
 
 __all__ = ["main"]
@@ -140,6 +148,35 @@ def _config(args: argparse.Namespace) -> int:
     return OK
 
 
+def _import_partners(args: argparse.Namespace) -> int:
+    settings = _settings()
+
+    async def go() -> int:
+        store = Store.from_url(settings.database_url)
+        try:
+            report = await import_partners(store, args.file, args.batch)
+        except ImportFileError as e:
+            raise _Exit(FAILED, f"error: {args.file}: {e}") from None
+        finally:
+            await store.aclose()
+        if args.json:
+            bad = [{"line": e.line, "field": e.field, "message": e.message} for e in report.bad]
+            shown = {"rows_read": report.rows_read, "loaded": report.loaded, "bad": bad}
+            print(json.dumps(shown, indent=2, ensure_ascii=False))
+        else:
+            print(report.summary(), *report.bad, sep="\n")
+        # The good rows are loaded either way; 2 says the file needs fixing and loading again.
+        return OK if report.ok else BAD_INPUT
+
+    return asyncio.run(go())
+
+
+def _positive(text: str) -> int:
+    if not text.isdecimal() or int(text) < 1:
+        raise argparse.ArgumentTypeError("must be a whole number of at least 1")
+    return int(text)
+
+
 # --- registration, through the facade -----------------------------------------------------------
 
 
@@ -246,6 +283,16 @@ def _parser() -> argparse.ArgumentParser:
     cmd = add("keygen", _keygen, "print a new payload key 'kid:base64' for EBOK_CODEC_KEYS")
     cmd.add_argument("--kid", help="key id: letters, digits, '-' (default: k + today, k20260131)")
     add("config", _config, "show the effective settings, secrets masked", json=True)
+    about = "load data exported by the billing system"
+    imports = sub.add_parser("import", help=about, description=about)
+    what = imports.add_subparsers(dest="what", required=True, metavar="WHAT")
+    about = "load a partner CSV (one row per PPE); exit 2 names the bad rows, the rest load"
+    cmd = what.add_parser("partners", help=about, description=about, parents=[out])
+    cmd.set_defaults(run=_import_partners)
+    cmd.add_argument("file", help="CSV, UTF-8, header: " + ",".join(COLUMNS + INVOICE_COLUMNS))
+    cmd.add_argument(
+        "--batch", type=_positive, default=DEFAULT_BATCH, help="rows per transaction (%(default)s)"
+    )
 
     cmd = add("register", _client(_register), "step 1: start a registration", json=True)
     cmd.add_argument("email", help="the address the activation mail goes to")

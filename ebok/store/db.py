@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ebok.store.accounts import AccountRepository
+from ebok.store.billing import BillingRepository
 from ebok.store.mail import SentMailRepository
 from ebok.store.registrations import RegistrationRepository
 from ebok.store.tokens import TokenRepository
@@ -43,6 +44,7 @@ class UnitOfWork:
         self.accounts = AccountRepository(conn)
         self.tokens = TokenRepository(conn)
         self.mail = SentMailRepository(conn)
+        self.billing = BillingRepository(conn)
 
 
 class Store:

@@ -7,9 +7,13 @@ an activity that runs twice from writing twice.
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -112,4 +116,95 @@ sent_mail = Table(
     Column("subject_id", String(40), nullable=False),
     _ts("sent_at", nullable=False),
     Index(None, "subject_id"),
+)
+
+
+# --- billing: what the billing system knows of customers, loaded by ``ebok import partners`` ----
+# Foreign keys are named here because the naming convention above has no "fk" entry, and SQLite
+# batch migrations can only drop a constraint they can name.
+
+business_partners = Table(
+    "business_partners",
+    metadata,
+    Column("number", String(10), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    # Several NULLs are allowed by a unique constraint on both databases: households have none.
+    Column("nip", String(10), unique=True),
+    Column("pesel", String(11)),
+    _ts("updated_at", nullable=False),
+    CheckConstraint("kind IN ('household', 'business')", name="ck_business_partners_kind"),
+)
+
+contract_accounts = Table(
+    "contract_accounts",
+    metadata,
+    Column("number", String(12), primary_key=True),
+    Column(
+        "partner_number",
+        String(10),
+        ForeignKey("business_partners.number", name="fk_contract_accounts_partner_number"),
+        nullable=False,
+    ),
+    _ts("updated_at", nullable=False),
+    Index(None, "partner_number"),
+)
+
+points_of_delivery = Table(
+    "points_of_delivery",
+    metadata,
+    Column("ppe", String(18), primary_key=True),
+    Column(
+        "contract_account",
+        String(12),
+        ForeignKey("contract_accounts.number", name="fk_points_of_delivery_contract_account"),
+        nullable=False,
+    ),
+    # The pre-renumbering code still printed on old invoices; it names one point only.
+    Column("legacy_ppe", String(40), unique=True),
+    Column("area", String(32), nullable=False),
+    Column("tariff", String(8), nullable=False),
+    _ts("updated_at", nullable=False),
+    Index(None, "contract_account"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("number", String(40), primary_key=True),
+    Column(
+        "partner_number",
+        String(10),
+        ForeignKey("business_partners.number", name="fk_invoices_partner_number"),
+        nullable=False,
+    ),
+    Column(
+        "contract_account",
+        String(12),
+        ForeignKey("contract_accounts.number", name="fk_invoices_contract_account"),
+        nullable=False,
+    ),
+    Column("gross_grosze", BigInteger, nullable=False),
+    Column("issue_date", Date, nullable=False),
+    _ts("created_at", nullable=False),
+    Index(None, "partner_number"),
+    Index(None, "contract_account"),
+)
+
+# Which web accounts may act for which business partner; a partner may have several accounts
+# (household members), an account several partners (a landlord).
+partner_links = Table(
+    "partner_links",
+    metadata,
+    Column("account_id", String(40), primary_key=True),
+    Column(
+        "partner_number",
+        String(10),
+        ForeignKey("business_partners.number", name="fk_partner_links_partner_number"),
+        primary_key=True,
+    ),
+    _ts("linked_at", nullable=False),
+    Column("method", String(16), nullable=False),
+    CheckConstraint("method IN ('invoice', 'ppe', 'staff')", name="ck_partner_links_method"),
+    Index(None, "partner_number"),
 )
