@@ -1,0 +1,120 @@
+"""``python -m bench SCENARIO --n N --db sqlite|postgres``: run a scenario on our engine and
+on bare Temporal, print the table, append the JSON line, draw the plot."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.harness import DEFAULT_POSTGRES, Phase, measure, started
+from bench.scenarios import SCENARIOS
+
+WORKER = (
+    "SDK defaults: 100 concurrent workflow tasks, 100 concurrent activities, "
+    "1000 cached workflows, 5 pollers of each kind"
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("scenario", choices=sorted(SCENARIOS))
+    p.add_argument("--n", type=int, default=200, help="measured iterations per side")
+    p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    p.add_argument("--concurrency", type=int, default=50, help="iterations in flight")
+    p.add_argument("--warmup", type=int, default=5, help="unmeasured iterations per side first")
+    p.add_argument(
+        "--history-sample", type=int, default=20, help="workflows whose history is counted"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds before one iteration counts as failed"
+    )
+    p.add_argument("--temporal-address", help="an existing cluster instead of a dev server")
+    p.add_argument("--namespace", default="default")
+    p.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES,
+        help="server where a fresh database is created for the run and dropped after it",
+    )
+    p.add_argument(
+        "--side",
+        choices=("both", "ours", "bare"),
+        default="both",
+        help="one side only, e.g. under a profiler (no ratios then)",
+    )
+    p.add_argument("--no-record", action="store_true", help="print only: no JSON line, no plot")
+    p.add_argument("-v", "--verbose", action="store_true", help="log the phases as they go")
+    return p
+
+
+def _commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip()
+
+
+async def _run(args: argparse.Namespace) -> dict[str, Any]:
+    scenario = SCENARIOS[args.scenario]
+    # Other work on the machine skews both sides; the load at the start is kept with the figures.
+    load_at_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    ours: Phase | None = None
+    bare: Phase | None = None
+    async with started(args.db, args.postgres_url, args.temporal_address, args.namespace) as stack:
+        shape = (args.n, args.concurrency, args.warmup, args.history_sample, args.timeout)
+        if args.side in ("both", "ours"):
+            ours = await measure(stack, scenario.ours, *shape)
+        if args.side in ("both", "bare"):
+            bare = await measure(stack, scenario.bare, *shape)
+        temporal = stack.temporal
+    meta = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scenario": scenario.name,
+        "unit": scenario.unit,
+        "db": args.db,
+        "n": args.n,
+        "concurrency": args.concurrency,
+        "warmup": args.warmup,
+        "temporal": temporal,
+        "worker": WORKER,
+        "commit": _commit(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "loadavg_1m_at_start": load_at_start,
+    }
+    return report.record(meta, ours, bare)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    if args.verbose:
+        logging.getLogger("bench").setLevel(logging.INFO)
+    line = asyncio.run(_run(args))
+    print(report.table(line))
+    print(f"worker: {WORKER}")
+    if args.no_record:
+        return
+    print(f"appended to {report.append(line)}")
+    drawn = report.plot(line["scenario"])
+    print(f"plot: {drawn}")
+
+
+if __name__ == "__main__":
+    main()

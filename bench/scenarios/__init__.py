@@ -1,0 +1,36 @@
+"""The scenario registry: a name → our side and the bare-Temporal side of the same shape.
+
+Adding a scenario: a module here with two :data:`~bench.harness.Side` functions and one
+``register(Scenario(...))`` call, imported below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.harness import Side
+
+__all__ = ["SCENARIOS", "Scenario", "register"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    unit: str  # what one iteration is, plural ("registrations")
+    ours: Side
+    bare: Side
+    description: str = ""
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def register(scenario: Scenario) -> Scenario:
+    if scenario.name in SCENARIOS:
+        raise ValueError(f"scenario {scenario.name!r} registered twice")
+    SCENARIOS[scenario.name] = scenario
+    return scenario
+
+
+# Imported for their register() calls.
+from bench.scenarios import registration as _registration  # noqa: E402, F401
