@@ -44,18 +44,22 @@ DEV_TEMPORAL_PORT, DEV_UI_PORT, DEV_SMTP_PORT = 7233, 8233, 1025
 async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
     """A started worker with every workflow and activity, wired from settings."""
     store = Store.from_url(settings.database_url)
-    email = registry.build("email", settings.email_adapter, settings)
+    adapters = Adapters(
+        email=registry.build("email", settings.email_adapter, settings),
+        operator=registry.build("operator", settings.operator_adapter, settings),
+    )
     try:
         worker = Worker(
             client,
             task_queue=settings.task_queue,
             workflows=ALL_WORKFLOWS,
-            activities=build_activities(settings, store, Adapters(email=email)),
+            activities=build_activities(settings, store, adapters),
         )
         async with worker:
             yield worker
     finally:
-        await email.aclose()
+        await adapters.operator.aclose()
+        await adapters.email.aclose()
         await store.aclose()
 
 

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from activities.linking import LinkingActivities
 from activities.mail import MailComposer
 from activities.registration import RegistrationActivities
 from adapters.email.base import EmailSender
+from adapters.operator.base import GridOperator
 from ebok.settings import Settings
 from ebok.store.db import Store
 
@@ -20,6 +22,7 @@ class Adapters:
     """The swappable parts, chosen by name in settings (or given directly by tests)."""
 
     email: EmailSender
+    operator: GridOperator
 
 
 def build_activities(
@@ -27,10 +30,16 @@ def build_activities(
 ) -> list[Callable[..., Any]]:
     composer = MailComposer(settings.mail_from)
     registration = RegistrationActivities(store, adapters.email, composer, settings)
+    linking = LinkingActivities(store, adapters.operator, adapters.email, composer, settings)
     return [
         registration.send_activation,
         registration.redeem_token,
         registration.send_welcome,
         registration.close,
         registration.purge,
+        linking.match,
+        linking.check_contract,
+        linking.record_link,
+        linking.notify_customer,
+        linking.escalate,
     ]

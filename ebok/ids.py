@@ -122,6 +122,8 @@ def normalize_nrb(value: str) -> str:
         iban.validate("PL" + number)
     except ValidationError:
         raise InvalidIdentifier("NRB", "check digits are wrong") from None
+    if not 2 <= int(number[:2]) <= 98:  # ISO 7064 MOD 97-10 never yields 00, 01 or 99
+        raise InvalidIdentifier("NRB", "check digits are wrong")
     return number
 
 

@@ -24,6 +24,8 @@ from temporalio.worker import Worker
 from activities import Adapters, build_activities
 from adapters.email.base import EmailSender
 from adapters.email.smtp import SmtpSender
+from adapters.operator.base import GridOperator
+from adapters.operator.sandbox import SandboxOperator
 from ebok.client import EbokClient
 from ebok.devsmtp import DevSmtpServer
 from ebok.models.search import ALL as SEARCH_ATTRIBUTES
@@ -179,15 +181,23 @@ def settings(db_url: str, smtpd: DevSmtpServer) -> Settings:
 
 @asynccontextmanager
 async def worker_for(
-    client: Client, settings: Settings, store: Store, email: EmailSender | None = None
+    client: Client,
+    settings: Settings,
+    store: Store,
+    email: EmailSender | None = None,
+    operator: GridOperator | None = None,
 ) -> AsyncIterator[Worker]:
-    """The worker as ``worker.py`` builds it, with a given e-mail adapter (SMTP by default)."""
+    """The worker as ``worker.py`` builds it; SMTP to the test server and the sandbox operator
+    with its bundled registry unless others are given."""
     sender = email or SmtpSender.from_settings(settings)
+    adapters = Adapters(email=sender, operator=operator or SandboxOperator.from_settings(settings))
     worker = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=ALL_WORKFLOWS,
-        activities=build_activities(settings, store, Adapters(email=sender)),
+        activities=build_activities(settings, store, adapters),
+        # A bug in workflow code fails the workflow (and the test) instead of retrying forever.
+        workflow_failure_exception_types=[Exception],
     )
     try:
         async with worker:

@@ -9,6 +9,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+with workflow.unsafe.imports_passed_through():
+    from ebok.models.search import EBOK_PROCESS
+
 # Business refusals raised by activities (ApplicationError types): retrying cannot help.
 PERMANENT = ["RecipientRejected", "UnsafeHeader", "RegistrationGone", "Taken", "OperatorRejected"]
 
@@ -24,6 +27,12 @@ STORE_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     non_retryable_error_types=PERMANENT,
 )
+
+
+def ensure_process_attribute(process: str) -> None:
+    """Set ``EbokProcess`` unless the starter already did (saves a visibility write)."""
+    if workflow.info().typed_search_attributes.get(EBOK_PROCESS) != process:
+        workflow.upsert_search_attributes([EBOK_PROCESS.value_set(process)])
 
 
 def error_type(err: ActivityError) -> str | None:

@@ -15,11 +15,18 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import EMAIL_RETRY, EMAIL_TIMEOUT, error_type, run_activity, update_id
+from workflows.common import (
+    EMAIL_RETRY,
+    EMAIL_TIMEOUT,
+    ensure_process_attribute,
+    error_type,
+    run_activity,
+    update_id,
+)
 
 with workflow.unsafe.imports_passed_through():
     from ebok.models import registration as m
-    from ebok.models.search import EBOK_DEADLINE, EBOK_PROCESS, EBOK_STATUS
+    from ebok.models.search import EBOK_DEADLINE, EBOK_STATUS
 
 _CLOSED = (m.Status.ACTIVATED, m.Status.CANCELLED)
 
@@ -44,8 +51,10 @@ class Registration:
 
     @workflow.run
     async def run(self, inp: m.RegistrationInput) -> m.RegistrationStatus:
-        workflow.upsert_search_attributes([EBOK_PROCESS.value_set("registration")])
-        self._set(m.Status.AWAITING_PASSWORD)
+        # An update may have run before this line (it can share the first workflow task):
+        # show the state as it is, never reset it.
+        ensure_process_attribute("registration")
+        self._set(self._status)
         try:
             await workflow.wait_condition(
                 lambda: self._status != m.Status.AWAITING_PASSWORD, timeout=inp.password_timeout

@@ -145,8 +145,7 @@ class LinkingStatus(BaseModel):
     attempts_left: int = 0
     locked_until: datetime | None = None
     ppes: list[str] = []
-    operator_attempts: int = 0
-    next_operator_try: datetime | None = None
+    ppes_answered: int = 0  # by the grid operator, in the current check
     waiting_since: datetime | None = None
     refusal: Refusal | None = None
     detail: str = ""

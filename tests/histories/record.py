@@ -16,13 +16,19 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.email.memory import MemorySender
-from ebok.client import EbokClient, registration_workflow_id
+from adapters.operator.sandbox import SandboxOperator
+from ebok.billing_import import import_partners
+from ebok.client import EbokClient, linking_workflow_id, registration_workflow_id
+from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 from tests.conftest import _binary, make_settings, register_search_attributes, worker_for
 from tests.mailbox import activation_token
+from tests.timeskip import outcome
+from tests.workflows.test_linking import an_account
 
 HERE = Path(__file__).parent
+DEMO_PARTNERS = Path(__file__).parents[2] / "ebok" / "demo" / "partners.csv"
 
 
 async def _save(client: Client, workflow_id: str, name: str) -> None:
@@ -52,9 +58,7 @@ async def main() -> None:
             await ebok.resend(activated.registration_id)
             await asyncio.sleep(0.5)
             await ebok.activate(activation_token(email.messages[-1]))
-            await env.client.get_workflow_handle(
-                registration_workflow_id(activated.registration_id)
-            ).result()
+            await outcome(env, registration_workflow_id(activated.registration_id), object)
             await _save(
                 env.client,
                 registration_workflow_id(activated.registration_id),
@@ -64,16 +68,41 @@ async def main() -> None:
             expired = await ebok.register("replay.two@example.pl", "replay.two")
             await ebok.set_credentials(expired.registration_id, "Replay-2026-pass", "2026-01", True)
             await env.sleep(settings.activation_ttl + settings.purge_grace + timedelta(hours=1))
-            await env.client.get_workflow_handle(
-                registration_workflow_id(expired.registration_id)
-            ).result()
+            await outcome(env, registration_workflow_id(expired.registration_id), object)
             await _save(
                 env.client,
                 registration_workflow_id(expired.registration_id),
                 "registration_expired_purged",
             )
+        await _record_linking(env, settings, store, email, ebok)
         await store.aclose()
     await env.shutdown()
+
+
+async def _record_linking(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    email: MemorySender,
+    ebok: EbokClient,
+) -> None:
+    """Two linkings of demo partners: confirmed at once, and via staff after an outage."""
+    await import_partners(store, DEMO_PARTNERS)
+    quick, slow = await an_account(store), await an_account(store)
+    operator = SandboxOperator.from_settings(settings)
+    async with worker_for(env.client, settings, store, email, operator):
+        await ebok.link_partner(
+            quick[0], "1000000101", invoice_number="FV/2026/11/000101", gross="245,67"
+        )
+        await outcome(env, linking_workflow_id(quick[0]), object)
+        await _save(env.client, linking_workflow_id(quick[0]), "linking_confirmed")
+
+        operator.fail_next(10_000)
+        await ebok.link_partner(slow[0], "1000000104", ppe="590380100001006854")
+        await env.sleep(settings.link_operator_patience + settings.link_staff_patience)
+        await ebok.approve_link(slow[0], "confirmed by phone", "operator.1")
+        await outcome(env, linking_workflow_id(slow[0]), object)
+        await _save(env.client, linking_workflow_id(slow[0]), "linking_outage_staff_approved")
 
 
 if __name__ == "__main__":

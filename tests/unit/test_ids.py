@@ -52,8 +52,9 @@ def ref_pesel_date(day: datetime.date) -> str:
 
 
 def ref_nrb_valid(nrb: str) -> bool:
-    """As IBAN "PL" + NRB: move "PL" + check digits to the end, P=25, L=21, mod 97 == 1."""
-    return int(nrb[2:] + "2521" + nrb[:2]) % 97 == 1
+    """As IBAN "PL" + NRB: move "PL" + check digits to the end, P=25, L=21, mod 97 == 1; the
+    check digits themselves are 02..98 (00, 01 and 99 would alias 97, 98 and 02)."""
+    return 2 <= int(nrb[:2]) <= 98 and int(nrb[2:] + "2521" + nrb[:2]) % 97 == 1
 
 
 def ref_nrb(bban: str) -> str:

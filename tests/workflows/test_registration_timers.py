@@ -20,6 +20,7 @@ from ebok.settings import Settings
 from ebok.store.db import Store
 from tests.conftest import worker_for
 from tests.mailbox import activation_token
+from tests.timeskip import outcome
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -35,11 +36,7 @@ async def start(ebok: EbokClient, with_password: bool = True) -> str:
 
 
 async def result(env: WorkflowEnvironment, rid: str) -> m.RegistrationStatus:
-    handle = env.client.get_workflow_handle(
-        registration_workflow_id(rid), result_type=m.RegistrationStatus
-    )
-    final: m.RegistrationStatus = await handle.result()
-    return final
+    return await outcome(env, registration_workflow_id(rid), m.RegistrationStatus)
 
 
 async def personal_data(store: Store, rid: str) -> tuple[str | None, str | None]:
