@@ -18,6 +18,7 @@ import signal
 import sysconfig
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from importlib.resources import as_file, files
 
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -25,6 +26,7 @@ from temporalio.worker import Worker
 
 from activities import Adapters, build_activities
 from adapters import registry
+from ebok.billing_import import import_partners
 from ebok.codec import AesGcmCodec, data_converter, new_key
 from ebok.codec_server import run_codec_server
 from ebok.devsmtp import DevSmtpServer
@@ -33,7 +35,7 @@ from ebok.settings import DEV_ENV_FILE, Settings, SmtpSecurity
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 from ebok.temporal import connect, runtime_for
-from workflows import ALL_WORKFLOWS
+from workflows.catalogue import ALL_WORKFLOWS
 
 log = logging.getLogger("ebok.worker")
 
@@ -105,6 +107,8 @@ async def run_dev(settings: Settings, stop: asyncio.Event) -> None:
     async with AsyncExitStack() as stack:
         store = Store.from_url(settings.database_url)
         await upgrade(store.engine)
+        with as_file(files("ebok.demo") / "partners.csv") as demo:
+            loaded = await import_partners(store, demo)  # idempotent: safe on every start
         await store.aclose()
 
         smtpd = DevSmtpServer(folder=folder / "mail", port=DEV_SMTP_PORT)
@@ -141,7 +145,10 @@ async def run_dev(settings: Settings, stop: asyncio.Event) -> None:
             f"  e-mail           SMTP on 127.0.0.1:{DEV_SMTP_PORT}; each mail saved under "
             f"{(folder / 'mail').resolve()}\n"
             f"  settings for the ebok CLI: {DEV_ENV_FILE.resolve()}\n"
-            "  try:  ebok register jan@example.pl jan.kowalski\n"
+            f"  demo billing data: {loaded.loaded} PPEs (ebok/demo/partners.csv); grid operator:"
+            " sandbox registry\n"
+            "  try:  ebok register jan@example.pl jan.kowalski   (then set-password, activate)\n"
+            "        ebok link ACCOUNT_ID 1000000101 --invoice FV/2026/11/000101 --gross 245,67\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

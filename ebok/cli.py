@@ -27,6 +27,7 @@ from ebok.billing_import import (
     ImportFileError,
     import_partners,
 )
+from ebok.cli_linking import add_commands as add_linking_commands
 from ebok.client import EbokClient
 from ebok.codec import new_key
 from ebok.errors import EbokError, InvalidInput, RateLimited
@@ -42,8 +43,9 @@ EXIT_CODES = """exit codes:
   0  done
   1  failed (no such registration, wrong state, server unreachable, ...)
   2  bad input or settings; the message names the field or EBOK_* variable
-  3  activate: the link was not activated (expired, invalid or already used)
-  4  resend: too soon; the message says when to retry"""
+  3  activate: the link was not activated (expired, invalid or already used);
+     link: the data did not match, the partner is taken, or linking is now locked
+  4  resend: too soon; link: locked out; the message says when to retry"""
 
 Command = Callable[[argparse.Namespace], int]
 ClientCommand = Callable[[EbokClient, argparse.Namespace], Awaitable[int]]
@@ -323,6 +325,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--reason", required=True, help="recorded in the workflow's result")
     cmd = add("status", _client(_status), "show where a registration stands", json=True)
     cmd.add_argument("registration_id")
+    add_linking_commands(add, _client, _emit)
     return parser
 
 

@@ -32,7 +32,7 @@ from ebok.models.search import ALL as SEARCH_ATTRIBUTES
 from ebok.settings import Settings, SmtpSecurity
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
-from workflows import ALL_WORKFLOWS
+from workflows.catalogue import ALL_WORKFLOWS
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 

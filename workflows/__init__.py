@@ -1,8 +1,1 @@
-"""Every workflow the worker hosts."""
-
-from workflows.linking import PartnerLinking
-from workflows.registration import Registration
-
-ALL_WORKFLOWS: list[type] = [Registration, PartnerLinking]
-
-__all__ = ["ALL_WORKFLOWS", "PartnerLinking", "Registration"]
+"""Workflows, one module per process; the list the worker hosts is in ``catalogue``."""

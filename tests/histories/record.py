@@ -23,9 +23,9 @@ from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 from tests.conftest import _binary, make_settings, register_search_attributes, worker_for
+from tests.factories import an_account
 from tests.mailbox import activation_token
 from tests.timeskip import outcome
-from tests.workflows.test_linking import an_account
 
 HERE = Path(__file__).parent
 DEMO_PARTNERS = Path(__file__).parents[2] / "ebok" / "demo" / "partners.csv"

@@ -3,98 +3,27 @@ real SMTP, the sandbox grid operator (and the http adapter against a local DSO s
 
 from __future__ import annotations
 
-import random
-import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from stdnum.ean import calc_check_digit
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.operator.base import ContractType, OperatorRejected
 from adapters.operator.http import HttpOperator
-from adapters.operator.sandbox import RegistryRow, RowStatus, SandboxOperator
-from ebok.billing_import import import_partners
+from adapters.operator.sandbox import SandboxOperator
 from ebok.client import EbokClient, linking_workflow_id
 from ebok.devsmtp import DevSmtpServer
 from ebok.errors import InvalidInput, NotFound, RateLimited
 from ebok.models import linking as m
 from ebok.settings import Settings
 from ebok.store.db import Store
-from ebok.store.registrations import RegistrationRecord
 from tests.adapters.operator.dso_server import DsoServer
 from tests.conftest import worker_for
+from tests.factories import a_partner, an_account
 from tests.mailbox import addressed_to, body
 from tests.timeskip import outcome
-
-HEADER = (
-    "partner_number,partner_name,partner_kind,nip,pesel,contract_account,ppe,legacy_ppe,"
-    "area,tariff,invoice_number,invoice_gross,invoice_date\n"
-)
-
-
-def _pesel(rng: random.Random) -> str:
-    digits = f"{rng.randint(50, 99):02d}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-    digits += f"{rng.randint(0, 9999):04d}"
-    check = (10 - sum(int(d) * w for d, w in zip(digits, (1, 3, 7, 9) * 3, strict=False)) % 10) % 10
-    return digits + str(check)
-
-
-@dataclass
-class Partner:
-    number: str
-    pesel: str
-    invoices: list[tuple[str, str]]  # (number, gross as printed)
-    ppes: list[str]
-    registry: list[RegistryRow] = field(default_factory=list)
-
-
-async def a_partner(
-    store: Store, contract: ContractType = ContractType.DISTRIBUTION, n_ppes: int = 1
-) -> Partner:
-    """A fresh partner in billing and a matching row in the operator's registry."""
-    rng = random.Random(uuid.uuid4().int)
-    number = f"{rng.randint(10**9, 10**10 - 1)}"
-    pesel = _pesel(rng)
-    rows, invoices, ppes = [], [], []
-    for _ in range(n_ppes):
-        body_ = f"5903801{rng.randint(0, 10**10 - 1):010d}"
-        ppe = body_ + calc_check_digit(body_)
-        account = f"{rng.randint(10**11, 10**12 - 1)}"
-        invoice = f"FV/2026/11/{rng.randint(0, 10**8):08d}"
-        gross = f"{rng.randint(10, 999)},{rng.randint(0, 99):02d}"
-        rows.append(
-            f"{number},Klient Testowy,household,,{pesel},{account},{ppe},,WAW-MOKOTOW,G11,"
-            f'{invoice},"{gross}",{datetime.now(UTC).date().isoformat()}\n'
-        )
-        invoices.append((invoice, gross))
-        ppes.append(ppe)
-    report = await import_partners(store, _text(HEADER + "".join(rows)))
-    assert not report.bad, report.bad
-    registry = [RegistryRow(p, pesel, contract, RowStatus.ACTIVE) for p in ppes]
-    return Partner(number, pesel, invoices, ppes, registry)
-
-
-def _text(content: str) -> Any:
-    import io
-
-    return io.StringIO(content)
-
-
-async def an_account(store: Store) -> tuple[str, str]:
-    account_id, tag = uuid.uuid4().hex, uuid.uuid4().hex[:8]
-    email = f"klient.{tag}@example.pl"
-    now = datetime.now(UTC)
-    record = RegistrationRecord(
-        account_id, email, f"klient{tag}", "x", "pl", "activated", "2026-01", now, now
-    )
-    async with store.begin() as uow:
-        await uow.registrations.add(account_id, email, record.login or "", "pl", "activated", now)
-        await uow.accounts.create_from(record, now)
-    return account_id, email
 
 
 async def final(env: WorkflowEnvironment, account_id: str) -> m.LinkingStatus:
