@@ -7,10 +7,17 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from ebok.errors import InvalidInput, LimitReached, NotFound, RateLimited, WrongState
+from ebok.models.search import EBOK_PROCESS, EBOK_STATUS
 from ebok.settings import Settings
 from ebok.store.db import Store
 
@@ -52,6 +59,34 @@ def _kind(workflow_id: str) -> str:
 class FacadeBase:
     def __init__(self, client: Client, store: Store, settings: Settings) -> None:
         self.temporal, self.store, self.settings = client, store, settings
+
+    async def _start(
+        self,
+        workflow: str,
+        arg: BaseModel,
+        workflow_id: str,
+        process: str,
+        status: str,
+        *,
+        reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        conflict: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.FAIL,
+    ) -> None:
+        """Start a process with its search attributes set, so operators see it at once."""
+        await self.temporal.start_workflow(
+            workflow,
+            arg,
+            id=workflow_id,
+            task_queue=self.settings.task_queue,
+            id_reuse_policy=reuse,
+            id_conflict_policy=conflict,
+            execution_timeout=self.settings.execution_timeout,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(EBOK_PROCESS, process),
+                    SearchAttributePair(EBOK_STATUS, status),
+                ]
+            ),
+        )
 
     async def _update(self, workflow_id: str, update: str, arg: BaseModel, result: type[R]) -> R:
         handle = self.temporal.get_workflow_handle(workflow_id)

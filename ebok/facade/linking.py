@@ -5,18 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pydantic import TypeAdapter
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import WorkflowIDConflictPolicy
 
 from ebok.errors import InvalidInput, NotFound
 from ebok.facade.base import FacadeBase, checked, validate
 from ebok.models import linking as m
 from ebok.models.registration import RegistrationId
-from ebok.models.search import EBOK_PROCESS, EBOK_STATUS
 from ebok.money import Money, MoneyError
 
 __all__ = ["LinkingFacade", "linking_workflow_id"]
@@ -66,7 +60,7 @@ class LinkingFacade(FacadeBase):
         try:
             return await self._update(workflow_id, "link", req, m.LinkAnswer)
         except NotFound:
-            await self._start(account_id, workflow_id)
+            await self._start_linking(account_id, workflow_id)
             return await self._update(workflow_id, "link", req, m.LinkAnswer)
 
     async def linking_status(self, account_id: str) -> m.LinkingStatus:
@@ -84,9 +78,9 @@ class LinkingFacade(FacadeBase):
             linking_workflow_id(account_id), "reject", decision, m.LinkingStatus
         )
 
-    async def _start(self, account_id: str, workflow_id: str) -> None:
+    async def _start_linking(self, account_id: str, workflow_id: str) -> None:
         s = self.settings
-        await self.temporal.start_workflow(
+        await self._start(
             m.WORKFLOW_TYPE,
             m.LinkingInput(
                 account_id=account_id,
@@ -98,16 +92,9 @@ class LinkingFacade(FacadeBase):
                 invoice_max_age=s.link_invoice_max_age,
                 allow_shared_partner=s.allow_shared_partner,
             ),
-            id=workflow_id,
-            task_queue=s.task_queue,
+            workflow_id,
+            "linking",
+            m.State.WAITING_FOR_ATTEMPT.value,
             # Two first attempts at once: both land on one process.
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            execution_timeout=s.execution_timeout,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(EBOK_PROCESS, "linking"),
-                    SearchAttributePair(EBOK_STATUS, m.State.WAITING_FOR_ATTEMPT.value),
-                ]
-            ),
+            conflict=WorkflowIDConflictPolicy.USE_EXISTING,
         )

@@ -6,12 +6,11 @@ import secrets
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, TypeAdapter
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 
 from ebok.errors import InvalidInput, NotFound, WrongState
 from ebok.facade.base import FacadeBase, checked, validate
 from ebok.models import registration as m
-from ebok.models.search import EBOK_PROCESS, EBOK_STATUS
 from ebok.passwords import WeakPassword, check_strength, hash_password
 from ebok.store.tokens import hash_token
 
@@ -50,19 +49,13 @@ class RegistrationFacade(FacadeBase):
                 datetime.now(UTC),
             )
         try:
-            await self.temporal.start_workflow(
+            await self._start(
                 m.WORKFLOW_TYPE,
                 self._registration_input(registration_id),
-                id=registration_workflow_id(registration_id),
-                task_queue=self.settings.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                execution_timeout=self.settings.execution_timeout,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(EBOK_PROCESS, "registration"),
-                        SearchAttributePair(EBOK_STATUS, m.Status.AWAITING_PASSWORD.value),
-                    ]
-                ),
+                registration_workflow_id(registration_id),
+                "registration",
+                m.Status.AWAITING_PASSWORD.value,
+                reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
         except BaseException:
             async with self.store.begin() as uow:
