@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -29,10 +30,18 @@ STORE_RETRY = RetryPolicy(
 )
 
 
+def show(values: Mapping[SearchAttributeKey[Any], Any]) -> None:
+    """Upsert the search attributes whose value changed; an unchanged one would cost a
+    history event and a visibility write for nothing."""
+    current = workflow.info().typed_search_attributes
+    changed = [key.value_set(v) for key, v in values.items() if current.get(key) != v]
+    if changed:
+        workflow.upsert_search_attributes(changed)
+
+
 def ensure_process_attribute(process: str) -> None:
-    """Set ``EbokProcess`` unless the starter already did (saves a visibility write)."""
-    if workflow.info().typed_search_attributes.get(EBOK_PROCESS) != process:
-        workflow.upsert_search_attributes([EBOK_PROCESS.value_set(process)])
+    """Set ``EbokProcess`` unless the starter already did."""
+    show({EBOK_PROCESS: process})
 
 
 def error_type(err: ActivityError) -> str | None:

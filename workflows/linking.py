@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import (
@@ -23,6 +23,7 @@ from workflows.common import (
     ensure_process_attribute,
     error_type,
     run_activity,
+    show,
 )
 
 with workflow.unsafe.imports_passed_through():
@@ -346,16 +347,16 @@ class PartnerLinking:
 
     def _set(self, state: m.State) -> None:
         self._state = state
-        updates: list[SearchAttributeUpdate[Any]] = [EBOK_STATUS.value_set(state.value)]
+        values: dict[SearchAttributeKey[Any], Any] = {EBOK_STATUS: state.value}
         deadline = {
             m.State.LOCKED: self._locked_until,
             m.State.CHECKING_WITH_OPERATOR: self._review_at,
         }.get(state)
         if deadline is not None:
-            updates.append(EBOK_DEADLINE.value_set(deadline))
+            values[EBOK_DEADLINE] = deadline
         if state in (m.State.LINKED, m.State.REJECTED, m.State.ABANDONED):
-            updates.append(EBOK_OUTCOME.value_set(state.value))
-        workflow.upsert_search_attributes(updates)
+            values[EBOK_OUTCOME] = state.value
+        show(values)
         self._refresh()
 
     def _refresh(self) -> None:

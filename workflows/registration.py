@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
+from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import (
@@ -21,6 +21,7 @@ from workflows.common import (
     ensure_process_attribute,
     error_type,
     run_activity,
+    show,
     update_id,
 )
 
@@ -277,10 +278,10 @@ class Registration:
 
     def _set(self, status: m.Status) -> None:
         self._status = status
-        updates: list[SearchAttributeUpdate[Any]] = [EBOK_STATUS.value_set(status.value)]
+        values: dict[SearchAttributeKey[Any], Any] = {EBOK_STATUS: status.value}
         if self._expires_at is not None:
-            updates.append(EBOK_DEADLINE.value_set(self._expires_at))  # the newest link's expiry
-        workflow.upsert_search_attributes(updates)
+            values[EBOK_DEADLINE] = self._expires_at  # the newest link's expiry
+        show(values)
         workflow.set_current_details(self._summary())
 
     def _summary(self) -> str:
