@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS_IF_OFFERED
     smtp_timeout: PositiveDuration = timedelta(seconds=20)
+    smtp_pool_size: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=4, description="connections kept open to the relay"
+    )
     outbox_dir: Path = Path("outbox")
     mail_from: str = "eBOK <no-reply@ebok.example.pl>"
     backoffice_email: str = "bok@ebok.example.pl"

@@ -1,7 +1,9 @@
 """E-mail through an SMTP relay (aiosmtplib).
 
-One connection is kept and reused; if the relay dropped it while idle, the next send
-reconnects once, transparently. Errors are mapped onto the port's exceptions:
+Up to ``pool_size`` connections are kept open and reused, one send on each at a time, so
+concurrent activities do not queue behind a single SMTP exchange. If the relay dropped a
+connection while it sat idle, the send reconnects once, transparently. Errors are mapped onto
+the port's exceptions:
 
 - RCPT refused with 5xx → :class:`RecipientRejected` (permanent);
 - connection refused/lost, timeouts, TLS failures, any 4xx → :class:`EmailUnavailable`;
@@ -26,14 +28,14 @@ from adapters.email.base import (
     RecipientRejected,
     SendReceipt,
 )
-from adapters.email.mime import build_message, envelope
+from adapters.email.mime import Envelope, build_message_and_envelope
 from ebok.settings import Settings, SmtpSecurity
 
 __all__ = ["SmtpSender"]
 
 
 class SmtpSender:
-    """Sends through one relay; safe for concurrent use (sends are serialised)."""
+    """Sends through one relay over a pool of connections; safe for concurrent use."""
 
     def __init__(
         self,
@@ -46,12 +48,20 @@ class SmtpSender:
         timeout: float = 20.0,
         tls_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
+        pool_size: int = 4,
     ) -> None:
+        if pool_size < 1:
+            raise ValueError(f"pool_size must be at least 1, got {pool_size}")
         self._host, self._port, self._security = host, port, security
         self._user, self._password, self._timeout = user, password, timeout
         self._tls_context, self._local_hostname = tls_context, local_hostname
-        self._smtp: aiosmtplib.SMTP | None = None
-        self._lock = asyncio.Lock()
+        self._pool_size = pool_size
+        # A slot is held for a whole send, so the connections open (idle plus in use) never
+        # exceed pool_size: a send only opens one when no idle one is left.
+        self._slots = asyncio.Semaphore(pool_size)
+        # Used as a stack: the most recently used connection is the least likely to have been
+        # timed out by the relay, and the ones at the bottom may close without being missed.
+        self._idle: list[aiosmtplib.SMTP] = []
         self._closed = False
 
     @classmethod
@@ -67,54 +77,84 @@ class SmtpSender:
             password=password.get_secret_value() if password is not None else None,
             timeout=settings.smtp_timeout.total_seconds(),
             tls_context=tls_context,
+            pool_size=settings.smtp_pool_size,
         )
 
     async def send(self, mail: OutgoingEmail) -> SendReceipt:
-        message = build_message(mail)
-        env = envelope(mail)
-        async with self._lock:
+        message, env = build_message_and_envelope(mail)
+        if self._closed:  # before waiting: aclose() may hold every slot
+            raise EmailError("SmtpSender is closed")
+        async with self._slots:
             if self._closed:
                 raise EmailError("SmtpSender is closed")
-            for attempt in (1, 2):
-                reused = self._smtp is not None and self._smtp.is_connected
-                try:
-                    detail = await self._send(message, env.mail_from, env.rcpt_to)
-                    break
-                except EmailError:
-                    self._drop()
-                    raise
-                except asyncio.CancelledError:
-                    self._drop()  # mid-transaction: the session state is unknown
-                    raise
-                except Exception as e:
-                    if not _session_survives(e):
-                        self._drop()
-                    if reused and attempt == 1 and _stale(e):
-                        continue
-                    raise _mapped(e, self._where) from e
+            detail = await self._deliver(message, env)
         return SendReceipt(mail.message_id, detail)
 
     async def aclose(self) -> None:
-        async with self._lock:
-            self._closed = True
-            smtp, self._smtp = self._smtp, None
-            if smtp is not None and smtp.is_connected:
-                try:
-                    await smtp.quit(timeout=min(self._timeout, 5.0))
-                except (aiosmtplib.SMTPException, OSError):
-                    pass  # the relay is gone anyway; close() below frees the socket
-                smtp.close()
+        """Wait for sends in flight, then QUIT every pooled connection."""
+        self._closed = True
+        held = 0
+        try:
+            # Holding every slot means no send is using a connection any more.
+            for _ in range(self._pool_size):
+                await self._slots.acquire()
+                held += 1
+            idle, self._idle = self._idle, []
+            await asyncio.gather(*(self._quit(smtp) for smtp in idle))
+        finally:
+            # Sends arriving later fail on _closed instead of waiting here for ever.
+            for _ in range(held):
+                self._slots.release()
 
     @property
     def _where(self) -> str:
         return f"{self._host}:{self._port}"
 
-    async def _send(self, message: EmailMessage, mail_from: str, rcpt_to: str) -> str:
-        if self._smtp is None or not self._smtp.is_connected:
-            self._drop()
-            self._smtp = await self._connect()
-        _, reply = await self._smtp.send_message(message, sender=mail_from, recipients=[rcpt_to])
-        return reply
+    async def _deliver(self, message: EmailMessage, env: Envelope) -> str:
+        for attempt in (1, 2):
+            # The retry always opens a new connection: if the relay restarted, the other idle
+            # ones are as stale as the one that just failed.
+            smtp = self._take_idle() if attempt == 1 else None
+            reused = smtp is not None
+            try:
+                if smtp is None:
+                    smtp = await self._connect()
+                _, reply = await smtp.send_message(
+                    message, sender=env.mail_from, recipients=[env.rcpt_to]
+                )
+            except (EmailError, asyncio.CancelledError):
+                # An EmailError comes from _connect, which closed its own connection; cancelled
+                # mid-transaction, the session state is unknown, so it cannot go back.
+                _discard(smtp)
+                raise
+            except Exception as e:
+                if smtp is not None and _session_survives(e):
+                    self._idle.append(smtp)
+                else:
+                    _discard(smtp)
+                if reused and _stale(e):
+                    continue
+                raise _mapped(e, self._where) from e
+            self._idle.append(smtp)
+            return reply
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def _take_idle(self) -> aiosmtplib.SMTP | None:
+        while self._idle:
+            smtp = self._idle.pop()
+            if smtp.is_connected:
+                return smtp
+            smtp.close()  # the relay hung up while it was idle; nothing to retry for it
+        return None
+
+    async def _quit(self, smtp: aiosmtplib.SMTP) -> None:
+        try:
+            if smtp.is_connected:
+                await smtp.quit(timeout=min(self._timeout, 5.0))
+        except (aiosmtplib.SMTPException, OSError):
+            pass  # the relay is gone anyway; close() below frees the socket
+        finally:
+            smtp.close()  # also when aclose() is cancelled, which would leak the socket
 
     async def _connect(self) -> aiosmtplib.SMTP:
         implicit = self._security is SmtpSecurity.TLS
@@ -153,10 +193,10 @@ class SmtpSender:
             raise
         return smtp
 
-    def _drop(self) -> None:
-        smtp, self._smtp = self._smtp, None
-        if smtp is not None:
-            smtp.close()
+
+def _discard(smtp: aiosmtplib.SMTP | None) -> None:
+    if smtp is not None:
+        smtp.close()
 
 
 def _stale(e: Exception) -> bool:

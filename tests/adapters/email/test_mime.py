@@ -17,7 +17,7 @@ from adapters.email.base import (
     RecipientRejected,
     UnsafeHeader,
 )
-from adapters.email.mime import build_message, envelope, parse_mailbox
+from adapters.email.mime import build_message, build_message_and_envelope, envelope, parse_mailbox
 from adapters.testing import POLISH, forge, sample_mail
 
 
@@ -68,6 +68,16 @@ def test_idn_domains_are_punycoded_in_headers_and_envelope() -> None:
     assert got["To"].addresses[0].display_name == "Zoë"
     env = envelope(mail)
     assert (env.mail_from, env.rcpt_to) == (f"no-reply@{sender_domain}", f"zoe@{rcpt_domain}")
+
+
+def test_message_and_envelope_together_match_the_separate_functions() -> None:
+    mail = sample_mail(sender="eBOK <no-reply@energia-łódź.pl>", to="Zoë <zoe@ŻÓŁĆ.pl>")
+    when = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    message, env = build_message_and_envelope(mail, date=when)
+    assert bytes(message) == bytes(build_message(mail, date=when))
+    assert env == envelope(mail)
+    with pytest.raises(RecipientRejected, match="To"):
+        build_message_and_envelope(sample_mail(to="nobody"))
 
 
 @pytest.mark.parametrize(
