@@ -18,8 +18,8 @@ from bench.harness import DEFAULT_POSTGRES, Phase, measure, started
 from bench.scenarios import SCENARIOS
 
 WORKER = (
-    "SDK defaults: 100 concurrent workflow tasks, 100 concurrent activities, "
-    "1000 cached workflows, 5 pollers of each kind"
+    "one worker process per side with the SDK defaults: 100 concurrent workflow tasks, "
+    "100 concurrent activities, 1000 cached workflows, 5 pollers of each kind"
 )
 
 
@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
         default="both",
         help="one side only, e.g. under a profiler (no ratios then)",
     )
+    p.add_argument(
+        "--bare-in-process",
+        action="store_true",
+        help="run the bare worker inside the bench process instead of a child process",
+    )
     p.add_argument("--no-record", action="store_true", help="print only: no JSON line, no plot")
     p.add_argument("-v", "--verbose", action="store_true", help="log the phases as they go")
     return p
@@ -74,7 +79,9 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     load_at_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     ours: Phase | None = None
     bare: Phase | None = None
-    async with started(args.db, args.postgres_url, args.temporal_address, args.namespace) as stack:
+    async with started(
+        args.db, args.postgres_url, args.temporal_address, args.namespace, args.bare_in_process
+    ) as stack:
         shape = (args.n, args.concurrency, args.warmup, args.history_sample, args.timeout)
         if args.side in ("both", "ours"):
             ours = await measure(stack, scenario.ours, *shape)
@@ -85,6 +92,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "scenario": scenario.name,
         "unit": scenario.unit,
+        "latencies": list(scenario.latencies),
         "db": args.db,
         "n": args.n,
         "concurrency": args.concurrency,

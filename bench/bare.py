@@ -8,13 +8,15 @@ this module, so it does nothing at import time.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
-__all__ = ["BareActivities", "BareKey", "BareRegistration"]
+__all__ = ["BARE_WORKFLOWS", "BareActivities", "BareKey", "BareLinking", "BareRegistration"]
 
 TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -26,22 +28,42 @@ class BareKey:
 
 
 class BareActivities:
-    """No-op activities. ``send`` resolves an in-process future where ours mails a link, so
-    the driver waits for the "mail" exactly as it waits for the SMTP server on our side."""
+    """No-op activities. ``send`` and ``notify`` tell the driver's :class:`~bench.inbox.BareInbox`
+    (``host:port``) where ours mails the customer: like our SMTP adapter, over one kept
+    connection, one message at a time, each acknowledged before the activity completes."""
 
-    def __init__(self) -> None:
-        self.inbox: dict[str, asyncio.Future[None]] = {}
+    def __init__(self, inbox: str) -> None:
+        host, _, port = inbox.rpartition(":")
+        self._host, self._port = host, int(port)
+        self._lock = asyncio.Lock()
+        self._conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
-    def expect(self, key: str) -> asyncio.Future[None]:
-        arrived: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.inbox[key] = arrived
-        return arrived
+    async def _tell(self, key: str) -> None:
+        async with self._lock:
+            for attempt in (1, 2):  # the driver may have dropped an idle connection
+                if self._conn is None:
+                    self._conn = await asyncio.open_connection(self._host, self._port)
+                reader, writer = self._conn
+                try:
+                    writer.write(key.encode() + b"\n")
+                    await writer.drain()
+                    if await reader.readline():
+                        return
+                except ConnectionError:
+                    if attempt == 2:
+                        raise
+                self._conn = None
+                writer.close()
+            raise ConnectionError("the bench inbox closed the connection")
+
+    async def aclose(self) -> None:
+        if self._conn is not None:
+            self._conn[1].close()
+            self._conn = None
 
     @activity.defn(name="bench.bare.send")
     async def send(self, req: BareKey) -> None:
-        arrived = self.inbox.pop(req.key, None)
-        if arrived is not None and not arrived.done():
-            arrived.set_result(None)
+        await self._tell(req.key)
 
     @activity.defn(name="bench.bare.redeem")
     async def redeem(self, req: BareKey) -> None:
@@ -50,6 +72,28 @@ class BareActivities:
     @activity.defn(name="bench.bare.welcome")
     async def welcome(self, req: BareKey) -> None:
         pass
+
+    @activity.defn(name="bench.bare.match")
+    async def match(self, req: BareKey) -> None:
+        pass
+
+    @activity.defn(name="bench.bare.check_contract")
+    async def check_contract(self, req: BareKey) -> None:
+        pass
+
+    @activity.defn(name="bench.bare.record_link")
+    async def record_link(self, req: BareKey) -> None:
+        pass
+
+    @activity.defn(name="bench.bare.notify")
+    async def notify(self, req: BareKey) -> None:
+        await self._tell(req.key)
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.send, self.redeem, self.welcome,
+            self.match, self.check_contract, self.record_link, self.notify,
+        ]  # fmt: skip
 
 
 @workflow.defn(name="BenchBareRegistration")
@@ -85,3 +129,36 @@ class BareRegistration:
         await workflow.execute_activity(
             name, req, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
         )
+
+
+@workflow.defn(name="BenchBareLinking")
+class BareLinking:
+    """Partner linking's happy path for a partner with one PPE: update ``link`` runs one
+    activity (match) and answers; the run checks the contract (one activity per PPE), then
+    records the link and notifies the customer (two activities) and ends."""
+
+    def __init__(self) -> None:
+        self._matched = False
+
+    @workflow.run
+    async def run(self, req: BareKey) -> str:
+        await workflow.wait_condition(lambda: self._matched)
+        await self._call("bench.bare.check_contract", req)
+        await self._call("bench.bare.record_link", req)
+        await self._call("bench.bare.notify", req)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return "linked"
+
+    @workflow.update
+    async def link(self, req: BareKey) -> str:
+        await self._call("bench.bare.match", req)
+        self._matched = True
+        return "checking"
+
+    async def _call(self, name: str, req: BareKey) -> None:
+        await workflow.execute_activity(
+            name, req, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
+        )
+
+
+BARE_WORKFLOWS: list[type] = [BareRegistration, BareLinking]

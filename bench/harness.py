@@ -1,18 +1,22 @@
-"""What every scenario shares: the servers, the concurrency driver and the measurements.
+"""What every scenario shares: the servers, the worker processes, the concurrency driver and
+the measurements.
 
 A scenario supplies two *sides*, ours and bare. A side is an async context manager that
-starts its worker and yields one iteration (a coroutine function); the harness runs the
-iterations with bounded concurrency and measures the phase around them.
+prepares its data, starts its worker (a child process) and yields a :class:`Running`: one
+iteration (a coroutine function) and the worker's pid; the harness runs the iterations with
+bounded concurrency and measures the phase around them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import secrets
 import shutil
 import statistics
+import sys
 import sysconfig
 import tempfile
 import time
@@ -33,7 +37,11 @@ from typing import Any, Protocol
 import psycopg
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from bench.bare import BARE_WORKFLOWS, BareActivities
+from bench.child import REPO, WORKER_PY, child_process, clean_env, worker_env
+from bench.inbox import BareInbox
 from bench.meter import Meter, Usage
 from ebok.codec import data_converter
 from ebok.devsmtp import DevSmtpServer
@@ -42,7 +50,10 @@ from ebok.settings import Settings, SmtpSecurity
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 
-__all__ = ["Iteration", "Phase", "Side", "Stack", "Timings", "measure", "started"]
+__all__ = [
+    "BareWorker", "Iteration", "Phase", "Running", "Side", "Stack", "Timings", "bare_worker",
+    "measure", "our_worker", "started",
+]  # fmt: skip
 
 log = logging.getLogger("bench")
 
@@ -56,10 +67,14 @@ class Timings:
         self.samples: dict[str, list[float]] = {}
 
     @contextmanager
-    def measure(self, name: str) -> Iterator[None]:
-        began = time.perf_counter()
+    def measure(self, name: str, since: float | None = None) -> Iterator[None]:
+        """Time the block, or from ``since`` (a ``time.perf_counter()``) to the block's end."""
+        began = time.perf_counter() if since is None else since
         yield
-        self.samples.setdefault(name, []).append(time.perf_counter() - began)
+        self.add(name, time.perf_counter() - began)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.samples.setdefault(name, []).append(seconds)
 
 
 class Iteration(Protocol):
@@ -68,7 +83,18 @@ class Iteration(Protocol):
     def __call__(self, i: int, timings: Timings) -> Awaitable[str]: ...
 
 
-Side = Callable[["Stack"], AbstractAsyncContextManager[Iteration]]
+@dataclass(frozen=True)
+class Running:
+    """A side ready to measure: its iteration and the pids of its worker processes (none when
+    the worker runs inside the bench process)."""
+
+    one: Iteration
+    worker_pids: tuple[int, ...] = ()
+
+
+# Called with the stack and how many iterations will run (warm-up included), so a side can
+# create its data in bulk before its worker starts.
+Side = Callable[["Stack", int], AbstractAsyncContextManager[Running]]
 
 
 @dataclass
@@ -80,11 +106,16 @@ class Stack:
     db: str
     database_url: str
     temporal: str  # where Temporal runs, for the report
+    temporal_address: str
+    namespace: str
+    bare_in_process: bool = False
     tag: str = field(default_factory=lambda: secrets.token_hex(3))
 
     def settings(self, **overrides: Any) -> Settings:
         """Like the tests' settings: local SMTP in plain text, a task queue of its own."""
         values: dict[str, Any] = {
+            "temporal_address": self.temporal_address,
+            "temporal_namespace": self.namespace,
             "database_url": self.database_url,
             "smtp_host": self.smtpd.host,
             "smtp_port": self.smtpd.port,
@@ -137,7 +168,11 @@ async def _migrate(url: str) -> None:
 
 @asynccontextmanager
 async def started(
-    db: str, postgres_url: str, temporal_address: str | None, namespace: str
+    db: str,
+    postgres_url: str,
+    temporal_address: str | None,
+    namespace: str,
+    bare_in_process: bool = False,
 ) -> AsyncIterator[Stack]:
     async with AsyncExitStack() as stack:
         url = await stack.enter_async_context(_database(db, postgres_url))
@@ -157,7 +192,68 @@ async def started(
             )
             stack.push_async_callback(env.shutdown)
             client, where = env.client, "dev server (child process, in-memory SQLite)"
-        yield Stack(client=client, smtpd=smtpd, db=db, database_url=url, temporal=where)
+            temporal_address = client.service_client.config.target_host
+        yield Stack(
+            client=client,
+            smtpd=smtpd,
+            db=db,
+            database_url=url,
+            temporal=where,
+            temporal_address=temporal_address,
+            namespace=namespace,
+            bare_in_process=bare_in_process,
+        )
+
+
+# --- workers -----------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def our_worker(settings: Settings) -> AsyncIterator[int]:
+    """``python worker.py`` configured by ``EBOK_*`` variables from ``settings``; yields its pid.
+    Nothing imports worker.py: the bench starts it as a deployment does."""
+    argv = [sys.executable, str(WORKER_PY)]
+    async with child_process("worker.py", argv, worker_env(settings)) as child:
+        yield child.pid
+
+
+@dataclass(frozen=True)
+class BareWorker:
+    task_queue: str
+    inbox: BareInbox
+    pids: tuple[int, ...]  # empty when it runs in the bench process
+
+
+@asynccontextmanager
+async def bare_worker(stack: Stack) -> AsyncIterator[BareWorker]:
+    """The bare workflows and no-op activities on a task queue of their own: in a child process
+    (``python -m bench.bare_worker``) like ours, or with ``--bare-in-process`` inside the bench
+    process, where the driver and the worker share one interpreter and one core."""
+    task_queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
+    async with BareInbox() as inbox:
+        if stack.bare_in_process:
+            acts = BareActivities(inbox.address)
+            worker = Worker(
+                stack.client,
+                task_queue=task_queue,
+                workflows=BARE_WORKFLOWS,
+                activities=acts.all(),
+            )
+            try:
+                async with worker:
+                    yield BareWorker(task_queue, inbox, ())
+            finally:
+                await acts.aclose()
+            return
+        argv = [
+            sys.executable, "-m", "bench.bare_worker", "--address", stack.temporal_address,
+            "--namespace", stack.namespace, "--task-queue", task_queue, "--inbox", inbox.address,
+        ]  # fmt: skip
+        env = clean_env()
+        # The bench package is not installed with the project: the child finds it in the repo.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        async with child_process("bench.bare_worker", argv, env) as child:
+            yield BareWorker(task_queue, inbox, (child.pid,))
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -233,9 +329,10 @@ async def measure(
     history_sample: int,
     timeout: float,
 ) -> Phase:
-    name = getattr(side, "__qualname__", repr(side))
+    name = getattr(side, "__module__", "") + "." + getattr(side, "__qualname__", repr(side))
     log.info("%s: starting", name)
-    async with side(stack) as one:
+    async with side(stack, warmup + n) as running:
+        one = running.one
         # Warm-up: first workflow tasks, connection pools, template compilation, imports.
         warm = await _drive(one, range(warmup), concurrency, Timings(), timeout)
         if warm.failures:
@@ -244,7 +341,7 @@ async def measure(
             )
         log.info("%s: warmed up; measuring %d", name, n)
         timings = Timings()
-        meter = Meter()
+        meter = Meter(running.worker_pids)
         began = time.perf_counter()
         driven = await _drive(one, range(warmup, warmup + n), concurrency, timings, timeout)
         usage = meter.read()

@@ -13,11 +13,16 @@ __all__ = ["RESULTS", "append", "plot", "record", "table"]
 
 RESULTS = Path(__file__).with_name("results")
 JSONL = RESULTS / "results.jsonl"
-LATENCIES = ("start", "activate")  # the round trips a customer waits for
+LATENCIES = ("start", "activate")  # for lines written before scenarios named theirs
 RUNS_PLOTTED = 8
 
 
+def _per_unit_ms(cpu_s: float | None, n: int) -> float | None:
+    return 1000 * cpu_s / n if cpu_s is not None and n else None
+
+
 def _phase(p: Phase) -> dict[str, Any]:
+    driver, workers = p.usage.driver, p.usage.workers
     return {
         "throughput_per_s": p.throughput,
         "wall_s": p.wall_s,
@@ -25,11 +30,15 @@ def _phase(p: Phase) -> dict[str, Any]:
         "first_failure": p.first_failure,
         "latency_ms": {name: p.percentiles_ms(name) for name in sorted(p.latencies_s)},
         "events_per_workflow": p.events_per_workflow,
-        "cpu_s": p.usage.cpu_s,
-        "cpu_ms_per_unit": 1000 * p.usage.cpu_s / p.n if p.n else None,
-        "server_cpu_s": p.usage.children_cpu_s,
-        "peak_rss_mb": p.usage.peak_rss_mb,
-        "peak_rss_scope": p.usage.peak_rss_scope,
+        "worker_in_process": workers is None,
+        "worker_cpu_s": workers.cpu_s if workers else None,
+        "worker_cpu_ms_per_unit": _per_unit_ms(workers.cpu_s, p.n) if workers else None,
+        "worker_peak_rss_mb": workers.peak_rss_mb if workers else None,
+        "driver_cpu_s": driver.cpu_s,
+        "driver_cpu_ms_per_unit": _per_unit_ms(driver.cpu_s, p.n),
+        "driver_peak_rss_mb": driver.peak_rss_mb,
+        "peak_rss_scope": driver.peak_rss_scope,
+        "server_cpu_s": p.usage.server_cpu_s,
     }
 
 
@@ -60,10 +69,11 @@ def _ratio(ours: float | None, bare: float | None) -> str:
 def table(line: dict[str, Any]) -> str:
     o: dict[str, Any] = line["ours"] or {}
     b: dict[str, Any] = line["bare"] or {}
+    unit = line["unit"][:-1]
     rows: list[tuple[str, float | None, float | None, int]] = [
         (f"throughput ({line['unit']}/s)", o.get("throughput_per_s"), b.get("throughput_per_s"), 1)
     ]
-    for name in LATENCIES:
+    for name in line.get("latencies") or LATENCIES:
         for q in ("p50", "p95", "p99"):
             rows.append(
                 (
@@ -73,18 +83,20 @@ def table(line: dict[str, Any]) -> str:
                     0,
                 )
             )
+
+    def both(key: str) -> tuple[float | None, float | None]:
+        return o.get(key), b.get(key)
+
     rows += [
-        ("history events/workflow", o.get("events_per_workflow"), b.get("events_per_workflow"), 1),
-        ("process CPU (s)", o.get("cpu_s"), b.get("cpu_s"), 1),
-        (
-            f"process CPU ms/{line['unit'][:-1]}",
-            o.get("cpu_ms_per_unit"),
-            b.get("cpu_ms_per_unit"),
-            1,
-        ),
-        ("dev-server CPU (s)", o.get("server_cpu_s"), b.get("server_cpu_s"), 1),
-        ("peak RSS (MB)", o.get("peak_rss_mb"), b.get("peak_rss_mb"), 0),
-        ("failures", o.get("failures"), b.get("failures"), 0),
+        ("history events/workflow", *both("events_per_workflow"), 1),
+        ("worker CPU (s)", *both("worker_cpu_s"), 1),
+        (f"worker CPU ms/{unit}", *both("worker_cpu_ms_per_unit"), 1),
+        ("worker peak RSS (MB)", *both("worker_peak_rss_mb"), 0),
+        ("driver CPU (s)", *both("driver_cpu_s"), 1),
+        (f"driver CPU ms/{unit}", *both("driver_cpu_ms_per_unit"), 1),
+        ("driver peak RSS (MB)", *both("driver_peak_rss_mb"), 0),
+        ("dev-server CPU (s)", *both("server_cpu_s"), 1),
+        ("failures", *both("failures"), 0),
     ]
     head = (
         f"scenario {line['scenario']}  db {line['db']}  n {line['n']}  "
@@ -100,10 +112,14 @@ def table(line: dict[str, Any]) -> str:
             f"{_ratio(ours, bare):>9}"
         )
     out.append(
-        "process = driver + worker + SMTP server, all in this one Python process; "
-        "dev-server CPU = the Temporal child process (blank on an external cluster); "
+        "worker = the side's worker child process (ours: python worker.py; bare: "
+        "python -m bench.bare_worker); driver = the bench process (iterations, facade, SMTP "
+        "server); dev-server = the Temporal child process (- on an external cluster); "
         f"peak RSS per {o.get('peak_rss_scope') or b.get('peak_rss_scope')}."
     )
+    for side, figures in (("ours", o), ("bare", b)):
+        if figures.get("worker_in_process"):
+            out.append(f"{side}: worker inside the bench process (its CPU is in driver CPU)")
     for side, figures in (("ours", o), ("bare", b)):
         if figures.get("failures"):
             out.append(f"{side}: {figures['failures']} failed; first: {figures['first_failure']}")
@@ -130,14 +146,15 @@ def plot(scenario: str) -> Path | str:
     if not runs:
         return "no runs to plot"
     labels = [f"{r['db']} n={r['n']} c={r['concurrency']}\n{r['when'][5:16]}" for r in runs]
+    latency = (runs[-1].get("latencies") or LATENCIES)[-1]
     fig, (left, right) = plt.subplots(1, 2, figsize=(max(8.0, 1.6 * len(runs) + 4), 4.5))
     _bars(left, labels, runs, lambda s: s.get("throughput_per_s"), "throughput (/s)")
     _bars(
         right,
         labels,
         runs,
-        lambda s: s.get("latency_ms", {}).get("activate", {}).get("p95"),
-        "activate p95 (ms)",
+        lambda s: s.get("latency_ms", {}).get(latency, {}).get("p95"),
+        f"{latency} p95 (ms)",
     )
     fig.suptitle(f"{scenario}: ours vs bare Temporal (last {len(runs)} runs)")
     fig.tight_layout()

@@ -19,6 +19,7 @@ class Scenario:
     unit: str  # what one iteration is, plural ("registrations")
     ours: Side
     bare: Side
+    latencies: tuple[str, str] = ("start", "finish")  # the two in the table and the plot
     description: str = ""
 
 
@@ -33,4 +34,5 @@ def register(scenario: Scenario) -> Scenario:
 
 
 # Imported for their register() calls.
+from bench.scenarios import linking as _linking  # noqa: E402, F401
 from bench.scenarios import registration as _registration  # noqa: E402, F401

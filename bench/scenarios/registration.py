@@ -12,64 +12,24 @@ import asyncio
 import contextlib
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 
-from temporalio.worker import Worker
-
-from bench.bare import BareActivities, BareKey, BareRegistration
-from bench.harness import Iteration, Stack, Timings
+from bench.bare import BareKey, BareRegistration
+from bench.harness import Running, Stack, Timings, bare_worker, our_worker
+from bench.inbox import Mailbox
 from bench.scenarios import Scenario, register
 from ebok.client import EbokClient, registration_workflow_id
-from ebok.devsmtp import DevSmtpServer
 from ebok.models.registration import ActivationOutcome
 from ebok.store.db import Store
-from worker import running_worker
 
 MAIL_TIMEOUT = 30.0  # below the harness's per-iteration timeout, so the failure says which step
 PASSWORD = "Zielona łąka pod Radomiem 2026"  # passes the policy; contains no login or address
 
 
-class Mailbox:
-    """Hands each arriving mail to whoever waits for its recipient; others (welcome) are
-    dropped. One reader of the SMTP server, so waiters never scan the whole list."""
-
-    def __init__(self, smtpd: DevSmtpServer) -> None:
-        self._smtpd = smtpd
-        self._waiting: dict[str, asyncio.Future[EmailMessage]] = {}
-        self._seen = len(smtpd.received)
-        self._task: asyncio.Task[None] | None = None
-
-    def expect(self, address: str) -> asyncio.Future[EmailMessage]:
-        arrived: asyncio.Future[EmailMessage] = asyncio.get_running_loop().create_future()
-        self._waiting[address.lower()] = arrived
-        return arrived
-
-    async def __aenter__(self) -> Mailbox:
-        self._task = asyncio.create_task(self._pump())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _pump(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await self._smtpd.wait_for(self._seen + 1, timeout=60)
-            received = self._smtpd.received
-            for delivery in received[self._seen :]:
-                for rcpt in delivery.rcpt_tos:
-                    waiter = self._waiting.pop(rcpt.lower(), None)
-                    if waiter is not None and not waiter.done():
-                        waiter.set_result(delivery.message)
-            self._seen = len(received)
-
-
-def _token(mail: EmailMessage, link: re.Pattern[str]) -> str:
+def _token(mail: EmailMessage | None, link: re.Pattern[str]) -> str:
+    if mail is None:
+        raise AssertionError("an arrival without a mail")
     part = mail.get_body(preferencelist=("plain",))
     found = link.search(part.get_content() if part is not None else "")
     if found is None:
@@ -78,13 +38,13 @@ def _token(mail: EmailMessage, link: re.Pattern[str]) -> str:
 
 
 @contextlib.asynccontextmanager
-async def ours(stack: Stack) -> AsyncIterator[Iteration]:
+async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
     settings = stack.settings()
     link = re.compile(re.escape(settings.link("aktywacja")) + r"\?token=([A-Za-z0-9_\-]+)")
     # The facade gets its own pool, as the portal's back end would have beside the worker.
     store = Store.from_url(settings.database_url)
     try:
-        async with running_worker(stack.client, settings), Mailbox(stack.smtpd) as mailbox:
+        async with Mailbox(stack.smtpd) as mailbox, our_worker(settings) as pid:
             facade = EbokClient(stack.client, store, settings)
 
             async def one(i: int, timings: Timings) -> str:
@@ -100,7 +60,7 @@ async def ours(stack: Stack) -> AsyncIterator[Iteration]:
                 with timings.measure("mail"):
                     try:
                         async with asyncio.timeout(MAIL_TIMEOUT):
-                            token = _token(await mail, link)
+                            token = _token((await mail).message, link)
                     except TimeoutError:
                         raise AssertionError(
                             f"no activation mail within {MAIL_TIMEOUT:.0f} s for workflow "
@@ -113,30 +73,23 @@ async def ours(stack: Stack) -> AsyncIterator[Iteration]:
                 workflow_id = registration_workflow_id(reg.registration_id)
                 with timings.measure("finish"):
                     await stack.client.get_workflow_handle(workflow_id).result()
-                timings.samples.setdefault("total", []).append(time.perf_counter() - began)
+                timings.add("total", time.perf_counter() - began)
                 return workflow_id
 
-            yield one
+            yield Running(one, (pid,))
     finally:
         await store.aclose()
 
 
 @contextlib.asynccontextmanager
-async def bare(stack: Stack) -> AsyncIterator[Iteration]:
-    task_queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
-    acts = BareActivities()
-    worker = Worker(
-        stack.client,
-        task_queue=task_queue,
-        workflows=[BareRegistration],
-        activities=[acts.send, acts.redeem, acts.welcome],
-    )
-    async with worker:
+async def bare(stack: Stack, planned: int) -> AsyncIterator[Running]:
+    async with bare_worker(stack) as worker:
+        task_queue = worker.task_queue
 
         async def one(i: int, timings: Timings) -> str:
             workflow_id = f"bench-bare-{stack.tag}-{i}"
             key = BareKey(key=workflow_id)
-            mail = acts.expect(workflow_id)
+            mail = worker.inbox.expect(workflow_id)
             began = time.perf_counter()
             with timings.measure("start"):
                 handle = await stack.client.start_workflow(
@@ -149,10 +102,10 @@ async def bare(stack: Stack) -> AsyncIterator[Iteration]:
                 await handle.execute_update(BareRegistration.activate, key)
             with timings.measure("finish"):
                 await handle.result()
-            timings.samples.setdefault("total", []).append(time.perf_counter() - began)
+            timings.add("total", time.perf_counter() - began)
             return workflow_id
 
-        yield one
+        yield Running(one, worker.pids)
 
 
 register(
@@ -161,6 +114,7 @@ register(
         unit="registrations",
         ours=ours,
         bare=bare,
+        latencies=("start", "activate"),
         description="sign-up, activation mail, activation, welcome mail",
     )
 )

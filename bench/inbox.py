@@ -1,0 +1,103 @@
+"""Where the driver waits for the end of an iteration that the worker signals by a message.
+
+Ours: the mail at the local SMTP server (:class:`Mailbox`). Bare: a line over TCP from the
+bare ``notify`` activity (:class:`BareInbox`), so the bare worker, in its own process, makes
+one network round trip to the driver where ours makes an SMTP transaction. Both hand each
+arrival to the one waiter for its key, stamped with the time it arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from ebok.devsmtp import DevSmtpServer
+
+__all__ = ["Arrival", "BareInbox", "Mailbox"]
+
+
+@dataclass(frozen=True)
+class Arrival:
+    at: float  # time.perf_counter() when the driver saw it
+    message: EmailMessage | None = None  # the mail, on our side
+
+
+class Mailbox:
+    """Hands each arriving mail to whoever waits for its recipient; others are dropped.
+    One reader of the SMTP server, so waiters never scan the whole list."""
+
+    def __init__(self, smtpd: DevSmtpServer) -> None:
+        self._smtpd = smtpd
+        self._waiting: dict[str, asyncio.Future[Arrival]] = {}
+        self._seen = len(smtpd.received)
+        self._task: asyncio.Task[None] | None = None
+
+    def expect(self, address: str) -> asyncio.Future[Arrival]:
+        arrived: asyncio.Future[Arrival] = asyncio.get_running_loop().create_future()
+        self._waiting[address.lower()] = arrived
+        return arrived
+
+    async def __aenter__(self) -> Mailbox:
+        self._task = asyncio.create_task(self._pump())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _pump(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await self._smtpd.wait_for(self._seen + 1, timeout=60)
+            now = time.perf_counter()
+            received = self._smtpd.received
+            for delivery in received[self._seen :]:
+                for rcpt in delivery.rcpt_tos:
+                    waiter = self._waiting.pop(rcpt.lower(), None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(Arrival(now, delivery.message))
+            self._seen = len(received)
+
+
+class BareInbox:
+    """A TCP server on 127.0.0.1 reading one key per line and answering ``ok``."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, asyncio.Future[Arrival]] = {}
+        self._server: asyncio.Server | None = None
+        self.address = ""
+
+    def expect(self, key: str) -> asyncio.Future[Arrival]:
+        arrived: asyncio.Future[Arrival] = asyncio.get_running_loop().create_future()
+        self._waiting[key] = arrived
+        return arrived
+
+    async def __aenter__(self) -> BareInbox:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        host, port = self._server.sockets[0].getsockname()[:2]
+        self.address = f"{host}:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async for raw in reader:
+                waiter = self._waiting.pop(raw.decode().strip(), None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(Arrival(time.perf_counter()))
+                writer.write(b"ok\n")
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the worker went away; it reconnects for its next message
+        finally:
+            writer.close()
