@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import logging
 import os
 import shutil
@@ -42,9 +43,19 @@ log = logging.getLogger("ebok.worker")
 DEV_TEMPORAL_PORT, DEV_UI_PORT, DEV_SMTP_PORT = 7233, 8233, 1025
 
 
+def _compile_workflows() -> None:
+    """The sandbox re-imports a workflow's modules for every run; with bytecode on disk that
+    is a load, not a compile (where PYTHONDONTWRITEBYTECODE is set, nothing else writes it)."""
+    import workflows
+
+    for folder in workflows.__path__:
+        compileall.compile_dir(folder, quiet=2)
+
+
 @asynccontextmanager
 async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
     """A started worker with every workflow and activity, wired from settings."""
+    _compile_workflows()
     store = Store.from_url(settings.database_url)
     adapters = Adapters(
         email=registry.build("email", settings.email_adapter, settings),
