@@ -1,0 +1,1 @@
+"""Fault injection: workers killed, the relay, the database and Temporal going away."""
