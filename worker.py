@@ -55,6 +55,7 @@ def _compile_workflows() -> None:
 @asynccontextmanager
 async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
     """A started worker with every workflow and activity, wired from settings."""
+    settings.token_key_bytes  # noqa: B018 (fail at start, naming EBOK_TOKEN_KEY, not at a send)
     _compile_workflows()
     store = Store.from_url(settings.database_url)
     adapters = Adapters(
@@ -88,6 +89,7 @@ def _dev_settings(settings: Settings) -> Settings:
     folder = DEV_ENV_FILE.parent
     folder.mkdir(parents=True, exist_ok=True)
     keys = settings.codec_keys.get_secret_value() if settings.codec_keys else f"dev1:{new_key()}"
+    token_key = settings.token_key.get_secret_value() if settings.token_key else new_key()
     database = settings.database_url
     if "database_url" not in settings.model_fields_set:
         database = f"sqlite+aiosqlite:///{folder / 'ebok.db'}"
@@ -95,13 +97,14 @@ def _dev_settings(settings: Settings) -> Settings:
         "EBOK_TEMPORAL_ADDRESS": f"localhost:{DEV_TEMPORAL_PORT}",
         "EBOK_DATABASE_URL": database,
         "EBOK_CODEC_KEYS": keys,
+        "EBOK_TOKEN_KEY": token_key,
         "EBOK_EMAIL_ADAPTER": "smtp",
         "EBOK_SMTP_HOST": "127.0.0.1",
         "EBOK_SMTP_PORT": str(DEV_SMTP_PORT),
         "EBOK_SMTP_SECURITY": SmtpSecurity.NONE.value,
     }
     DEV_ENV_FILE.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
-    os.chmod(DEV_ENV_FILE, 0o600)  # it holds the codec key
+    os.chmod(DEV_ENV_FILE, 0o600)  # it holds the keys
     return Settings(_env_file=DEV_ENV_FILE)
 
 

@@ -43,6 +43,8 @@ class RegistrationActivities:
                 return m.ActivationMailed(message_id=mid)
             reg = await _registration(uow, req.registration_id)
             assert reg.email is not None and reg.login is not None
+            if reg.status == m.Status.ACTIVATED.value:
+                return m.ActivationMailed(message_id=mid)  # a late retry: nothing left to send
             owner = await uow.accounts.by_email(reg.email)
             if owner is not None:
                 mail = self._composer.compose(
@@ -60,6 +62,7 @@ class RegistrationActivities:
                     req.link_number,
                     req.issued_at,
                     req.expires_at,
+                    self._settings.token_key_bytes,
                 )
                 mail = self._composer.compose(
                     "activation",

@@ -61,6 +61,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "SMTP_HOST": settings.smtp_host,
         "SMTP_PORT": str(settings.smtp_port),
         "SMTP_SECURITY": settings.smtp_security.value,
+        "TOKEN_KEY": settings.token_key.get_secret_value() if settings.token_key else None,
         "MAIL_FROM": settings.mail_from,
         "PUBLIC_URL": str(settings.public_url),
         "OPERATOR_ADAPTER": settings.operator_adapter,

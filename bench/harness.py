@@ -43,7 +43,7 @@ from bench.bare import BARE_WORKFLOWS, BareActivities
 from bench.child import REPO, WORKER_PY, child_process, clean_env, worker_env
 from bench.inbox import BareInbox
 from bench.meter import Meter, Usage
-from ebok.codec import data_converter
+from ebok.codec import data_converter, new_key
 from ebok.devsmtp import DevSmtpServer
 from ebok.models.search import ALL as SEARCH_ATTRIBUTES
 from ebok.settings import Settings, SmtpSecurity
@@ -124,6 +124,7 @@ class Stack:
             "mail_from": "eBOK <no-reply@ebok.example.pl>",
             "public_url": "https://ebok.test/",
             "execution_timeout": timedelta(hours=1),  # a stuck workflow ends on its own
+            "token_key": new_key(),  # a fresh link-token key per run
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)

@@ -125,7 +125,8 @@ def _keygen(args: argparse.Namespace) -> int:
     print(line)
     print(
         "Put it first in EBOK_CODEC_KEYS (comma-separated) for every worker and client; keep"
-        " the old keys after it as long as histories they sealed may be read.",
+        " the old keys after it as long as histories they sealed may be read. The part after"
+        " the colon also serves as an EBOK_TOKEN_KEY (use a different one).",
         file=sys.stderr,
     )
     return OK

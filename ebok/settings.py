@@ -135,6 +135,9 @@ class Settings(BaseSettings):
         default=False, description="may one partner be linked to several web accounts"
     )
 
+    # Key that derives one-time link tokens (32+ random bytes, base64); see ebok/store/tokens.py
+    token_key: SecretStr | None = None
+
     # Payload encryption: "kid:base64(32 bytes),..."; the first key encrypts, all decrypt
     codec_keys: SecretStr | None = None
     codec_server_bind: str = "127.0.0.1:8081"
@@ -147,6 +150,19 @@ class Settings(BaseSettings):
             parse_codec_keys(v.get_secret_value())
             return v
         return None
+
+    @field_validator("token_key")
+    @classmethod
+    def _token_key_strength(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None:
+            return None
+        try:
+            key = base64.b64decode(v.get_secret_value(), validate=True)
+        except binascii.Error as e:
+            raise ValueError("must be base64") from e
+        if len(key) < 32:
+            raise ValueError(f"must be at least 32 bytes, got {len(key)}")
+        return v
 
     @field_validator("database_url")
     @classmethod
@@ -166,6 +182,13 @@ class Settings(BaseSettings):
         if any(c in v for c in "\r\n\0"):
             raise ValueError("must not contain CR, LF or NUL")
         return v
+
+    @property
+    def token_key_bytes(self) -> bytes:
+        """The link-token key; a worker cannot issue links without it."""
+        if self.token_key is None:
+            raise ValueError("EBOK_TOKEN_KEY is not set: generate one with `ebok keygen`")
+        return base64.b64decode(self.token_key.get_secret_value())
 
     @property
     def codec_key_ring(self) -> dict[str, bytes]:

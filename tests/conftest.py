@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
 import sysconfig
 import uuid
@@ -35,6 +36,7 @@ from ebok.store.migrate import upgrade
 from workflows.catalogue import ALL_WORKFLOWS
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+TEST_TOKEN_KEY = base64.b64encode(b"link tokens of the test suite only").decode()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -169,6 +171,7 @@ def make_settings(db_url: str, smtp_port: int, **overrides: Any) -> Settings:
         "mail_from": "eBOK <no-reply@ebok.example.pl>",
         "public_url": "https://ebok.test/",
         "execution_timeout": timedelta(days=60),  # a stuck workflow fails the test
+        "token_key": TEST_TOKEN_KEY,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -57,6 +57,7 @@ def cli_env(
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtpd.port),
         "SMTP_SECURITY": "none",
+        "TOKEN_KEY": settings.token_key.get_secret_value() if settings.token_key else "",
         "MAIL_FROM": "eBOK <no-reply@ebok.example.pl>",
         "PUBLIC_URL": "https://ebok.test/",
     }.items():

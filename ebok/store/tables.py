@@ -95,6 +95,7 @@ one_time_tokens = Table(
     "one_time_tokens",
     metadata,
     Column("token_hash", String(64), primary_key=True),
+    Column("salt", String(32), nullable=False),  # with the server's key, re-derives the token
     Column("purpose", String(32), nullable=False),
     Column("subject_id", String(40), nullable=False),
     Column("serial", Integer, nullable=False),

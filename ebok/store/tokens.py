@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,16 +13,27 @@ from enum import StrEnum
 from sqlalchemy import delete, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ebok.store.dialect import insert_for
 from ebok.store.tables import one_time_tokens as t
 
-__all__ = ["IssuedToken", "Redemption", "TokenRepository", "TokenState", "hash_token"]
-
-TOKEN_BYTES = 32  # 256 random bits; the URL-safe text is 43 characters
+__all__ = [
+    "IssuedToken",
+    "Redemption",
+    "TokenRepository",
+    "TokenState",
+    "derive_token",
+    "hash_token",
+]
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def derive_token(key: bytes, purpose: str, subject_id: str, serial: int, salt: str) -> str:
+    """256 bits, URL-safe; unpredictable without the key, reproducible with key and salt."""
+    message = f"{purpose}|{subject_id}|{serial}|{salt}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 class TokenState(StrEnum):
@@ -49,26 +62,43 @@ class TokenRepository:
         self._conn = conn
 
     async def issue(
-        self, purpose: str, subject_id: str, serial: int, issued_at: datetime, expires_at: datetime
+        self,
+        purpose: str,
+        subject_id: str,
+        serial: int,
+        issued_at: datetime,
+        expires_at: datetime,
+        key: bytes,
     ) -> IssuedToken:
         """Issue link number ``serial`` and revoke every earlier open link of the subject.
 
-        Issuing the same serial again (a retried activity) replaces the stored hash: the earlier
-        token of that serial was never mailed, or the retry's mail supersedes it.
+        The token is HMAC(key, purpose|subject|serial|salt) with 128 random bits of salt kept
+        in the row: issuing the same serial again (a retried activity, after a mail that may
+        already have gone out) gives back the very same token, so the link in a mail that did
+        arrive keeps working and a second copy is identical to the first. The store keeps the
+        salt and the token's SHA-256, never the token.
         """
-        token = secrets.token_urlsafe(TOKEN_BYTES)
-        ins = insert_for(self._conn)(t).values(
-            token_hash=hash_token(token),
-            purpose=purpose,
-            subject_id=subject_id,
-            serial=serial,
-            issued_at=issued_at,
-            expires_at=expires_at,
-        )
+        existing = (
+            await self._conn.execute(
+                select(t.c.salt, t.c.expires_at).where(
+                    t.c.purpose == purpose, t.c.subject_id == subject_id, t.c.serial == serial
+                )
+            )
+        ).one_or_none()
+        if existing is not None:
+            token = derive_token(key, purpose, subject_id, serial, existing.salt)
+            return IssuedToken(token, existing.expires_at)
+        salt = secrets.token_hex(16)
+        token = derive_token(key, purpose, subject_id, serial, salt)
         await self._conn.execute(
-            ins.on_conflict_do_update(
-                index_elements=[t.c.purpose, t.c.subject_id, t.c.serial],
-                set_={"token_hash": ins.excluded.token_hash, "expires_at": expires_at},
+            t.insert().values(
+                token_hash=hash_token(token),
+                salt=salt,
+                purpose=purpose,
+                subject_id=subject_id,
+                serial=serial,
+                issued_at=issued_at,
+                expires_at=expires_at,
             )
         )
         await self._conn.execute(

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import IO
 
+from tests.conftest import TEST_TOKEN_KEY
+
 __all__ = ["REPO", "WorkerProcess", "worker_env"]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,6 +32,7 @@ def worker_env(
         EBOK_MAIL_FROM="eBOK <no-reply@ebok.example.pl>",
         EBOK_PUBLIC_URL="https://ebok.test/",
         EBOK_EXECUTION_TIMEOUT="PT10M",
+        EBOK_TOKEN_KEY=TEST_TOKEN_KEY,
         PYTHONUNBUFFERED="1",
     )
     return env

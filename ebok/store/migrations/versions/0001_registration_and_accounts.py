@@ -38,6 +38,7 @@ def upgrade() -> None:
     op.create_table(
         "one_time_tokens",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("salt", sa.String(length=32), nullable=False),
         sa.Column("purpose", sa.String(length=32), nullable=False),
         sa.Column("subject_id", sa.String(length=40), nullable=False),
         sa.Column("serial", sa.Integer(), nullable=False),
