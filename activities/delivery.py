@@ -3,12 +3,17 @@ workflow's retry policy understands."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import DBAPIError
 from temporalio.exceptions import ApplicationError
 
 from adapters.email.base import EmailSender, OutgoingEmail, RecipientRejected, UnsafeHeader
 from ebok.store.db import Store
+
+log = logging.getLogger(__name__)
 
 RECIPIENT_REJECTED = "RecipientRejected"
 UNSAFE_HEADER = "UnsafeHeader"
@@ -25,11 +30,30 @@ async def send_or_raise(sender: EmailSender, mail: OutgoingEmail) -> None:
         raise ApplicationError(str(e), type=UNSAFE_HEADER, non_retryable=True) from e
 
 
+# How long to keep trying to record a mail that is already out. Failing instead means the
+# activity's retry sends it again; the e-mail activities' start-to-close is 60 s.
+RECORD_PATIENCE = 40.0
+
+
 async def deliver(
     store: Store, sender: EmailSender, mail: OutgoingEmail, kind: str, subject_id: str
 ) -> None:
     """Send and record the Message-ID; callers skip mails already recorded, so a retried
-    activity does not send again once this has returned."""
+    activity does not send again once this has returned.
+
+    The send cannot be undone, so a database that is briefly unreachable right after it is
+    waited out here (with back-off) rather than turned into a second copy of the mail."""
     await send_or_raise(sender, mail)
-    async with store.begin() as uow:
-        await uow.mail.record(mail.message_id, kind, subject_id, datetime.now(UTC))
+    delay, waited = 0.25, 0.0
+    while True:
+        try:
+            async with store.begin() as uow:
+                await uow.mail.record(mail.message_id, kind, subject_id, datetime.now(UTC))
+            return
+        except DBAPIError:
+            if waited >= RECORD_PATIENCE:
+                raise
+            log.warning("recording sent mail %s failed; retrying in %.1f s", kind, delay)
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 5.0)

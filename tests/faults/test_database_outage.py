@@ -152,7 +152,7 @@ async def test_worker_loses_its_database_for_seconds(
                 async with asyncio.TaskGroup() as group:  # a failure cancels the others
                     window = group.create_task(outage_now())
                     reg_task, link_task = group.create_task(regs), group.create_task(links)
-                (blocked, unblocked), results = window.result(), reg_task.result()
+                (_, unblocked), results = window.result(), reg_task.result()
                 verdicts = link_task.result()
                 recovered = time.monotonic() - unblocked
     finally:
@@ -226,9 +226,7 @@ async def test_worker_loses_its_database_for_seconds(
     ] * COMPREHENSIVE
 
     assert set(statuses) == set(ids)
-    # Known defect (see test_send_window): a send_activation retried after the customer
-    # activated sets the row back to awaiting_activation. Only such rows may differ.
-    assert {activation_id(rid) for rid in regressed} <= set(twice), regressed
+    assert not regressed  # no late retry put a row back to awaiting_activation
     assert account_rows == {rid: 1 for rid in ids}
     assert sorted(s for s, _, _ in tokens) == sorted(ids)  # one token per registration
     assert all(used is not None and revoked is None for _, used, revoked in tokens)
@@ -244,9 +242,7 @@ async def test_worker_loses_its_database_for_seconds(
         assert len({str(msg["Message-ID"]) for msg in relay.messages if msg["To"] == email}) == 1
     for rid in ids:
         assert relay.count(welcome_id(rid)) >= 1
-    # Sent again only if the relay took it while its record could not be written.
-    assert all(n == 2 for n in twice.values())
-    assert all(blocked - SLACK <= relay.arrivals[mid][0] <= unblocked + SLACK for mid in twice), {
-        mid: relay.arrivals[mid] for mid in twice
-    }
-    assert {activation_id(rid) for rid in stale} <= set(twice)
+    # The outage is shorter than delivery's patience for recording a sent mail (40 s), so
+    # nothing went out twice, and no mailed link was replaced.
+    assert twice == {}, {mid: relay.arrivals[mid] for mid in twice}
+    assert not stale
