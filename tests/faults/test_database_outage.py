@@ -41,7 +41,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CUSTOMERS = 30  # registrations: half start before the outage, half during it
 CONFIRMED, COMPREHENSIVE = 8, 3  # linking attempts; the operator refuses the comprehensive
-SLACK = 2.0  # seconds around the outage in which a mail may be accepted and not recorded
 
 
 async def rows(uow: UnitOfWork, query: Select[Any]) -> list[tuple[Any, ...]]:
