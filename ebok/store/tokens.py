@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -30,10 +29,11 @@ def hash_token(token: str) -> str:
 
 
 def derive_token(key: bytes, purpose: str, subject_id: str, serial: int, salt: str) -> str:
-    """256 bits, URL-safe; unpredictable without the key, reproducible with key and salt."""
+    """256 bits as 64 hex digits: unpredictable without the key, reproducible with key and
+    salt. Hex, not base64: it never starts with "-" (a command line's option) and survives
+    any mail client's line wrapping and any URL."""
     message = f"{purpose}|{subject_id}|{serial}|{salt}".encode()
-    digest = hmac.new(key, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 class TokenState(StrEnum):
