@@ -16,7 +16,7 @@ from ebok.store.tokens import hash_token
 
 __all__ = ["Registered", "RegistrationFacade", "registration_workflow_id"]
 
-_TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_TOKEN_DIGITS = frozenset("0123456789abcdef")  # tokens are 64 hex digits (store/tokens.py)
 
 
 class Registered(BaseModel):
@@ -111,7 +111,7 @@ class RegistrationFacade(FacadeBase):
 
     async def activate(self, token: str) -> m.ActivationOutcome:
         """Follow an activation link. Anything unknown, malformed or replaced is ``invalid``."""
-        if not (20 <= len(token) <= 128) or not set(token) <= _TOKEN_ALPHABET:
+        if len(token) != 64 or not set(token) <= _TOKEN_DIGITS:
             return m.ActivationOutcome.INVALID
         token_hash = hash_token(token)
         async with self.store.begin() as uow:
