@@ -42,7 +42,6 @@ class Registration:
         self._links_sent = 0  # link numbers whose mail went out
         self._issued_at: datetime | None = None
         self._expires_at: datetime | None = None
-        self._last_order_at: datetime | None = None
         self._activated_at: datetime | None = None
         self._redeeming = 0
         self._reason = ""
@@ -254,7 +253,6 @@ class Registration:
         now = workflow.now()
         self._links_ordered += 1
         self._issued_at, self._expires_at = now, now + self._in.activation_ttl
-        self._last_order_at = now
         self._reason = ""
         self._set(m.Status.AWAITING_ACTIVATION)
         return m.ActivationPending(
@@ -268,9 +266,9 @@ class Registration:
         return max(self._in.resend_limit - max(self._links_ordered - 1, 0), 0)
 
     def _next_resend_at(self) -> datetime | None:
-        if self._last_order_at is None or self._resends_left() <= 0:
+        if self._issued_at is None or self._resends_left() <= 0:
             return None
-        return self._last_order_at + self._in.resend_cooldown
+        return self._issued_at + self._in.resend_cooldown
 
     def _close(self, status: m.Status, reason: str) -> None:
         self._reason = reason
