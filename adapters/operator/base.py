@@ -1,10 +1,13 @@
 """The grid-operator port: what the activities need from the DSO (Stoen Operator).
 
-Today it has one capability, checking that a PPE has an active *separate distribution
-contract* held by a given customer (partner linking). Each capability is its own Protocol and
-:class:`GridOperator` is their sum, so outage operations (known outages in an area, create a
-ticket, ticket status) join later as one more base of :class:`GridOperator`, while activities
-that need only one capability keep typing their dependency as that capability alone.
+Each capability is its own Protocol and :class:`GridOperator` is their sum, so an activity
+that needs one capability types its dependency as that capability alone:
+
+- :class:`ContractChecks`: does a PPE have an active *separate distribution contract* held by
+  a given customer (partner linking);
+- :class:`OutageReports`: known outages for a PPE, tickets for new ones, their status;
+- :class:`SupplySuspensions`: asking the DSO to suspend supply for non-payment (Energy Law
+  art. 6b), and withdrawing that request.
 
 Exceptions::
 
@@ -17,6 +20,7 @@ Exceptions::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -29,6 +33,17 @@ __all__ = [
     "ContractStatus",
     "ContractType",
     "GridOperator",
+    "IncidentState",
+    "IncidentStatus",
+    "KnownOutage",
+    "OutageKind",
+    "OutageLookup",
+    "OutageReports",
+    "OutageTicket",
+    "SupplySuspensions",
+    "SuspensionAnswer",
+    "SuspensionRequest",
+    "TicketRequest",
     "OperatorError",
     "OperatorProtocolError",
     "OperatorRejected",
@@ -153,11 +168,163 @@ class ContractChecks(Protocol):
         ...
 
 
+# --- outages ------------------------------------------------------------------------------------
+
+
+class OutageKind(StrEnum):
+    PLANNED = "planned"  # announced work with a window
+    UNPLANNED = "unplanned"  # a failure; the legal interruption clock applies
+
+
+class IncidentState(StrEnum):
+    """Where the DSO is with an incident. ``RESTORED`` and ``CANCELLED`` are terminal."""
+
+    OPEN = "open"  # ticket accepted, nobody has looked yet
+    ACKNOWLEDGED = "acknowledged"
+    CREW_DISPATCHED = "crew_dispatched"
+    RESTORED = "restored"
+    CANCELLED = "cancelled"  # not an outage at the DSO's side (e.g. the customer's own fuse)
+
+    @property
+    def terminal(self) -> bool:
+        return self in (IncidentState.RESTORED, IncidentState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class KnownOutage:
+    """An outage the DSO already knows of. ``reference`` is the DSO's incident id.
+
+    Planned work has ``window_end`` (and ``started_at`` as the window start); an unplanned one
+    has ``expected_restoration`` when the DSO has given one.
+    """
+
+    reference: str
+    kind: OutageKind
+    area: str
+    state: IncidentState
+    started_at: datetime
+    expected_restoration: datetime | None = None
+    window_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutageLookup:
+    """The DSO's answer to "is anything known for this PPE?": its area, and the outage if any."""
+
+    ppe: str
+    area: str
+    outage: KnownOutage | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ppe", normalize_ppe(self.ppe))
+
+
+@dataclass(frozen=True)
+class TicketRequest:
+    """Open a ticket for a failure nobody has reported yet.
+
+    ``key`` is ours (the incident's id): the DSO keeps one ticket per key, so a retried call
+    returns the ticket it already opened.
+    """
+
+    key: str
+    ppe: str
+    area: str
+    reported_at: datetime
+    description: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ppe", normalize_ppe(self.ppe))
+        if not self.key:
+            raise ValueError("key must not be empty")
+
+
+@dataclass(frozen=True)
+class OutageTicket:
+    reference: str  # the DSO's incident id
+    key: str
+    state: IncidentState
+
+
+@dataclass(frozen=True)
+class IncidentStatus:
+    """The DSO's current view of an incident (a status query, or a verified webhook)."""
+
+    reference: str
+    state: IncidentState
+    changed_at: datetime
+    acknowledged_at: datetime | None = None
+    expected_restoration: datetime | None = None
+    restored_at: datetime | None = None
+    note: str = ""
+
+
+@runtime_checkable
+class OutageReports(Protocol):
+    """Capability: outage reporting (process 5)."""
+
+    async def lookup_outage(self, ppe: str) -> OutageLookup:
+        """The PPE's area and any open or planned outage covering it now. Read-only."""
+        ...
+
+    async def open_ticket(self, request: TicketRequest) -> OutageTicket:
+        """Open (or find, for a key already used) the DSO's ticket; never two for one key."""
+        ...
+
+    async def ticket_status(self, reference: str) -> IncidentStatus:
+        """Poll the DSO for an incident's status. Read-only."""
+        ...
+
+
+# --- supply suspension for non-payment -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SuspensionRequest:
+    """Ask the DSO to suspend supply to ``ppe`` for non-payment of ``invoice_number``.
+
+    ``key`` is ours (one per invoice and demand): the DSO keeps one request per key.
+    """
+
+    key: str
+    ppe: str
+    invoice_number: str
+    notice_served_at: datetime  # when the written notice (wezwanie) reached the customer
+    not_before: datetime  # the end of the statutory notice period
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ppe", normalize_ppe(self.ppe))
+        if not self.key:
+            raise ValueError("key must not be empty")
+        if self.not_before <= self.notice_served_at:
+            raise ValueError("not_before must come after notice_served_at")
+
+
+@dataclass(frozen=True)
+class SuspensionAnswer:
+    reference: str  # the DSO's id of the request
+    key: str
+    accepted: bool
+
+
+@runtime_checkable
+class SupplySuspensions(Protocol):
+    """Capability: supply suspension for non-payment (invoice dunning)."""
+
+    async def request_suspension(self, request: SuspensionRequest) -> SuspensionAnswer:
+        """File (or find, for a key already used) the request; never two for one key."""
+        ...
+
+    async def withdraw_suspension(self, reference: str) -> None:
+        """Withdraw a filed request (paid, or a complaint); withdrawing twice is not an error."""
+        ...
+
+
 @runtime_checkable
 class GridOperator(ContractChecks, Protocol):
     """The whole port; implementations are built with ``from_settings(settings)``.
 
-    New capabilities (outages) are added as further bases here, not as methods of an existing
+    New capabilities are added as further bases here, not as methods of an existing
     capability, so a caller's narrower dependency never grows under it.
     """
 

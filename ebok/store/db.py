@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from ebok.store.accounts import AccountRepository
 from ebok.store.billing import BillingRepository
+from ebok.store.consents import ConsentRepository
 from ebok.store.mail import SentMailRepository
 from ebok.store.registrations import RegistrationRepository
 from ebok.store.tokens import TokenRepository
@@ -45,6 +46,7 @@ class UnitOfWork:
         self.tokens = TokenRepository(conn)
         self.mail = SentMailRepository(conn)
         self.billing = BillingRepository(conn)
+        self.consents = ConsentRepository(conn)
 
 
 class Store:

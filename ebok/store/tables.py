@@ -209,3 +209,36 @@ partner_links = Table(
     CheckConstraint("method IN ('invoice', 'ppe', 'staff')", name="ck_partner_links_method"),
     Index(None, "partner_number"),
 )
+
+# --- e-invoice consent: the auditable record of a partner's choice of e-mail over paper ---------
+# One row per consent, kept after withdrawal: when, which terms, which channel, which address.
+# At most one active (granted, not withdrawn) consent per partner, enforced by a partial index.
+
+einvoice_consents = Table(
+    "einvoice_consents",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column(
+        "partner_number",
+        String(10),
+        ForeignKey("business_partners.number", name="fk_einvoice_consents_partner_number"),
+        nullable=False,
+    ),
+    Column("account_id", String(40), nullable=False),
+    # Where e-invoices go; personal data, never leaves the store except to the mail adapter.
+    Column("email", String(320), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("terms_version", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    _ts("requested_at", nullable=False),
+    _ts("granted_at", nullable=False),
+    _ts("withdrawn_at"),
+    Column("withdrawn_channel", String(16)),
+    Index(
+        "uq_einvoice_consents_active_partner",
+        "partner_number",
+        unique=True,
+        sqlite_where=Column("withdrawn_at").is_(None),
+        postgresql_where=Column("withdrawn_at").is_(None),
+    ),
+)
