@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from datetime import datetime
 
 from pydantic import TypeAdapter
 from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from ebok.errors import InvalidInput, NotFound, WrongState
 from ebok.facade.base import FacadeBase, checked, validate
@@ -82,16 +84,18 @@ class EInvoiceFacade(FacadeBase):
         link = await follow(self.store, m.LINK_PURPOSE, token)
         if link is None:
             return m.ConfirmOutcome.INVALID
-        partner = link.subject_id.partition(".")[0]
+        workflow_id = einvoice_workflow_id(link.subject_id.partition(".")[0])
         try:
             answer = await self._update(
-                einvoice_workflow_id(partner),
+                workflow_id,
                 "confirm",
                 m.Confirm(token_hash=link.token_hash),
                 m.ConfirmAnswer,
             )
         except NotFound:  # that cycle has closed
-            state = await state_after_close(self.store, m.LINK_PURPOSE, link.token_hash)
+            state = await state_after_close(
+                self.store, m.LINK_PURPOSE, link.token_hash, await self._closed_at(workflow_id)
+            )
             return _AFTER_CLOSE.get(state, m.ConfirmOutcome.INVALID)
         return answer.outcome
 
@@ -147,6 +151,14 @@ class EInvoiceFacade(FacadeBase):
         except WorkflowFailureError:
             pass  # closed all the same
         return True
+
+    async def _closed_at(self, workflow_id: str) -> datetime | None:
+        try:
+            return (await self.temporal.get_workflow_handle(workflow_id).describe()).close_time
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:  # past the namespace's retention
+                return None
+            raise
 
     async def _start_cycle(self, partner: str, workflow_id: str) -> None:
         s = self.settings

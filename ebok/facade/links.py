@@ -30,8 +30,13 @@ async def follow(store: Store, purpose: str, token: str) -> FollowedLink | None:
     return FollowedLink(token_hash, subject_id) if subject_id is not None else None
 
 
-async def state_after_close(store: Store, purpose: str, token_hash: str) -> TokenState:
-    """Why a link whose process has finished does nothing now: used, expired or invalid."""
+async def state_after_close(
+    store: Store, purpose: str, token_hash: str, closed_at: datetime | None = None
+) -> TokenState:
+    """Why a link whose process has finished does nothing now: used, expired or invalid.
+    ``closed_at`` (the run's close, on the workflow's clock) counts as "now" if later, so the
+    answer agrees with the workflow that closed on the link's expiry."""
+    at = max(datetime.now(UTC), closed_at) if closed_at else datetime.now(UTC)
     async with store.begin() as uow:
-        state = await uow.tokens.state_of(purpose, token_hash, datetime.now(UTC))
+        state = await uow.tokens.state_of(purpose, token_hash, at)
     return state.state
