@@ -118,13 +118,14 @@ class EInvoiceFacade(FacadeBase):
     ) -> m.EInvoiceStatus:
         """Back to paper from the next invoice. With ``account_id`` (the customer's own
         request), the account must be linked to the partner."""
-        workflow_id = einvoice_workflow_id(partner_number)
+        partner = checked(_PARTNER, "partner_number", partner_number)
+        workflow_id = einvoice_workflow_id(partner)
         req = validate(m.Withdraw, channel=channel, by=by, reason=reason)
         if account_id is not None:
             account = checked(_ACCOUNT, "account_id", account_id)
             async with self.store.begin() as uow:
                 linked = await uow.billing.partners_of_account(account)
-            if partner_number not in linked:
+            if partner not in linked:
                 raise InvalidInput.one("partner_number", "is not linked to this account")
         return await self._update(workflow_id, "withdraw", req, m.EInvoiceStatus)
 
