@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from activities.einvoice import EInvoiceActivities
 from activities.linking import LinkingActivities
 from activities.mail import MailComposer
 from activities.registration import RegistrationActivities
@@ -31,6 +32,7 @@ def build_activities(
     composer = MailComposer(settings.mail_from)
     registration = RegistrationActivities(store, adapters.email, composer, settings)
     linking = LinkingActivities(store, adapters.operator, adapters.email, composer, settings)
+    einvoice = EInvoiceActivities(store, adapters.email, composer, settings)
     return [
         registration.send_activation,
         registration.redeem_token,
@@ -42,4 +44,10 @@ def build_activities(
         linking.record_link,
         linking.notify_customer,
         linking.escalate,
+        einvoice.check_request,
+        einvoice.send_link,
+        einvoice.redeem,
+        einvoice.record_withdrawal,
+        einvoice.notify,
+        einvoice.close,
     ]

@@ -6,6 +6,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.delivery import deliver
+from activities.links import issue_link, redeem_link
 from activities.mail import MailComposer, local_time, message_id
 from adapters.email.base import EmailSender
 from ebok.models import registration as m
@@ -56,13 +57,15 @@ class RegistrationActivities:
                     login_link=self._settings.link("logowanie"),
                 )
             else:
-                issued = await uow.tokens.issue(
-                    ACTIVATION,
-                    req.registration_id,
-                    req.link_number,
-                    req.issued_at,
-                    req.expires_at,
-                    self._settings.token_key_bytes,
+                link = await issue_link(
+                    uow,
+                    self._settings,
+                    purpose=ACTIVATION,
+                    page="aktywacja",
+                    subject_id=req.registration_id,
+                    serial=req.link_number,
+                    issued_at=req.issued_at,
+                    expires_at=req.expires_at,
                 )
                 mail = self._composer.compose(
                     "activation",
@@ -70,7 +73,7 @@ class RegistrationActivities:
                     reg.email,
                     mid,
                     login=reg.login,
-                    link=self._settings.link("aktywacja", token=issued.token),
+                    link=link,
                     expires_at=local_time(req.expires_at),
                 )
             await uow.registrations.set_status(reg.id, m.Status.AWAITING_ACTIVATION.value)
@@ -85,14 +88,10 @@ class RegistrationActivities:
             reg = await uow.registrations.get(req.registration_id)
             if reg is None or reg.email is None:
                 return m.ActivationAnswer(outcome=m.ActivationOutcome.INVALID)
-            used = await uow.tokens.redeem(
-                ACTIVATION,
-                req.token_hash,
-                req.at,
-                by=req.redemption_id,
-                subject_id=req.registration_id,
+            used = await redeem_link(
+                uow, ACTIVATION, req.token_hash, req.at, req.redemption_id, req.registration_id
             )
-            if used.state is TokenState.REDEEMED:
+            if used.first:
                 if await _taken(uow, reg):
                     # Another registration of the same address or login won; this one can't.
                     raise ApplicationError(
@@ -102,9 +101,6 @@ class RegistrationActivities:
                 await uow.registrations.set_status(
                     reg.id, m.Status.ACTIVATED.value, closed_at=req.at
                 )
-            elif used.state is TokenState.ALREADY_USED and used.used_by == req.redemption_id:
-                # A retry of this very redemption whose first run committed.
-                return m.ActivationAnswer(outcome=m.ActivationOutcome.ACTIVATED)
             return m.ActivationAnswer(outcome=_OUTCOME[used.state])
 
     @activity.defn(name=m.SEND_WELCOME)

@@ -27,6 +27,7 @@ from ebok.billing_import import (
     ImportFileError,
     import_partners,
 )
+from ebok.cli_einvoice import add_commands as add_einvoice_commands
 from ebok.cli_linking import add_commands as add_linking_commands
 from ebok.cli_payments import add_commands as add_payments_commands
 from ebok.client import EbokClient
@@ -45,8 +46,9 @@ EXIT_CODES = """exit codes:
   1  failed (no such registration, wrong state, server unreachable, ...)
   2  bad input or settings; the message names the field or EBOK_* variable
   3  activate: the link was not activated (expired, invalid or already used);
-     link: the data did not match, the partner is taken, or linking is now locked
-  4  resend: too soon; link: locked out; the message says when to retry"""
+     link: the data did not match, the partner is taken, or linking is now locked;
+     einvoice-confirm: the link did not confirm (expired, invalid or already used)
+  4  resend, einvoice-request/-resend: too soon; link: locked out; the message says when"""
 
 Command = Callable[[argparse.Namespace], int]
 ClientCommand = Callable[[EbokClient, argparse.Namespace], Awaitable[int]]
@@ -329,6 +331,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("registration_id")
     add_linking_commands(add, _client, _emit)
     add_payments_commands(sub, _settings)
+    add_einvoice_commands(add, _client, _emit)
     return parser
 
 

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 from typing import Self
 
+from ebok.facade.einvoice import EInvoiceFacade, einvoice_workflow_id
 from ebok.facade.linking import LinkingFacade, linking_workflow_id
 from ebok.facade.registration import Registered, RegistrationFacade, registration_workflow_id
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.temporal import connect
 
-__all__ = ["EbokClient", "Registered", "linking_workflow_id", "registration_workflow_id"]
+__all__ = [
+    "EbokClient",
+    "Registered",
+    "einvoice_workflow_id",
+    "linking_workflow_id",
+    "registration_workflow_id",
+]
 
 
-class EbokClient(RegistrationFacade, LinkingFacade):
+class EbokClient(RegistrationFacade, LinkingFacade, EInvoiceFacade):
     @classmethod
     async def connect(cls, settings: Settings) -> Self:
         return cls(await connect(settings), Store.from_url(settings.database_url), settings)

@@ -160,6 +160,14 @@ class Settings(BaseSettings):
         default=False, description="may one partner be linked to several web accounts"
     )
 
+    # E-invoice consent
+    einvoice_terms_version: str = Field(
+        default="2026-01", description="the e-invoice terms in force; a request must name them"
+    )
+    einvoice_link_ttl: PositiveDuration = timedelta(hours=72)
+    einvoice_resend_cooldown: PositiveDuration = timedelta(seconds=180)
+    einvoice_resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
+
     # Key that derives one-time link tokens (32+ random bytes, base64); see ebok/store/tokens.py
     token_key: SecretStr | None = None
 

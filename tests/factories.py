@@ -75,3 +75,12 @@ async def an_account(store: Store) -> tuple[str, str]:
         await uow.registrations.add(account_id, email, record.login or "", "pl", "activated", now)
         await uow.accounts.create_from(record, now)
     return account_id, email
+
+
+async def a_linked_account(store: Store) -> tuple[str, str, Partner]:
+    """An activated account already linked to a fresh partner: (account id, e-mail, partner)."""
+    partner = await a_partner(store)
+    account_id, email = await an_account(store)
+    async with store.begin() as uow:
+        await uow.billing.link(account_id, partner.number, datetime.now(UTC), "invoice")
+    return account_id, email, partner

