@@ -18,14 +18,16 @@ from __future__ import annotations
 import asyncio
 import copy
 import csv
+import dataclasses
 import hashlib
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from adapters.operator.base import (
     ContractAnswer,
@@ -35,8 +37,11 @@ from adapters.operator.base import (
     OperatorError,
     OperatorRejected,
     OperatorUnavailable,
+    SuspensionAnswer,
+    SuspensionRequest,
     normalize_holder_id,
 )
+from adapters.operator.simulation import DsoSimulation, Faults
 from ebok.ids import InvalidIdentifier, normalize_ppe
 from ebok.settings import Settings
 
@@ -157,11 +162,26 @@ def _index(rows: Iterable[RegistryRow]) -> dict[str, RegistryRow]:
     return decisive
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _checked_ppe(ppe: str) -> str:
+    # Again here, as a real DSO would: a request may have been built without validation.
+    try:
+        return normalize_ppe(ppe)
+    except InvalidIdentifier as e:
+        raise OperatorRejected(f"sandbox: {e}") from None
+
+
 class SandboxOperator:
-    """Answers :meth:`check_distribution_contract` from registry rows held in memory.
+    """A DSO simulated in memory: contract checks from registry rows, and a
+    :class:`DsoSimulation` that keeps suspension requests and decides how the DSO misbehaves.
 
     ``latency`` delays every call; ``failure_rate`` (0..1) makes calls fail at random with
-    :class:`OperatorUnavailable`, from an RNG seeded with ``seed`` so a demo can be replayed.
+    :class:`OperatorUnavailable`, from an RNG seeded with ``seed`` so a demo can be replayed;
+    ``down`` makes every call fail. All three live in the simulation, so operators built over
+    one ``simulation`` share them. ``clock`` is the DSO's time (tests may move it).
     """
 
     def __init__(
@@ -170,14 +190,18 @@ class SandboxOperator:
         latency: timedelta = timedelta(0),
         failure_rate: float = 0.0,
         seed: int | None = None,
+        *,
+        simulation: DsoSimulation | None = None,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        if not 0.0 <= failure_rate <= 1.0:
-            raise ValueError("failure_rate must be between 0 and 1")
-        if latency < timedelta(0):
-            raise ValueError("latency must not be negative")
-        self._contracts = _index(contracts)
-        self.latency = latency
-        self.failure_rate = failure_rate
+        rows = list(contracts)
+        self._contracts = _index(rows)
+        if simulation is None:
+            simulation = DsoSimulation(Faults(latency, failure_rate))
+        elif latency or failure_rate:
+            raise ValueError("give latency and failure_rate to the shared simulation's faults")
+        self.simulation = simulation
+        self.clock = clock
         self.calls = 0  # every call, including failed ones
         self._random = random.Random(seed)
         self._failures: list[OperatorError] = []
@@ -190,6 +214,34 @@ class SandboxOperator:
             failure_rate=settings.operator_sandbox_failure_rate,
         )
 
+    @property
+    def latency(self) -> timedelta:
+        return self.simulation.faults.latency
+
+    @latency.setter
+    def latency(self, value: timedelta) -> None:
+        self._set_faults(latency=value)
+
+    @property
+    def failure_rate(self) -> float:
+        return self.simulation.faults.failure_rate
+
+    @failure_rate.setter
+    def failure_rate(self, value: float) -> None:
+        self._set_faults(failure_rate=value)
+
+    @property
+    def down(self) -> bool:
+        return self.simulation.faults.down
+
+    @down.setter
+    def down(self, value: bool) -> None:
+        self._set_faults(down=value)
+
+    def _set_faults(self, **changes: Any) -> None:
+        faults = dataclasses.replace(self.simulation.faults, **changes)  # validates
+        self.simulation.faults = faults
+
     def fail_next(self, n: int = 1, error: OperatorError | None = None) -> None:
         """Make the next ``n`` calls raise ``error`` (default :class:`OperatorUnavailable`)."""
         if n < 0:
@@ -198,14 +250,21 @@ class SandboxOperator:
         # A copy per failure, so tracebacks do not pile up on one exception object.
         self._failures.extend(copy.copy(template) for _ in range(n))
 
-    async def check_distribution_contract(self, query: ContractQuery) -> ContractAnswer:
+    async def _enter(self) -> None:
+        """What every port call goes through first: latency, then the injected failures."""
         self.calls += 1
-        if self.latency:
-            await asyncio.sleep(self.latency.total_seconds())
+        faults = self.simulation.faults
+        if faults.latency:
+            await asyncio.sleep(faults.latency.total_seconds())
         if self._failures:
             raise self._failures.pop(0)
-        if self.failure_rate and self._random.random() < self.failure_rate:
+        if faults.down:
+            raise OperatorUnavailable("sandbox: the DSO is down (simulation switch)")
+        if faults.failure_rate and self._random.random() < faults.failure_rate:
             raise OperatorUnavailable("sandbox: random failure (operator_sandbox_failure_rate)")
+
+    async def check_distribution_contract(self, query: ContractQuery) -> ContractAnswer:
+        await self._enter()
         try:
             # Again here, as a real DSO would: a query may have been built without validation.
             ppe, holder_id = normalize_ppe(query.ppe), normalize_holder_id(query.holder_id)
@@ -228,6 +287,21 @@ class SandboxOperator:
         # is left out, as a hash of a PESEL can be reversed by trying them all.
         digest = hashlib.sha256(f"{ppe}:{status.value}".encode()).hexdigest()
         return ContractAnswer(ppe, status, contract_type, f"SBX-{digest[:12].upper()}")
+
+    # --- supply suspensions -------------------------------------------------------------------
+
+    async def request_suspension(self, request: SuspensionRequest) -> SuspensionAnswer:
+        """Filed under ``request.key``; declined (``accepted=False``) for a PPE whose contract is
+        terminated, as the DSO supplies nothing there to suspend; accepted otherwise."""
+        await self._enter()
+        ppe = _checked_ppe(request.ppe)
+        row = self._contracts.get(ppe)
+        accepted = row is None or row.status is RowStatus.ACTIVE
+        return self.simulation.file_suspension(request, accepted=accepted, now=self.clock())
+
+    async def withdraw_suspension(self, reference: str) -> None:
+        await self._enter()
+        self.simulation.withdraw_suspension(reference, now=self.clock())
 
     async def aclose(self) -> None:
         return None
