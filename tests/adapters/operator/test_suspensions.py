@@ -24,8 +24,8 @@ TOKEN = "dso-test-token"
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 
 
-def sandbox(**kwargs: object) -> SandboxOperator:
-    return SandboxOperator(contract_rows(), clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
+def sandbox() -> SandboxOperator:
+    return SandboxOperator(contract_rows(), simulation=DsoSimulation(clock=lambda: NOW))
 
 
 # --- sandbox -------------------------------------------------------------------------------------
