@@ -351,7 +351,7 @@ class SupplySuspensions(Protocol):
 
 
 @runtime_checkable
-class GridOperator(ContractChecks, Protocol):
+class GridOperator(ContractChecks, OutageReports, SupplySuspensions, Protocol):
     """The whole port; implementations are built with ``from_settings(settings)``.
 
     New capabilities are added as further bases here, not as methods of an existing
