@@ -16,6 +16,8 @@ from typing import Annotated
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ebok.interest import DEFAULT_LATE_INTEREST_RATES, RateTable
+
 __all__ = ["DEV_ENV_FILE", "Settings", "SmtpSecurity", "parse_codec_keys"]
 
 # Written by ``python worker.py --dev`` (database, ports, the dev codec key) and read after
@@ -175,6 +177,10 @@ class Settings(BaseSettings):
     einvoice_resend_cooldown: PositiveDuration = timedelta(seconds=180)
     einvoice_resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
 
+    # Invoices: statutory late interest, "start-date:percent,..." (see ebok/interest.py; append
+    # a new item on the day a new NBP reference rate takes effect)
+    late_interest_rates: str = DEFAULT_LATE_INTEREST_RATES
+
     # Key that derives one-time link tokens (32+ random bytes, base64); see ebok/store/tokens.py
     token_key: SecretStr | None = None
 
@@ -204,6 +210,12 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least 32 bytes, got {len(key)}")
         return v
 
+    @field_validator("late_interest_rates")
+    @classmethod
+    def _rate_table(cls, v: str) -> str:
+        RateTable.parse(v)  # its RateTableError (a ValueError) names the bad item
+        return v
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, v: str) -> str:
@@ -229,6 +241,10 @@ class Settings(BaseSettings):
         if self.token_key is None:
             raise ValueError("EBOK_TOKEN_KEY is not set: generate one with `ebok keygen`")
         return base64.b64decode(self.token_key.get_secret_value())
+
+    @property
+    def late_interest_table(self) -> RateTable:
+        return RateTable.parse(self.late_interest_rates)
 
     @property
     def codec_key_ring(self) -> dict[str, bytes]:
