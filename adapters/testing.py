@@ -1,4 +1,4 @@
-"""The contracts every EmailSender and GridOperator must meet; plugin test suites reuse them.
+"""The contracts every EmailSender, GridOperator and PaymentProvider must meet; plugins reuse them.
 
 Subclass :class:`EmailSenderContract` and override two fixtures::
 
@@ -12,12 +12,18 @@ Subclass :class:`EmailSenderContract` and override two fixtures::
 Likewise :class:`GridOperatorContract` with one fixture, ``operator``: a GridOperator whose
 registry holds :func:`contract_rows` (the suite's ``REGISTRY``) and nothing else it asks about.
 
+And :class:`PaymentProviderContract` with two fixtures: ``provider``, a PaymentProvider (close
+it after the test), and ``settle``, an async ``(provider_ref, status) -> (body, headers)`` that
+makes the far end move the payment to ``status`` (the customer pays or gives up) and returns
+the signed notification the provider sends about it.
+
 The tests are coroutines: run them with pytest-asyncio (``asyncio_mode = "auto"``, or mark them).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage, MIMEPart
@@ -40,18 +46,32 @@ from adapters.operator.base import (
     GridOperator,
 )
 from adapters.operator.sandbox import RegistryRow, RowStatus
+from adapters.payments.base import (
+    NotificationRejected,
+    PaymentError,
+    PaymentProvider,
+    PaymentRejected,
+    PaymentRequest,
+    PaymentStatus,
+    RefundRequest,
+)
+from ebok.money import Money
 
 __all__ = [
     "POLISH",
     "EmailSenderContract",
     "GridOperatorContract",
+    "PaymentProviderContract",
     "Received",
+    "Settle",
     "contract_rows",
     "forge",
     "sample_mail",
+    "sample_payment",
 ]
 
 Received = Callable[[], Awaitable[list[EmailMessage]]]
+Settle = Callable[[str, PaymentStatus], Awaitable[tuple[bytes, dict[str, str]]]]
 
 POLISH = "Aktywacja konta — Łódź, zażółć gęślą jaźń"
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) + b"\n%%EOF\n"
@@ -286,3 +306,194 @@ class GridOperatorContract:
 
     async def test_is_a_grid_operator(self, operator: GridOperator) -> None:
         assert isinstance(operator, GridOperator)
+
+
+# The payment-provider contract.
+
+
+def sample_payment(**overrides: Any) -> PaymentRequest:
+    """A valid payment of 245,67 zł under a fresh key; keyword arguments replace any field."""
+    fields: dict[str, Any] = {
+        "key": f"inv-{uuid.uuid4().hex}",
+        "invoice_number": "FV/2026/02/000101",
+        "amount": Money(24567),
+        "description": "Faktura FV/2026/02/000101",
+        "continue_url": "https://ebok.example.pl/faktury/zaplacone",
+        "customer_email": "jan.kowalski@example.com",
+    }
+    return PaymentRequest(**(fields | overrides))
+
+
+def _retampered(body: bytes, change: Callable[[dict[str, Any]], None]) -> bytes:
+    document = json.loads(body)
+    change(document)
+    return json.dumps(document).encode()
+
+
+def _with_signature(headers: dict[str, str], transform: Callable[[str], str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        if name.lower().endswith("openpayu-signature"):
+            parts = [p.split("=", 1) for p in value.split(";")]
+            value = ";".join(f"{k}={transform(v) if k == 'signature' else v}" for k, v in parts)
+        out[name] = value
+    return out
+
+
+def _flip_last(hex_digits: str) -> str:
+    return hex_digits[:-1] + ("0" if hex_digits[-1] != "0" else "1")
+
+
+class PaymentProviderContract:
+    """What every payments adapter must do; see the module docstring for how to use it."""
+
+    @pytest.fixture
+    def provider(self) -> PaymentProvider:
+        raise NotImplementedError("override the 'provider' fixture")
+
+    @pytest.fixture
+    def settle(self) -> Settle:
+        raise NotImplementedError("override the 'settle' fixture")
+
+    async def test_is_a_payment_provider(self, provider: PaymentProvider) -> None:
+        assert isinstance(provider, PaymentProvider)
+
+    async def test_create_is_idempotent_on_key(self, provider: PaymentProvider) -> None:
+        request = sample_payment()
+        first = await provider.create_payment(request)
+        again = await provider.create_payment(request)
+        assert first.key == again.key == request.key
+        assert first.provider_ref and again.provider_ref == first.provider_ref
+        assert first.redirect_url.startswith("https://")
+        other = await provider.create_payment(sample_payment())
+        assert other.provider_ref != first.provider_ref
+
+    async def test_key_used_for_another_amount_is_rejected(self, provider: PaymentProvider) -> None:
+        request = sample_payment()
+        await provider.create_payment(request)
+        with pytest.raises(PaymentRejected):
+            await provider.create_payment(dataclasses.replace(request, amount=Money(100)))
+
+    async def test_new_payment_is_pending(self, provider: PaymentProvider) -> None:
+        request = sample_payment(amount=Money(1))
+        created = await provider.create_payment(request)
+        state = await provider.payment_status(created.provider_ref)
+        assert state.status is PaymentStatus.PENDING
+        assert (state.key, state.provider_ref) == (request.key, created.provider_ref)
+        assert state.amount == Money(1)
+
+    async def test_status_after_completion(self, provider: PaymentProvider, settle: Settle) -> None:
+        created = await provider.create_payment(sample_payment())
+        await settle(created.provider_ref, PaymentStatus.COMPLETED)
+        state = await provider.payment_status(created.provider_ref)
+        assert state.status is PaymentStatus.COMPLETED and state.status.terminal
+        assert state.amount == Money(24567)
+
+    async def test_completed_notification_verifies_and_parses(
+        self, provider: PaymentProvider, settle: Settle
+    ) -> None:
+        request = sample_payment()
+        created = await provider.create_payment(request)
+        body, headers = await settle(created.provider_ref, PaymentStatus.COMPLETED)
+        event = await provider.verify_notification(body, headers)
+        assert (event.key, event.provider_ref) == (request.key, created.provider_ref)
+        assert event.status is PaymentStatus.COMPLETED
+        assert event.amount == request.amount and type(event.amount) is Money
+        assert event.event_id
+        # The provider's retry of the same notification is recognisably the same event.
+        replay = await provider.verify_notification(body, dict(headers))
+        assert replay == event
+
+    async def test_canceled_notification(self, provider: PaymentProvider, settle: Settle) -> None:
+        created = await provider.create_payment(sample_payment())
+        body, headers = await settle(created.provider_ref, PaymentStatus.CANCELED)
+        event = await provider.verify_notification(body, headers)
+        assert event.status is PaymentStatus.CANCELED
+        paid = await provider.create_payment(sample_payment())
+        paid_event = await provider.verify_notification(
+            *await settle(paid.provider_ref, PaymentStatus.COMPLETED)
+        )
+        assert paid_event.event_id != event.event_id
+
+    async def test_header_names_are_case_insensitive(
+        self, provider: PaymentProvider, settle: Settle
+    ) -> None:
+        created = await provider.create_payment(sample_payment())
+        body, headers = await settle(created.provider_ref, PaymentStatus.COMPLETED)
+        lower = {name.lower(): value for name, value in headers.items()}
+        assert (await provider.verify_notification(body, lower)).provider_ref == (
+            created.provider_ref
+        )
+
+    @pytest.mark.parametrize("tamper", ["amount", "status", "key", "appended"])
+    async def test_tampered_body_is_rejected(
+        self, provider: PaymentProvider, settle: Settle, tamper: str
+    ) -> None:
+        created = await provider.create_payment(sample_payment())
+        body, headers = await settle(created.provider_ref, PaymentStatus.CANCELED)
+        changes: dict[str, Callable[[dict[str, Any]], None]] = {
+            "amount": lambda d: d["order"].update(totalAmount="1"),
+            "status": lambda d: d["order"].update(status="COMPLETED"),
+            "key": lambda d: d["order"].update(extOrderId="inv-someone-else"),
+        }
+        forged = body + b" " if tamper == "appended" else _retampered(body, changes[tamper])
+        with pytest.raises(NotificationRejected) as info:
+            await provider.verify_notification(forged, headers)
+        assert "signature" in info.value.reason
+
+    async def test_wrong_signature_is_rejected(
+        self, provider: PaymentProvider, settle: Settle
+    ) -> None:
+        created = await provider.create_payment(sample_payment())
+        body, headers = await settle(created.provider_ref, PaymentStatus.COMPLETED)
+        for transform in (_flip_last, lambda sig: sig[:-2], lambda sig: "", lambda sig: "zz"):
+            with pytest.raises(NotificationRejected):
+                await provider.verify_notification(body, _with_signature(headers, transform))
+
+    async def test_missing_or_unknown_signature_header_is_rejected(
+        self, provider: PaymentProvider, settle: Settle
+    ) -> None:
+        created = await provider.create_payment(sample_payment())
+        body, headers = await settle(created.provider_ref, PaymentStatus.COMPLETED)
+        unsigned = {k: v for k, v in headers.items() if "signature" not in k.lower()}
+        with pytest.raises(NotificationRejected, match="missing"):
+            await provider.verify_notification(body, unsigned)
+        for junk in ("", "garbage", "signature=abc;algorithm=ROT13", "sender=x;algorithm=MD5"):
+            with pytest.raises(NotificationRejected):
+                await provider.verify_notification(body, unsigned | {"OpenPayU-Signature": junk})
+
+    async def test_refund_is_idempotent_on_key(
+        self, provider: PaymentProvider, settle: Settle
+    ) -> None:
+        created = await provider.create_payment(sample_payment())
+        await settle(created.provider_ref, PaymentStatus.COMPLETED)
+        request = RefundRequest(
+            f"ref-{uuid.uuid4().hex}", created.provider_ref, Money(1000), "Nadpłata"
+        )
+        first = await provider.refund(request)
+        again = await provider.refund(request)
+        assert first.key == request.key and first.refund_ref
+        assert again.refund_ref == first.refund_ref
+        second = await provider.refund(dataclasses.replace(request, key=f"ref-{uuid.uuid4().hex}"))
+        assert second.refund_ref != first.refund_ref
+
+    async def test_refund_beyond_what_was_paid_is_rejected(
+        self, provider: PaymentProvider, settle: Settle
+    ) -> None:
+        pending = await provider.create_payment(sample_payment())
+        request = RefundRequest(f"ref-{uuid.uuid4().hex}", pending.provider_ref, Money(100), "x")
+        with pytest.raises(PaymentRejected):  # nothing was paid yet
+            await provider.refund(request)
+        await settle(pending.provider_ref, PaymentStatus.COMPLETED)
+        with pytest.raises(PaymentRejected):
+            await provider.refund(dataclasses.replace(request, amount=Money(24568)))
+
+    async def test_unknown_payment_is_rejected(self, provider: PaymentProvider) -> None:
+        with pytest.raises(PaymentRejected):
+            await provider.payment_status("NO-SUCH-ORDER-0000000001")
+
+    async def test_aclose_twice_is_fine(self, provider: PaymentProvider) -> None:
+        await provider.aclose()
+        await provider.aclose()
+        with pytest.raises((PaymentError, RuntimeError)):
+            await provider.create_payment(sample_payment())

@@ -111,6 +111,31 @@ class Settings(BaseSettings):
     operator_sandbox_latency: timedelta = timedelta(0)
     operator_sandbox_failure_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
 
+    # Payments adapter
+    payments_adapter: str = "sandbox"
+    payments_sandbox_dir: Path = Field(
+        default=Path(".ebok-dev/payments-sandbox"),
+        description="where the sandbox keeps its payments, shared by worker and CLI",
+    )
+    payments_sandbox_key: SecretStr | None = Field(
+        default=None, description="signs sandbox notifications; unset: a random key in the dir"
+    )
+    payments_sandbox_latency: timedelta = timedelta(0)
+    payments_sandbox_failure_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    payu_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://secure.snd.payu.com"), description="PayU API (sandbox)"
+    )
+    payu_pos_id: str | None = None
+    payu_client_id: str | None = None
+    payu_client_secret: SecretStr | None = None
+    payu_second_key: SecretStr | None = Field(
+        default=None, description="PayU's 'second key (MD5)': checks notification signatures"
+    )
+    payu_notify_url: AnyHttpUrl | None = Field(
+        default=None, description="where PayU sends notifications (our webhook receiver)"
+    )
+    payu_timeout: PositiveDuration = timedelta(seconds=10)
+
     # Links and the registration process
     public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
     terms_version: str = "2026-01"
