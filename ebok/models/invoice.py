@@ -98,6 +98,11 @@ NoticeKind = Literal["issued", "reminder_before", "reminder_after", "demand", "p
 class InvoiceLine(BaseModel):
     model_config = _FROZEN
     description: Text
+    quantity: Decimal = Field(default=Decimal(1), gt=0, max_digits=14, decimal_places=4)
+    unit: Annotated[str, StringConstraints(max_length=10, pattern=r"^[^\x00-\x1f]*$")] = ""
+    unit_price_net: Decimal | None = Field(
+        default=None, ge=0, max_digits=16, decimal_places=4, description="złoty; default net"
+    )
     net: Grosze
     vat_rate: int = Field(ge=0, le=100, description="VAT rate in percent (23, 8, 5, 0)")
     vat: Grosze
@@ -128,6 +133,8 @@ class IssueInvoice(BaseModel):
     vat: Grosze
     gross: Grosze
     issue_date: date
+    period_from: date | None = Field(default=None, description="settlement period; default issue")
+    period_to: date | None = None
     due_date: date | None = Field(default=None, description="default: issue date + 14 days")
     nrb: NRB = Field(description="the partner's individual account number for transfers")
     correction_of: InvoiceNumber | None = None
@@ -146,6 +153,8 @@ class IssueInvoice(BaseModel):
             object.__setattr__(self, "due_date", self.issue_date + timedelta(days=14))
         elif self.due_date < self.issue_date:
             raise ValueError("due_date must not be before issue_date")
+        if (self.period_from or self.issue_date) > (self.period_to or self.issue_date):
+            raise ValueError("period_from must not be after period_to")
         if self.correction_of == self.number:
             raise ValueError("an invoice cannot correct itself")
         return self
