@@ -1,0 +1,80 @@
+"""The font of PDF documents: DejaVu Sans, which covers Polish (and most European) letters.
+
+The package ships its own copy (ebok/templates/documents/fonts, with the font's LICENSE), so a
+document is the same on every machine; a system or matplotlib copy is only a fallback for a
+trimmed install. There is no setting for it: a document's look is not a deployment choice.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["BUNDLED_FONTS", "FontFiles", "FontNotFound", "find_fonts", "printable"]
+
+BUNDLED_FONTS = Path(__file__).resolve().parent.parent / "templates" / "documents" / "fonts"
+REGULAR, BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
+_SYSTEM = Path("/usr/share/fonts/truetype/dejavu")  # Debian/Ubuntu fonts-dejavu-core
+REPLACEMENT = "\ufffd"
+
+
+class FontNotFound(RuntimeError):
+    """No directory holds both DejaVu Sans files."""
+
+
+@dataclass(frozen=True, slots=True)
+class FontFiles:
+    regular: Path
+    bold: Path
+
+
+def _matplotlib_fonts() -> list[Path]:
+    # find_spec, not import: matplotlib takes a second to import and is optional.
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [Path(p) / "mpl-data" / "fonts" / "ttf" for p in spec.submodule_search_locations]
+
+
+def find_fonts(directories: Iterable[Path] | None = None) -> FontFiles:
+    """The first directory with both DejaVuSans.ttf and DejaVuSans-Bold.ttf."""
+    looked = list(directories) if directories is not None else [
+        BUNDLED_FONTS, _SYSTEM, *_matplotlib_fonts(),
+    ]  # fmt: skip
+    for folder in looked:
+        regular, bold = folder / REGULAR, folder / BOLD
+        if regular.is_file() and bold.is_file():
+            return FontFiles(regular, bold)
+    where = ", ".join(str(p) for p in looked) or "nowhere"
+    raise FontNotFound(
+        f"DejaVu Sans ({REGULAR}, {BOLD}) not found in {where}; reinstall the package "
+        "or install the fonts-dejavu-core system package"
+    )
+
+
+def printable(text: str, cmap: Mapping[int, object], *, newlines: bool = False) -> str:
+    """``text`` with only what the font can draw: a PDF must never fail on a name or line.
+
+    Line and paragraph breaks become spaces (or stay, with ``newlines``), other controls too;
+    invisible format characters (bidi overrides, zero-width) are dropped so they cannot
+    reorder the printed text; anything the font lacks becomes U+FFFD (or "?"). Private-use
+    characters are always replaced, which keeps them free for layout placeholders.
+    """
+    replacement = REPLACEMENT if ord(REPLACEMENT) in cmap else "?"
+    out = []
+    for char in text.replace("\r\n", "\n"):
+        category = unicodedata.category(char)
+        if char == "\n" and newlines:
+            out.append(char)
+        elif category in ("Cc", "Zl", "Zp") or char.isspace():
+            out.append(" ")
+        elif category == "Cf":
+            continue
+        elif category == "Co" or ord(char) not in cmap:
+            out.append(replacement)
+        else:
+            out.append(char)
+    return "".join(out)

@@ -1,0 +1,190 @@
+"""Invoice PDF: what pdftotext reads back, same bytes twice, pagination, any text renders."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ebok.documents.fonts import BUNDLED_FONTS, FontNotFound, find_fonts, printable
+from ebok.documents.invoice_pdf import (
+    Correction,
+    InvoiceDocument,
+    InvoiceLine,
+    Party,
+    VatTotal,
+    render_invoice_pdf,
+)
+from ebok.errors import InvalidInput
+from ebok.money import Money
+
+PDFTOTEXT = "/usr/bin/pdftotext"
+NBSP = "\u00a0"
+NRB = "61109010140000071219812874"
+PPE = "590380100000012344"
+
+
+def a_line(description: str = "Energia czynna całodobowa", net: int = 100_000) -> InvoiceLine:
+    vat = net * 23 // 100
+    return InvoiceLine(
+        description=description, quantity=Decimal("1612.903"), unit="kWh",
+        unit_price_net=Decimal("0.6200"), vat_rate=23,
+        net=Money(net), vat=Money(vat), gross=Money(net + vat),
+    )  # fmt: skip
+
+
+def an_invoice(lines: tuple[InvoiceLine, ...] | None = None, **changes: Any) -> InvoiceDocument:
+    lines = lines or (a_line(), a_line("Opłata sieciowa zmienna", net=3_456))
+    net = sum((line.net for line in lines), Money.ZERO)
+    vat = sum((line.vat for line in lines), Money.ZERO)
+    doc = InvoiceDocument(
+        number="FV/2026/11/000101", issue_date=date(2026, 11, 5),
+        period_from=date(2026, 10, 1), period_to=date(2026, 10, 31),
+        due_date=date(2026, 11, 19),
+        seller=Party("Sprzedawca Energii Sp. z o.o.", ("ul. Żółkiewskiego 1", "00-950 Warszawa"),
+                     nip="5260250995"),
+        buyer=Party("Zażółć Gęślą Jaźń", ("ul. Łąkowa 7 m. 3", "02-001 Warszawa")),
+        partner_number="1000000101", contract_account="200000000101", ppes=(PPE,),
+        lines=lines, vat_totals=(VatTotal(23, net, vat, net + vat),), gross_total=net + vat,
+        nrb=NRB, pay_url="https://ebok.example.pl/pay/abc123",
+        amount_in_words="jeden tysiąc dwieście siedemdziesiąt dwa złote 50/100",
+    )  # fmt: skip
+    return dataclasses.replace(doc, **changes)
+
+
+def text_of(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(pdf)
+    done = subprocess.run(
+        [PDFTOTEXT, "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, timeout=30
+    )
+    return done.stdout.decode("utf-8")
+
+
+def flat(text: str) -> str:
+    """pdftotext may render U+00A0 as a plain space."""
+    return text.replace(NBSP, " ")
+
+
+def test_pdftotext_reads_the_invoice(tmp_path: Path) -> None:
+    doc = an_invoice()
+    text = flat(text_of(render_invoice_pdf(doc), tmp_path))
+    assert "Faktura VAT" in text
+    assert "FV/2026/11/000101" in text
+    assert "Należność do zapłaty: 1 272,50 zł" in text
+    assert "1 230,00 zł" in text  # the first line's gross
+    assert "61 1090 1014 0000 0712 1981 2874" in text
+    assert "Termin płatności: 19.11.2026" in text
+    assert "Zapłać online" in text and "https://ebok.example.pl/pay/abc123" in text
+    for words in ("Zażółć Gęślą Jaźń", "ul. Łąkowa 7 m. 3", "Żółkiewskiego", "Opłata sieciowa"):
+        assert words in text
+    assert "1 612,903" in text and "0,6200" in text
+    assert PPE in text and "1000000101" in text and "200000000101" in text
+    assert "Słownie: jeden tysiąc" in text
+
+
+def test_same_document_same_bytes() -> None:
+    assert render_invoice_pdf(an_invoice()) == render_invoice_pdf(an_invoice())
+    later = an_invoice(issue_date=date(2026, 11, 6))
+    assert render_invoice_pdf(later) != render_invoice_pdf(an_invoice())
+
+
+def test_sixty_lines_paginate_with_headings_repeated(tmp_path: Path) -> None:
+    lines = tuple(a_line(f"Pozycja numer {i:02d} — dystrybucja", net=1_000 + i) for i in range(60))
+    text = flat(text_of(render_invoice_pdf(an_invoice(lines)), tmp_path))
+    pages = text.count("\f")
+    assert pages >= 2
+    assert text.count("Cena netto") >= 2  # the table's headings again on the next page
+    for i in range(60):
+        assert f"Pozycja numer {i:02d}" in text
+    assert f"strona 1 z {pages}" in text and f"strona {pages} z {pages}" in text
+
+
+def test_correction_prints_what_and_why(tmp_path: Path) -> None:
+    minus = InvoiceLine("Korekta zużycia", Decimal("-100"), "kWh", Decimal("0.62"), 23,
+                        Money(-6_200), Money(-1_426), Money(-7_626))  # fmt: skip
+    doc = an_invoice(
+        (minus,), number="FK/2026/11/000007",
+        correction=Correction("FV/2026/11/000101", date(2026, 11, 5), "Błędny odczyt licznika"),
+    )  # fmt: skip
+    text = flat(text_of(render_invoice_pdf(doc), tmp_path))
+    assert "Faktura korygująca" in text and "FK/2026/11/000007" in text
+    assert "Korekta faktury nr FV/2026/11/000101 z dnia 05.11.2026" in text
+    assert "Przyczyna korekty: Błędny odczyt licznika" in text
+    assert "Kwota do zwrotu: 76,26 zł" in text and "-76,26 zł" in text
+    assert "Zapłać online" not in text  # nothing to pay
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"gross_total": Money(1)}, "gross_total"),
+        ({"nrb": "61109010140000071219812875"}, "nrb"),
+        ({"ppes": ("590380100000012345",)}, "ppes[0]"),
+        ({"due_date": date(2026, 11, 1)}, "due_date"),
+        ({"pay_url": "javascript:alert(1)"}, "pay_url"),
+        ({"vat_totals": ()}, "lines[0].vat_rate"),
+        ({"number": "FV 2026"}, "number"),
+        ({"contract_account": "12"}, "contract_account"),
+    ],
+)
+def test_a_document_that_does_not_add_up_is_refused(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        an_invoice(**change)
+    assert field in err.value.errors
+
+
+def test_a_line_must_add_up() -> None:
+    with pytest.raises(InvalidInput) as err:
+        InvoiceLine("x", Decimal(1), "kWh", Decimal(1), 23, Money(100), Money(23), Money(124))
+    assert "gross" in err.value.errors
+
+
+def test_vat_summary_must_match_the_lines() -> None:
+    doc = an_invoice()
+    wrong = VatTotal(
+        23, doc.vat_totals[0].net + Money(1), Money(0), doc.vat_totals[0].net + Money(1)
+    )
+    with pytest.raises(InvalidInput) as err:
+        an_invoice(vat_totals=(wrong,), gross_total=wrong.gross)
+    assert "vat_totals[23%].net" in err.value.errors
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(min_size=1, max_size=300).filter(str.strip), st.text(max_size=80))
+def test_any_text_renders(description: str, name_tail: str) -> None:
+    doc = an_invoice(
+        (a_line(description),),
+        buyer=Party("Klient " + name_tail, (name_tail,)),
+    )
+    pdf = render_invoice_pdf(doc)
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+
+
+def test_missing_glyphs_are_replaced_not_fatal(tmp_path: Path) -> None:
+    # CJK and Devanagari are outside DejaVu Sans; the bidi override would reorder the text.
+    doc = an_invoice((a_line("Prąd क 電 \u202eodwrócone {nb}"),))
+    text = text_of(render_invoice_pdf(doc), tmp_path)
+    assert "Prąd \ufffd \ufffd odwrócone {nb}" in text  # fpdf2's default page-count alias too
+
+
+def test_printable_keeps_what_the_font_has() -> None:
+    cmap = {ord(c): "g" for c in "abcą \ufffd"}
+    assert printable("ab\tc\x00ą\u200bz\ue000", cmap) == "ab c ą\ufffd\ufffd"
+    assert printable("a\nb", cmap, newlines=True) == "a\nb"
+    assert printable("a\r\nb", cmap) == "a b"
+    assert printable("z", {ord("a"): "g"}) == "?"
+
+
+def test_fonts_are_bundled_and_a_missing_font_is_named(tmp_path: Path) -> None:
+    assert find_fonts().regular.parent == BUNDLED_FONTS
+    assert (BUNDLED_FONTS / "LICENSE").is_file()
+    with pytest.raises(FontNotFound, match="DejaVuSans.ttf"):
+        find_fonts([tmp_path])
