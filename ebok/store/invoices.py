@@ -44,7 +44,7 @@ class InvoiceRecord:
     nrb: str | None
     net_grosze: int | None
     vat_grosze: int | None
-    lines: list[dict[str, Any]] | None
+    lines: dict[str, Any] | None  # {"period": [from, to], "items": [line, ...]}
     ppe: str | None
     correction_of: str | None
     amount_due_grosze: int | None
