@@ -16,6 +16,8 @@ from typing import Annotated
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ebok.interest import DEFAULT_LATE_INTEREST_RATES, RateTable
+
 __all__ = ["DEV_ENV_FILE", "Settings", "SmtpSecurity", "parse_codec_keys"]
 
 # Written by ``python worker.py --dev`` (database, ports, the dev codec key) and read after
@@ -182,6 +184,10 @@ class Settings(BaseSettings):
         default=False, description="may one partner be linked to several web accounts"
     )
 
+    # Invoices: statutory late interest, "start-date:percent,..." (see ebok/interest.py; append
+    # a new item on the day a new NBP reference rate takes effect)
+    late_interest_rates: str = DEFAULT_LATE_INTEREST_RATES
+
     # Key that derives one-time link tokens (32+ random bytes, base64); see ebok/store/tokens.py
     token_key: SecretStr | None = None
 
@@ -211,6 +217,12 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least 32 bytes, got {len(key)}")
         return v
 
+    @field_validator("late_interest_rates")
+    @classmethod
+    def _rate_table(cls, v: str) -> str:
+        RateTable.parse(v)  # its RateTableError (a ValueError) names the bad item
+        return v
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, v: str) -> str:
@@ -236,6 +248,10 @@ class Settings(BaseSettings):
         if self.token_key is None:
             raise ValueError("EBOK_TOKEN_KEY is not set: generate one with `ebok keygen`")
         return base64.b64decode(self.token_key.get_secret_value())
+
+    @property
+    def late_interest_table(self) -> RateTable:
+        return RateTable.parse(self.late_interest_rates)
 
     @property
     def codec_key_ring(self) -> dict[str, bytes]:
