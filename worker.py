@@ -61,6 +61,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
     adapters = Adapters(
         email=registry.build("email", settings.email_adapter, settings),
         operator=registry.build("operator", settings.operator_adapter, settings),
+        payments=registry.build("payments", settings.payments_adapter, settings),
     )
     try:
         worker = Worker(
@@ -72,6 +73,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
         async with worker:
             yield worker
     finally:
+        await adapters.payments.aclose()
         await adapters.operator.aclose()
         await adapters.email.aclose()
         await store.aclose()

@@ -6,11 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from activities.invoice import InvoiceActivities
+from activities.invoice_mail import InvoiceMailActivities
 from activities.linking import LinkingActivities
 from activities.mail import MailComposer
 from activities.registration import RegistrationActivities
 from adapters.email.base import EmailSender
 from adapters.operator.base import GridOperator
+from adapters.payments.base import PaymentProvider
 from ebok.settings import Settings
 from ebok.store.db import Store
 
@@ -23,6 +26,7 @@ class Adapters:
 
     email: EmailSender
     operator: GridOperator
+    payments: PaymentProvider
 
 
 def build_activities(
@@ -31,6 +35,10 @@ def build_activities(
     composer = MailComposer(settings.mail_from)
     registration = RegistrationActivities(store, adapters.email, composer, settings)
     linking = LinkingActivities(store, adapters.operator, adapters.email, composer, settings)
+    invoice = InvoiceActivities(store, adapters.payments, adapters.operator)
+    invoice_mail = InvoiceMailActivities(
+        store, adapters.email, adapters.payments, composer, settings
+    )
     return [
         registration.send_activation,
         registration.redeem_token,
@@ -42,4 +50,14 @@ def build_activities(
         linking.record_link,
         linking.notify_customer,
         linking.escalate,
+        invoice.record,
+        invoice.apply_payment,
+        invoice.correct,
+        invoice.cancel,
+        invoice.record_state,
+        invoice.file_suspension,
+        invoice.withdraw_suspension,
+        invoice_mail.notify,
+        invoice_mail.paper_fallback,
+        invoice_mail.escalate,
     ]

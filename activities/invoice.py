@@ -143,7 +143,10 @@ class InvoiceActivities:
             if await uow.invoices.log(req.number, event, invoice.state or "", detail, c.staff,
                                       req.at):  # fmt: skip
                 await uow.invoices.set_amount_due(req.number, c.new_gross.grosze, req.at)
-            return await totals(uow, req.number, req.at)
+            result = await totals(uow, req.number, req.at)
+            if result.outstanding.grosze == 0:
+                await uow.invoices.set_state(req.number, m.State.PAID.value, req.at)
+            return result
 
     @activity.defn(name=m.CANCEL)
     async def cancel(self, req: m.CancelRequest) -> m.Totals:
@@ -194,9 +197,19 @@ class InvoiceActivities:
                 raise ApplicationError(f"operator unavailable ({type(e).__name__})") from None
             now = datetime.now(UTC)
             async with self._store.begin() as uow:
+                await uow.invoices.set_state(req.number, m.State.SUSPENSION_FILED.value, now)
                 await uow.suspensions.record(
-                    Suspension(key, req.number, ppe, answer.reference, req.notice_served_at,
-                               req.not_before, now, None, None)  # fmt: skip
+                    Suspension(
+                        key,
+                        req.number,
+                        ppe,
+                        answer.reference,
+                        req.notice_served_at,
+                        req.not_before,
+                        now,
+                        None,
+                        None,
+                    )  # fmt: skip
                 )
                 await uow.invoices.log(
                     req.number, f"suspension:{req.serial}:{ppe}", m.State.SUSPENSION_FILED.value,

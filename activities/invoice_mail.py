@@ -66,6 +66,7 @@ class InvoiceMailActivities:
         if consent is None:
             if req.kind != "paid":  # a confirmation is not worth a stamp
                 await self._paper(invoice, req)
+            await self._record(req)
             return m.Delivered(channel="paper")
         # The provider's payment is for the full amount: after a partial payment or a
         # correction, only the transfer details are right.
@@ -76,7 +77,9 @@ class InvoiceMailActivities:
                                                consent.email)  # fmt: skip
             doc = document_for(
                 invoice,
-                seller=seller_party(self._settings.invoice_seller, self._settings.invoice_seller_nip),
+                seller=seller_party(
+                    self._settings.invoice_seller, self._settings.invoice_seller_nip
+                ),
                 buyer_name=partner.name if partner else invoice.partner_number,
                 ppes=ppes,
                 pay_url=pay_url,
@@ -97,10 +100,12 @@ class InvoiceMailActivities:
             if e.type != RECIPIENT_REJECTED:
                 raise
             await self._fallback(invoice, req, str(e))
+            await self._record(req)
             return m.Delivered(channel="paper", bounced=True)
         if req.kind == "issued":
             async with self._store.begin() as uow:
                 await uow.invoices.set_delivery(req.number, "email", datetime.now(UTC), pay_url)
+        await self._record(req)
         return m.Delivered(channel="email")
 
     @activity.defn(name=m.PAPER_FALLBACK)
@@ -121,6 +126,16 @@ class InvoiceMailActivities:
         await self._staff(invoice, req.reason, req.serial, detail="", deadline=req.deadline)
 
     # --- helpers ----------------------------------------------------------------------------
+
+    async def _record(self, req: m.Notify) -> None:
+        """The state the notice puts the invoice in, and an audit row for the notice."""
+        now = datetime.now(UTC)
+        async with self._store.begin() as uow:
+            if req.state is not m.State.PAID:  # paid is written where the payment is applied
+                await uow.invoices.set_state(req.number, req.state.value, now)
+            await uow.invoices.log(
+                req.number, f"notice:{req.kind}:{req.serial}", req.state.value, "", "workflow", now
+            )
 
     async def _fallback(self, invoice: InvoiceRecord, req: m.Notify, detail: str) -> None:
         await self._paper(invoice, req)

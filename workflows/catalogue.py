@@ -1,9 +1,10 @@
 """Every workflow the worker hosts. Kept out of ``workflows/__init__.py``: the sandbox
 re-imports a workflow's package for each run, so the package itself must import nothing."""
 
+from workflows.invoice import InvoiceLifecycle
 from workflows.linking import PartnerLinking
 from workflows.registration import Registration
 
-ALL_WORKFLOWS: list[type] = [Registration, PartnerLinking]
+ALL_WORKFLOWS: list[type] = [Registration, PartnerLinking, InvoiceLifecycle]
 
-__all__ = ["ALL_WORKFLOWS", "PartnerLinking", "Registration"]
+__all__ = ["ALL_WORKFLOWS", "InvoiceLifecycle", "PartnerLinking", "Registration"]

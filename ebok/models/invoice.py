@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ebok.ids import NRB, PPE, PartnerNumber
+from ebok.interest import DEFAULT_LATE_INTEREST_RATES as DEFAULT_RATES
+from ebok.interest import RateTable
 from ebok.models.linking import InvoiceNumber
 from ebok.models.registration import Reason
 from ebok.money import Grosze, Money
@@ -165,14 +167,6 @@ class IssueInvoice(BaseModel):
         return self.due_date
 
 
-class InterestRate(BaseModel):
-    """One period of the statutory late-interest table: ``percent`` a year from ``since``."""
-
-    model_config = _FROZEN
-    since: date
-    percent: Decimal = Field(ge=0, le=100, max_digits=6, decimal_places=2)
-
-
 class InvoiceInput(BaseModel):
     """Copied from the request and settings by the facade; the workflow reads no settings."""
 
@@ -184,7 +178,7 @@ class InvoiceInput(BaseModel):
     notice_period: timedelta = timedelta(days=14)
     complaint_deadline: timedelta = timedelta(days=14)
     complaint_escalation_margin: timedelta = timedelta(days=3)
-    interest_rates: list[InterestRate] = []
+    interest_rates: RateTable = Field(default_factory=lambda: RateTable.parse(DEFAULT_RATES))
 
     @model_validator(mode="after")
     def _legal(self) -> InvoiceInput:
