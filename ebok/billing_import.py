@@ -8,8 +8,6 @@ keys, so a file may be loaded again after fixing it: rows are updated, never dup
 
 from __future__ import annotations
 
-import csv
-import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -17,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from os import PathLike
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Literal, TextIO
+from typing import Annotated, Literal, TextIO
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import IntegrityError
 
+from ebok.csv_rows import ImportFileError, RowError, iso_date, read_rows, utf8_lines
 from ebok.ids import NIP, PESEL, PPE, LegacyPPE, PartnerNumber
 from ebok.money import Money
 from ebok.store.db import Store, UnitOfWork
@@ -53,13 +52,6 @@ def _matching(pattern: str, example: str) -> AfterValidator:
         return value
 
     return AfterValidator(check)
-
-
-def _iso_date(value: Any) -> Any:
-    # pydantic alone would also take "1762300800" (a Unix time) for a date.
-    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise PydanticCustomError("format", 'must be a date like "2026-11-05"')
-    return value
 
 
 def _name(value: str) -> str:
@@ -101,21 +93,7 @@ class _Row(BaseModel):
     tariff: Tariff
     invoice_number: Annotated[InvoiceNumber | None, Optional] = None
     invoice_gross: Annotated[Money | None, Optional] = None
-    invoice_date: Annotated[date | None, BeforeValidator(_iso_date), Optional] = None
-
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be used: unreadable, not UTF-8 text, or a wrong header."""
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
+    invoice_date: Annotated[date | None, BeforeValidator(iso_date), Optional] = None
 
 
 @dataclass
@@ -261,45 +239,6 @@ def _header(cells: list[str]) -> list[str]:
     return names
 
 
-def _utf8_lines(binary: BinaryIO) -> Iterator[str]:
-    # Decoded a line at a time, so an error names the line (a text stream decodes by chunks).
-    for number, raw in enumerate(binary, start=1):
-        try:
-            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError:
-            raise ImportFileError(f"line {number}: not UTF-8 text (save as CSV UTF-8)") from None
-
-
-def _records(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, str] | RowError]]:
-    """(line, cells by column) for each non-blank row; the header is checked first."""
-    first = next(lines, "")
-    if not first.strip():
-        raise ImportFileError("the file is empty: the first line must be the header")
-    # Spreadsheets set to Polish save "CSV" with semicolons, as the comma is the decimal mark.
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter, strict=True)
-    names: list[str] | None = None
-    while True:
-        line = reader.line_num + 1  # where the row starts: a quoted cell may span lines
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            raise ImportFileError(f"line {line}: not valid CSV: {e}") from None
-        if names is None:
-            names = _header(cells)
-        elif not any(c.strip() for c in cells):
-            continue
-        elif len(cells) != len(names):
-            msg = f"has {len(cells)} cells, the header {len(names)}"
-            if len(cells) == len(names) + 1 and "invoice_gross" in names and delimiter == ",":
-                msg += ' (an amount like 245,67 needs quotes: "245,67")'
-            yield line, RowError(line, "row", msg)
-        else:
-            yield line, dict(zip(names, (c.strip() for c in cells), strict=True))
-
-
 async def _import(
     store: Store, lines: Iterator[str], batch_size: int, at: datetime
 ) -> ImportReport:
@@ -312,7 +251,7 @@ async def _import(
         report.bad.extend(refused)
         batch.clear()
 
-    for line, record in _records(lines):
+    for line, record in read_rows(lines, _header, amount_column="invoice_gross"):
         report.rows_read += 1
         parsed = _parse(line, record) if isinstance(record, dict) else [record]
         if isinstance(parsed, _Row) and (conflicts := seen.conflicts(line, parsed)):
@@ -356,4 +295,4 @@ async def import_partners(
     except OSError as e:
         raise ImportFileError(f"cannot read the file: {e.strerror or e}") from None
     with binary:
-        return await _import(store, _utf8_lines(binary), batch_size, at)
+        return await _import(store, utf8_lines(binary), batch_size, at)
