@@ -9,19 +9,29 @@ from __future__ import annotations
 
 from typing import Self
 
+from ebok.facade.invoices import BankImport, InvoiceFacade, invoice_workflow_id
 from ebok.facade.linking import LinkingFacade, linking_workflow_id
 from ebok.facade.registration import Registered, RegistrationFacade, registration_workflow_id
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.temporal import connect
 
-__all__ = ["EbokClient", "Registered", "linking_workflow_id", "registration_workflow_id"]
+__all__ = [
+    "BankImport",
+    "EbokClient",
+    "Registered",
+    "invoice_workflow_id",
+    "linking_workflow_id",
+    "registration_workflow_id",
+]
 
 
-class EbokClient(RegistrationFacade, LinkingFacade):
+class EbokClient(RegistrationFacade, LinkingFacade, InvoiceFacade):
     @classmethod
     async def connect(cls, settings: Settings) -> Self:
         return cls(await connect(settings), Store.from_url(settings.database_url), settings)
 
     async def aclose(self) -> None:
+        if self._payment_provider is not None:
+            await self._payment_provider.aclose()
         await self.store.aclose()
