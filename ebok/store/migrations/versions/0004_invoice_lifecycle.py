@@ -15,26 +15,27 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_INVOICE_COLUMNS = (
-    sa.Column("due_date", sa.Date(), nullable=True),
-    sa.Column("nrb", sa.String(length=26), nullable=True),
-    sa.Column("net_grosze", sa.BigInteger(), nullable=True),
-    sa.Column("vat_grosze", sa.BigInteger(), nullable=True),
-    sa.Column("lines", sa.JSON(), nullable=True),
-    sa.Column("ppe", sa.String(length=18), nullable=True),
-    sa.Column("correction_of", sa.String(length=40), nullable=True),
-    sa.Column("amount_due_grosze", sa.BigInteger(), nullable=True),
-    sa.Column("state", sa.String(length=32), nullable=True),
-    sa.Column("delivery", sa.String(length=8), nullable=True),
-    sa.Column("pay_url", sa.String(length=500), nullable=True),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
-)
+def _invoice_columns() -> tuple[sa.Column[object], ...]:
+    return (
+        sa.Column("due_date", sa.Date(), nullable=True),
+        sa.Column("nrb", sa.String(length=26), nullable=True),
+        sa.Column("net_grosze", sa.BigInteger(), nullable=True),
+        sa.Column("vat_grosze", sa.BigInteger(), nullable=True),
+        sa.Column("lines", sa.JSON(), nullable=True),
+        sa.Column("ppe", sa.String(length=18), nullable=True),
+        sa.Column("correction_of", sa.String(length=40), nullable=True),
+        sa.Column("amount_due_grosze", sa.BigInteger(), nullable=True),
+        sa.Column("state", sa.String(length=32), nullable=True),
+        sa.Column("delivery", sa.String(length=8), nullable=True),
+        sa.Column("pay_url", sa.String(length=500), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
+    )
 
 
 def upgrade() -> None:
     with op.batch_alter_table("invoices", schema=None) as batch_op:
-        for column in _INVOICE_COLUMNS:
-            batch_op.add_column(column.copy())
+        for column in _invoice_columns():
+            batch_op.add_column(column)
 
     op.create_table(
         "payments",
@@ -125,5 +126,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_payments_invoice_number"), table_name="payments")
     op.drop_table("payments")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
-        for column in reversed(_INVOICE_COLUMNS):
+        for column in reversed(_invoice_columns()):
             batch_op.drop_column(column.name)
