@@ -10,7 +10,8 @@ Subclass :class:`EmailSenderContract` and override two fixtures::
         def received(self): ...          # async () -> list[EmailMessage] that reached the far end
 
 Likewise :class:`GridOperatorContract` with one fixture, ``operator``: a GridOperator whose
-registry holds :func:`contract_rows` (the suite's ``REGISTRY``) and nothing else it asks about.
+registry holds :func:`contract_rows` (the suite's ``REGISTRY``) and nothing else it asks about,
+with no outage known anywhere and no suspension filed yet.
 
 And :class:`PaymentProviderContract` with two fixtures: ``provider``, a PaymentProvider (close
 it after the test), and ``settle``, an async ``(provider_ref, status) -> (body, headers)`` that
@@ -26,6 +27,7 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, MIMEPart
 from typing import Any
 
@@ -44,6 +46,16 @@ from adapters.operator.base import (
     ContractStatus,
     ContractType,
     GridOperator,
+    IncidentState,
+    IncidentStatus,
+    OperatorRejected,
+    OutageLookup,
+    OutageReports,
+    OutageTicket,
+    SupplySuspensions,
+    SuspensionAnswer,
+    SuspensionRequest,
+    TicketRequest,
 )
 from adapters.operator.sandbox import RegistryRow, RowStatus
 from adapters.payments.base import (
@@ -68,6 +80,7 @@ __all__ = [
     "forge",
     "sample_mail",
     "sample_payment",
+    "sample_suspension",
 ]
 
 Received = Callable[[], Awaitable[list[EmailMessage]]]
@@ -230,6 +243,19 @@ _REGISTRY = (
 )
 
 
+def sample_suspension(**overrides: Any) -> SuspensionRequest:
+    """A valid suspension request for ``PPE_CONFIRMED`` with a fresh key; fields overridable."""
+    served = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    fields: dict[str, Any] = {
+        "key": f"dunning-{uuid.uuid4().hex}",
+        "ppe": PPE_CONFIRMED,
+        "invoice_number": "FV/2026/01/000123",
+        "notice_served_at": served,
+        "not_before": served + timedelta(days=14),
+    }
+    return SuspensionRequest(**(fields | overrides))
+
+
 def contract_rows() -> tuple[RegistryRow, ...]:
     """The contracts the ``operator`` fixture of :class:`GridOperatorContract` must know."""
     return _REGISTRY
@@ -306,6 +332,84 @@ class GridOperatorContract:
 
     async def test_is_a_grid_operator(self, operator: GridOperator) -> None:
         assert isinstance(operator, GridOperator)
+
+    # --- supply suspensions -------------------------------------------------------------------
+
+    async def test_suspension_is_filed_once_per_key(self, operator: SupplySuspensions) -> None:
+        request = sample_suspension()
+        first = await operator.request_suspension(request)
+        again = await operator.request_suspension(request)
+        assert type(first) is SuspensionAnswer
+        assert first.key == request.key and first.reference and first.accepted is True
+        assert again == first
+        other = await operator.request_suspension(sample_suspension())
+        assert other.reference != first.reference
+
+    async def test_key_reused_for_another_request_is_rejected(
+        self, operator: SupplySuspensions
+    ) -> None:
+        request = sample_suspension()
+        await operator.request_suspension(request)
+        with pytest.raises(OperatorRejected):
+            await operator.request_suspension(
+                dataclasses.replace(request, invoice_number="FV/2026/01/000999")
+            )
+
+    async def test_withdrawing_twice_is_not_an_error(self, operator: SupplySuspensions) -> None:
+        answer = await operator.request_suspension(sample_suspension())
+        await operator.withdraw_suspension(answer.reference)
+        await operator.withdraw_suspension(answer.reference)
+        # Filing again under the same key finds the (withdrawn) request, not a new one.
+        assert (await operator.request_suspension(sample_suspension(key=answer.key))).reference == (
+            answer.reference
+        )
+
+    async def test_withdrawing_an_unknown_request_is_rejected(
+        self, operator: SupplySuspensions
+    ) -> None:
+        with pytest.raises(OperatorRejected):
+            await operator.withdraw_suspension("NO-SUCH-REQUEST/1")
+
+    async def test_is_supply_suspensions(self, operator: SupplySuspensions) -> None:
+        assert isinstance(operator, SupplySuspensions)
+
+    # --- outages (a fresh DSO: nothing known anywhere yet) ----------------------------------
+
+    async def test_lookup_gives_the_area_and_no_outage(self, operator: OutageReports) -> None:
+        spaced = " ".join(PPE_CONFIRMED[i : i + 4] for i in range(0, 18, 4))
+        found = await operator.lookup_outage(spaced)
+        assert type(found) is OutageLookup
+        assert found.ppe == PPE_CONFIRMED and found.area and found.outage is None
+        assert (await operator.lookup_outage(PPE_CONFIRMED)).area == found.area
+
+    async def test_ticket_is_opened_once_per_key(self, operator: OutageReports) -> None:
+        area = (await operator.lookup_outage(PPE_CONFIRMED)).area
+        request = TicketRequest(
+            f"incident-{uuid.uuid4().hex}",
+            PPE_CONFIRMED,
+            area,
+            datetime.now(UTC),
+            "Brak prądu w całym budynku",
+        )
+        ticket = await operator.open_ticket(request)
+        assert type(ticket) is OutageTicket and type(ticket.state) is IncidentState
+        assert ticket.key == request.key and ticket.reference and not ticket.state.terminal
+        again = await operator.open_ticket(request)
+        assert again.reference == ticket.reference
+        status = await operator.ticket_status(ticket.reference)
+        assert type(status) is IncidentStatus and status.reference == ticket.reference
+        assert status.changed_at.tzinfo is not None
+
+    async def test_status_of_an_unknown_incident_is_rejected(self, operator: OutageReports) -> None:
+        with pytest.raises(OperatorRejected):
+            await operator.ticket_status("NO-SUCH-INCIDENT/1")
+
+    async def test_lookup_of_an_invalid_ppe_is_rejected(self, operator: OutageReports) -> None:
+        with pytest.raises(OperatorRejected):
+            await operator.lookup_outage("590380100009000010")  # wrong check digit
+
+    async def test_is_outage_reports(self, operator: OutageReports) -> None:
+        assert isinstance(operator, OutageReports)
 
 
 # The payment-provider contract.

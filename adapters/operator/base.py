@@ -13,6 +13,7 @@ Exceptions::
 
     OperatorError                  root of everything a GridOperator raises
     ├── OperatorRejected           permanent: our request is wrong, or we are not authorised
+    ├── NotificationRejected       a DSO notification that must not be believed (signature, shape)
     └── OperatorUnavailable        transient: down, timeout, 5xx, 429; retry later (retry_after)
         └── OperatorProtocolError  the DSO answered, but not in the agreed protocol
 """
@@ -32,10 +33,12 @@ __all__ = [
     "ContractQuery",
     "ContractStatus",
     "ContractType",
+    "MAX_KEY",
     "GridOperator",
     "IncidentState",
     "IncidentStatus",
     "KnownOutage",
+    "NotificationRejected",
     "OutageKind",
     "OutageLookup",
     "OutageReports",
@@ -67,6 +70,18 @@ class OperatorRejected(OperatorError):
         self.status_code = status_code
 
 
+class NotificationRejected(OperatorError):
+    """A status notification that is not believed: bad or missing signature, malformed body.
+
+    ``reason`` is short and safe to log and to answer the sender with; nothing of the body is
+    applied when this is raised.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class OperatorUnavailable(OperatorError):
     """Transient: the DSO could not answer now; ``retry_after`` is its hint in seconds."""
 
@@ -95,6 +110,21 @@ class ContractStatus(StrEnum):
 class ContractType(StrEnum):
     DISTRIBUTION = "distribution"  # umowa o świadczenie usług dystrybucji (separate)
     COMPREHENSIVE = "comprehensive"  # umowa kompleksowa: sale and distribution in one
+
+
+MAX_KEY = 64  # characters of our idempotency keys; the DSO protocol bounds them
+
+
+def _check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY:
+        raise ValueError(f"key must be 1-{MAX_KEY} characters")
+
+
+def _require_aware(**moments: datetime) -> None:
+    # Naive datetimes would be read in whatever zone a process runs in; the DSO needs instants.
+    for name, moment in moments.items():
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"{name} must be timezone-aware")
 
 
 def normalize_holder_id(value: str) -> str:
@@ -235,8 +265,8 @@ class TicketRequest:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ppe", normalize_ppe(self.ppe))
-        if not self.key:
-            raise ValueError("key must not be empty")
+        _check_key(self.key)
+        _require_aware(reported_at=self.reported_at)
 
 
 @dataclass(frozen=True)
@@ -294,8 +324,8 @@ class SuspensionRequest:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ppe", normalize_ppe(self.ppe))
-        if not self.key:
-            raise ValueError("key must not be empty")
+        _check_key(self.key)
+        _require_aware(notice_served_at=self.notice_served_at, not_before=self.not_before)
         if self.not_before <= self.notice_served_at:
             raise ValueError("not_before must come after notice_served_at")
 
@@ -321,7 +351,7 @@ class SupplySuspensions(Protocol):
 
 
 @runtime_checkable
-class GridOperator(ContractChecks, Protocol):
+class GridOperator(ContractChecks, OutageReports, SupplySuspensions, Protocol):
     """The whole port; implementations are built with ``from_settings(settings)``.
 
     New capabilities are added as further bases here, not as methods of an existing
