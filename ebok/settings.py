@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     invoice_complaint_escalation_margin: PositiveDuration = Field(
         default=timedelta(days=3), description="staff are told this long before that deadline"
     )
+    webhook_bind: str = Field(
+        default="127.0.0.1:8082", description="host:port of the payment webhook receiver"
+    )
     invoice_seller: str = "eBOK Energia sp. z o.o., ul. Przykładowa 1, 00-001 Warszawa"
     invoice_seller_nip: str | None = None
 

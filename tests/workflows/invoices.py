@@ -67,8 +67,19 @@ async def an_invoice(
         now = datetime.now(UTC)
         async with store.begin() as uow:
             await uow.consents.grant(
-                Consent(uuid.uuid4().hex, partner.number, uuid.uuid4().hex, email, "pl",
-                        "2026-01", "web", now, now, None, None)  # fmt: skip
+                Consent(
+                    uuid.uuid4().hex,
+                    partner.number,
+                    uuid.uuid4().hex,
+                    email,
+                    "pl",
+                    "2026-01",
+                    "web",
+                    now,
+                    now,
+                    None,
+                    None,
+                )  # fmt: skip
             )
     day = issued or datetime.now(UTC).date()
     (line,) = lines(gross)

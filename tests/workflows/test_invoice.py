@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,6 +19,7 @@ from ebok.models import invoice as m
 from ebok.money import Money
 from ebok.settings import Settings
 from ebok.store.db import Store
+from ebok.webhooks import run_webhooks
 from tests.conftest import worker_for
 from tests.mailbox import addressed_to, body
 from tests.timeskip import outcome
@@ -133,3 +135,34 @@ async def test_bad_signature_applies_nothing(
     assert status.state is m.State.OPEN and status.paid == Money.ZERO
     async with store.begin() as uow:
         assert await uow.invoices.payments_of([billed.number]) == []
+
+
+async def test_webhook_receiver_applies_once_and_refuses_forgeries(
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    smtpd: DevSmtpServer,
+    ebok: EbokClient,
+    sandbox: SandboxPayments,
+) -> None:
+    billed = await an_invoice(store)
+    runner = await run_webhooks(ebok, "sandbox", "127.0.0.1", 0)
+    host, port = runner.addresses[0][:2]
+    url = f"http://{host}:{port}/payments/sandbox/notify"
+    try:
+        async with worker_for(skipping_env.client, settings, store), httpx.AsyncClient() as http:
+            await ebok.issue_invoice(billed.invoice)
+            (mail,) = await smtpd.wait_for(1)
+            note_body, headers = await sandbox.complete(pay_reference(mail))
+            forged = await http.post(url, content=note_body + b" ", headers=headers)
+            wrong = await http.post(url.replace("sandbox", "payu"), content=note_body,
+                                    headers=headers)  # fmt: skip
+            first = await http.post(url, content=note_body, headers=headers)
+            await final(skipping_env, billed.number)
+            repeat = await http.post(url, content=note_body, headers=headers)
+    finally:
+        await runner.cleanup()
+    assert forged.status_code == 400 and "signature" in forged.json()["error"]
+    assert wrong.status_code == 404
+    assert first.status_code == 200 and first.json()["outcome"] == "signalled"
+    assert repeat.status_code == 200 and repeat.json()["outcome"] == "duplicate"

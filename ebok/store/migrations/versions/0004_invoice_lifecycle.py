@@ -15,6 +15,7 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+
 def _invoice_columns() -> tuple[sa.Column[object], ...]:
     return (
         sa.Column("due_date", sa.Date(), nullable=True),
