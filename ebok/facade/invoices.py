@@ -27,11 +27,27 @@ from ebok.models.balance import Balance, NotificationOutcome
 from ebok.models.linking import InvoiceNumber
 from ebok.money import Money
 
-__all__ = ["BankImport", "InvoiceFacade", "invoice_workflow_id"]
+__all__ = ["BankImport", "InvoiceFacade", "invoice_workflow_id", "issue_input"]
 
 
 def invoice_workflow_id(number: str) -> str:
     return m.workflow_id(validate(_Number, number=number).number)
+
+
+def issue_input(data: Mapping[str, Any]) -> m.IssueInvoice:
+    """Validate billing's invoice; a rule spanning fields is reported on the field it names
+    (its message starts "field: ..."), not on the whole input."""
+    try:
+        return validate(m.IssueInvoice, **data)
+    except InvalidInput as e:
+        errors: dict[str, str] = {}
+        for where, message in e.errors.items():
+            field, sep, text = message.removeprefix("Value error, ").partition(": ")
+            if sep and field.isidentifier():
+                where = field if where == "input" else f"{where}.{field}"
+                message = text
+            errors.setdefault(where, message)
+        raise InvalidInput(errors) from None
 
 
 class _Number(BaseModel):
@@ -61,9 +77,7 @@ class InvoiceFacade(FacadeBase):
     async def issue_invoice(self, invoice: m.IssueInvoice | Mapping[str, Any]) -> str:
         """Start the invoice's lifecycle; issuing the same number again is the same invoice.
         Returns the workflow id."""
-        issue = (
-            invoice if isinstance(invoice, m.IssueInvoice) else validate(m.IssueInvoice, **invoice)
-        )
+        issue = invoice if isinstance(invoice, m.IssueInvoice) else issue_input(invoice)
         async with self.store.begin() as uow:
             accounts = {
                 p.contract_account for p in await uow.billing.ppes_of_partner(issue.partner_number)

@@ -113,12 +113,12 @@ class InvoiceLine(BaseModel):
     @model_validator(mode="after")
     def _adds_up(self) -> InvoiceLine:
         if self.net.grosze < 0 or self.vat.grosze < 0:
-            raise ValueError("line amounts must not be negative")
+            raise ValueError("net: line amounts must not be negative")
         if self.net + self.vat != self.gross:
-            raise ValueError("line: net + VAT must equal gross")
+            raise ValueError("gross: must equal net + vat")
         # VAT is rounded per line to the grosz; half a grosz either way is the only slack.
         if abs(self.vat.grosze * 100 - self.net.grosze * self.vat_rate) > 50:
-            raise ValueError(f"line: VAT is not {self.vat_rate}% of net")
+            raise ValueError(f"vat: is not {self.vat_rate}% of net")
         return self
 
 
@@ -144,21 +144,21 @@ class IssueInvoice(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> IssueInvoice:
         if self.gross.grosze <= 0 or self.gross.grosze > MAX_AMOUNT:
-            raise ValueError("gross must be positive and below 10 billion zł")
+            raise ValueError("gross: must be positive and below 10 billion zł")
         if sum(line.net.grosze for line in self.lines) != self.net.grosze:
-            raise ValueError("net must equal the sum of the lines' net amounts")
+            raise ValueError("net: must equal the sum of the lines' net amounts")
         if sum(line.vat.grosze for line in self.lines) != self.vat.grosze:
-            raise ValueError("vat must equal the sum of the lines' VAT")
+            raise ValueError("vat: must equal the sum of the lines' VAT")
         if self.net + self.vat != self.gross:
-            raise ValueError("net + vat must equal gross")
+            raise ValueError("gross: must equal net + vat")
         if self.due_date is None:
             object.__setattr__(self, "due_date", self.issue_date + timedelta(days=14))
         elif self.due_date < self.issue_date:
-            raise ValueError("due_date must not be before issue_date")
+            raise ValueError("due_date: must not be before issue_date")
         if (self.period_from or self.issue_date) > (self.period_to or self.issue_date):
-            raise ValueError("period_from must not be after period_to")
+            raise ValueError("period_to: must not be before period_from")
         if self.correction_of == self.number:
-            raise ValueError("an invoice cannot correct itself")
+            raise ValueError("correction_of: an invoice cannot correct itself")
         return self
 
     @property

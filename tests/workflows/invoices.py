@@ -43,12 +43,20 @@ class Billed:
 
 
 def lines(gross: int) -> list[dict[str, Any]]:
-    """One 23% line adding up to ``gross`` grosze (VAT rounded half up)."""
-    net = round(gross / 1.23)
-    return [
-        {"description": "Energia czynna, taryfa G11", "quantity": "150.5", "unit": "kWh",
-         "net": net, "vat_rate": 23, "vat": gross - net, "gross": gross}
-    ]  # fmt: skip
+    """Lines adding up to ``gross`` grosze: energy at 23% VAT (rounded half up to the grosz),
+    and, where that cannot hit the total exactly, a VAT-exempt remainder."""
+    for net in range(gross * 100 // 123 - 2, gross * 100 // 123 + 3):
+        if net + (net * 23 + 50) // 100 == gross:
+            return [_line("Energia czynna, taryfa G11", net, 23)]
+    net = (gross - 1) * 100 // 123
+    first = _line("Energia czynna, taryfa G11", net, 23)
+    return [first, _line("Opłata zwolniona z VAT", gross - first["gross"], 0)]
+
+
+def _line(description: str, net: int, rate: int) -> dict[str, Any]:
+    vat = (net * rate + 50) // 100
+    return {"description": description, "quantity": "150.5", "unit": "kWh", "net": net,
+            "vat_rate": rate, "vat": vat, "gross": net + vat}  # fmt: skip
 
 
 async def an_invoice(
@@ -82,15 +90,15 @@ async def an_invoice(
                 )  # fmt: skip
             )
     day = issued or datetime.now(UTC).date()
-    (line,) = lines(gross)
+    items = lines(gross)
     invoice = {
         "number": f"FV/2026/12/{uuid.uuid4().int % 10**8:08d}",
         "partner_number": partner.number,
         "contract_account": ppe.contract_account,
         "ppe": ppe.ppe,
-        "lines": [line],
-        "net": line["net"],
-        "vat": line["vat"],
+        "lines": items,
+        "net": sum(x["net"] for x in items),
+        "vat": sum(x["vat"] for x in items),
         "gross": gross,
         "issue_date": day,
         "due_date": day + timedelta(days=due_in),
