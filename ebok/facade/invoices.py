@@ -42,8 +42,9 @@ def issue_input(data: Mapping[str, Any]) -> m.IssueInvoice:
     except InvalidInput as e:
         errors: dict[str, str] = {}
         for where, message in e.errors.items():
+            ours = message.startswith("Value error, ")  # raised by the model's own checks
             field, sep, text = message.removeprefix("Value error, ").partition(": ")
-            if sep and field.isidentifier():
+            if ours and sep and field.isidentifier():
                 where = field if where == "input" else f"{where}.{field}"
                 message = text
             errors.setdefault(where, message)
