@@ -45,8 +45,12 @@ def test_due_date_defaults_to_fourteen_days_and_amounts_stay_grosze() -> None:
 def test_any_positive_gross_split_into_lines_is_accepted(gross: int) -> None:
     items = lines(gross)
     invoice = issue_input(
-        valid(lines=items, gross=gross, net=sum(x["net"] for x in items),
-              vat=sum(x["vat"] for x in items))  # fmt: skip
+        valid(
+            lines=items,
+            gross=gross,
+            net=sum(x["net"] for x in items),
+            vat=sum(x["vat"] for x in items),
+        )  # fmt: skip
     )
     assert invoice.gross.grosze == gross == invoice.net.grosze + invoice.vat.grosze
 
