@@ -196,6 +196,13 @@ class InvoiceActivities:
             except OperatorUnavailable as e:
                 raise ApplicationError(f"operator unavailable ({type(e).__name__})") from None
             now = datetime.now(UTC)
+            if not answer.accepted:  # nothing to suspend there (e.g. a terminated contract)
+                async with self._store.begin() as uow:
+                    await uow.invoices.log(
+                        req.number, f"suspension-declined:{req.serial}:{ppe}",
+                        m.State.DEMANDED.value, answer.reference, "operator", now,
+                    )  # fmt: skip
+                continue
             async with self._store.begin() as uow:
                 await uow.invoices.set_state(req.number, m.State.SUSPENSION_FILED.value, now)
                 await uow.suspensions.record(
@@ -216,6 +223,12 @@ class InvoiceActivities:
                     answer.reference, "workflow", now,
                 )  # fmt: skip
             references.append(answer.reference)
+        if not references:
+            raise ApplicationError(
+                "the operator declined every suspension request",
+                type="OperatorRejected",
+                non_retryable=True,
+            )
         return m.SuspensionFiled(references=references)
 
     @activity.defn(name=m.WITHDRAW_SUSPENSION)

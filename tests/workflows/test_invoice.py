@@ -16,6 +16,7 @@ from adapters.payments.sandbox import SandboxPayments
 from ebok.client import EbokClient
 from ebok.devsmtp import DevSmtpServer
 from ebok.models import invoice as m
+from ebok.models.search import EBOK_AMOUNT_DUE, EBOK_INVOICE, EBOK_OUTCOME, EBOK_PROCESS
 from ebok.money import Money
 from ebok.settings import Settings
 from ebok.store.db import Store
@@ -71,6 +72,10 @@ async def test_paid_online_on_time(
         done = await final(skipping_env, billed.number)
     assert done.state is m.State.PAID and done.paid == Money(24567)
     assert done.outstanding == Money.ZERO and done.reminders_sent == 0
+    described = await skipping_env.client.get_workflow_handle(workflow_id).describe()
+    attributes = described.typed_search_attributes
+    assert attributes.get(EBOK_INVOICE) == billed.number and attributes.get(EBOK_OUTCOME) == "paid"
+    assert attributes.get(EBOK_AMOUNT_DUE) == 0 and attributes.get(EBOK_PROCESS) == "invoice"
     (thanks,) = addressed_to(await smtpd.wait_for(2), billed.email)[1:]
     assert "opłacona" in body(thanks)
     async with store.begin() as uow:
@@ -166,3 +171,32 @@ async def test_webhook_receiver_applies_once_and_refuses_forgeries(
     assert wrong.status_code == 404
     assert first.status_code == 200 and first.json()["outcome"] == "signalled"
     assert repeat.status_code == 200 and repeat.json()["outcome"] == "duplicate"
+
+
+async def test_out_of_order_notifications_never_undo_a_payment(
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    smtpd: DevSmtpServer,
+    ebok: EbokClient,
+    sandbox: SandboxPayments,
+) -> None:
+    billed = await an_invoice(store)
+    async with worker_for(skipping_env.client, settings, store):
+        await ebok.issue_invoice(billed.invoice)
+        (mail,) = await smtpd.wait_for(1)
+        ref = pay_reference(mail)
+        stale_body, stale_headers = await sandbox.notification(ref)  # still NEW at the provider
+        # A signal naming the payment before it completes: the provider is asked, nothing counts.
+        handle = skipping_env.client.get_workflow_handle(billed.workflow_id)
+        await handle.signal("payment", m.PaymentArrived(source="provider", reference=ref))
+        await skipping_env.sleep(timedelta(minutes=5))
+        early = await ebok.invoice_status(billed.number)
+        assert early.paid == Money.ZERO and "pending" in early.detail
+        assert await pay_online(ebok, sandbox, ref) == "signalled"
+        done = await final(skipping_env, billed.number)
+        late = await ebok.payment_notification(stale_body, stale_headers)
+    assert done.state is m.State.PAID and done.payments == 1
+    assert late.outcome == "ignored"  # a stale NEW after COMPLETED changes nothing
+    async with store.begin() as uow:
+        assert len(await uow.invoices.payments_of([billed.number])) == 1
