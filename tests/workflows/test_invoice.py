@@ -32,7 +32,7 @@ from tests.workflows.invoices import (
     pay_reference,
 )
 
-PAID_ON_TIME_MAX_EVENTS = 60
+PAID_ON_TIME_MAX_EVENTS = 45
 
 
 async def final(env: WorkflowEnvironment, number: str) -> m.InvoiceStatus:

@@ -24,7 +24,7 @@ from tests.mailbox import addressed_to, body
 from tests.timeskip import outcome
 from tests.workflows.invoices import Billed, an_invoice, event_count
 
-FULL_DUNNING_MAX_EVENTS = 160
+FULL_DUNNING_MAX_EVENTS = 110
 DAY = timedelta(days=1)
 
 
@@ -117,6 +117,11 @@ async def test_partial_then_full_and_overpayment_becomes_credit(
             statement(tmp_path, billed, ("70,00", "energia", "BNK-B1"))  # only open invoice
         )
         assert rest.signalled == ["BNK-B1"]
+        stranger = await an_invoice(store)  # never issued: no open invoice for its account
+        lost = await ebok.import_bank_statement(
+            statement(tmp_path, stranger, ("12,00", "energia", "BNK-B2"))
+        )
+        assert lost.unmatched == [("BNK-B2", "no open invoice for that account")]
         done = await outcome(skipping_env, billed.workflow_id, m.InvoiceStatus)
     assert done.state is m.State.PAID and done.credit == Money(1000) and done.payments == 2
     balance = await ebok.balance(billed.partner.number)
@@ -279,3 +284,28 @@ async def test_recipient_rejected_and_bounce_go_to_paper_and_tell_staff(
         for billed in (rejected, bounced):
             letters = await uow.paper.of_invoice(billed.number)
             assert [x.kind for x in letters] == ["issued"]
+
+
+async def test_staff_waive_the_next_reminder(
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    smtpd: DevSmtpServer,
+    ebok: EbokClient,
+) -> None:
+    billed = await an_invoice(store)
+    assert billed.email
+    async with worker_for(skipping_env.client, settings, store):
+        await ebok.issue_invoice(billed.invoice)
+        await smtpd.wait_for(1)
+        waived = await ebok.waive_reminder(billed.number, "klient dzwonił, zapłaci", "ewa.z")
+        assert waived.next_step is m.Step.REMINDER_AFTER
+        await skipping_env.sleep(timedelta(days=15, hours=1))
+        status = await ebok.invoice_status(billed.number)
+        await ebok.cancel_invoice(billed.number, "test", "ewa.z")
+    assert status.reminders_sent == 1 and status.state is m.State.OVERDUE
+    sent = subjects(await smtpd.wait_for(2), billed.email)
+    assert len(sent) == 2 and "nie została opłacona" in sent[1]
+    async with store.begin() as uow:
+        events = await uow.invoices.events(billed.number)
+    assert ("waived:reminder_before", "open", "ewa.z") in [e[:3] for e in events]
