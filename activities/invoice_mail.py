@@ -73,8 +73,9 @@ class InvoiceMailActivities:
         pay_url = invoice.pay_url if req.outstanding.grosze == invoice.gross_grosze else None
         attachments: tuple[Attachment, ...] = ()
         if req.kind == "issued":
-            pay_url = await self._payment_link(invoice, req.outstanding, consent.language,
-                                               consent.email)  # fmt: skip
+            pay_url = invoice.pay_url or await self._payment_link(
+                invoice, req.outstanding, consent.language, consent.email
+            )
             doc = document_for(
                 invoice,
                 seller=seller_party(
@@ -215,6 +216,14 @@ class InvoiceMailActivities:
             return None
         except PaymentUnavailable as e:
             raise ApplicationError(f"payment provider unavailable: {e}") from None
+        if not created.redirect_url:  # a provider may not repeat it for a key it has seen
+            return None
+        # Kept at once: a retry of this activity reuses it instead of asking again.
+        async with self._store.begin() as uow:
+            await uow.invoices.set_delivery(
+                invoice.number, invoice.delivery or "pending", datetime.now(UTC),
+                created.redirect_url,
+            )  # fmt: skip
         return created.redirect_url
 
     def _facts(self, invoice: InvoiceRecord, req: m.Notify, pay_url: str | None) -> dict[str, str]:

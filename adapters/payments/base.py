@@ -109,7 +109,9 @@ class PaymentRequest:
 class CreatedPayment:
     key: str
     provider_ref: str  # the provider's id of the payment (PayU orderId)
-    redirect_url: str  # where the customer pays
+    # Where the customer pays. Empty when the payment was found under a key already used and
+    # the provider does not give its link again (PayU): keep the link from the first answer.
+    redirect_url: str
 
 
 @dataclass(frozen=True)
