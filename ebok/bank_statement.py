@@ -57,9 +57,17 @@ ACCOUNT_ID_DIGITS = 16  # the part of an NRB after the settlement number
 
 
 def _amount(value: Any) -> Money:
-    # Money.parse directly: a bank writes "150" for 150,00 zł, which the wire format refuses.
+    # A CSV cell goes through Money.parse, as a bank writes "150" for 150,00 zł (which the
+    # wire format refuses); a model read back from JSON carries integer grosze.
     try:
-        money = Money.parse(value) if isinstance(value, str) else Money.parse(str(value))
+        if isinstance(value, Money):
+            money = value
+        elif type(value) is int:
+            money = Money(value)
+        elif isinstance(value, str):
+            money = Money.parse(value)
+        else:
+            raise PydanticCustomError("money", 'must be a string like "123,45" or grosze')
     except MoneyError as e:
         raise PydanticCustomError("money", str(e)) from None
     if money.grosze <= 0:

@@ -13,6 +13,7 @@ from stdnum import iban
 
 from ebok.bank_statement import (
     COLUMNS,
+    IncomingTransfer,
     StatementReport,
     individual_nrb,
     parse_bank_statement,
@@ -51,6 +52,13 @@ def test_a_good_row_becomes_a_transfer() -> None:
     assert t.sender_name == "Jan Kowalski" and t.title == "FV/2026/11/000101"
     assert t.bank_reference == "REF0001"
     assert partner_of_nrb(t.target_account, BANK) == "1000000101"
+
+
+def test_a_transfer_survives_the_wire() -> None:
+    # Activities and workflows pass it as JSON: amount as integer grosze, not złoty.
+    (t,) = statement(row()).transfers
+    again = IncomingTransfer.model_validate_json(t.model_dump_json())
+    assert again == t and again.amount == Money(123_456)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
 import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +29,7 @@ from ebok.errors import InvalidInput
 from ebok.money import Money
 
 PDFTOTEXT = "/usr/bin/pdftotext"
+SYSTEM_FONTS = Path("/usr/share/fonts/truetype/dejavu")
 NBSP = "\u00a0"
 NRB = "61109010140000071219812874"
 PPE = "590380100000012344"
@@ -188,3 +192,27 @@ def test_fonts_are_bundled_and_a_missing_font_is_named(tmp_path: Path) -> None:
     assert (BUNDLED_FONTS / "LICENSE").is_file()
     with pytest.raises(FontNotFound, match="DejaVuSans.ttf"):
         find_fonts([tmp_path])
+
+
+def test_same_bytes_in_another_process() -> None:
+    # Set and dict order may vary with the hash seed: a retry runs in another worker process.
+    script = (
+        "import hashlib, sys; from tests.documents.test_invoice_pdf import *; "
+        "sys.stdout.write(hashlib.sha256(render_invoice_pdf(an_invoice())).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, check=True, timeout=60,
+            env={**os.environ, "PYTHONHASHSEED": seed}, cwd=Path(__file__).parents[2], text=True,
+        ).stdout
+        for seed in ("1", "2")
+    }  # fmt: skip
+    assert digests == {hashlib.sha256(render_invoice_pdf(an_invoice())).hexdigest()}
+
+
+@pytest.mark.skipif(not SYSTEM_FONTS.is_dir(), reason="no system DejaVu fonts here")
+def test_a_system_copy_is_the_fallback(tmp_path: Path) -> None:
+    fonts = find_fonts([tmp_path, SYSTEM_FONTS])
+    assert fonts.regular == SYSTEM_FONTS / "DejaVuSans.ttf"
+    text = text_of(render_invoice_pdf(an_invoice(), fonts=fonts), tmp_path)
+    assert "Należność" in text
