@@ -107,10 +107,11 @@ class InvoiceActivities:
                 return await self._unapplied(req, "the payment belongs to another invoice")
             amount = state.amount
         assert amount is not None  # the model requires it for bank and staff payments
+        reference = f"{req.number}:{p.reference}" if p.source == "staff" else p.reference
         async with self._store.begin() as uow:
             await invoice_of(uow, req.number)
             added = await uow.invoices.add_payment(
-                PaymentRecord(p.source, p.reference, req.number, amount.grosze, received),
+                PaymentRecord(p.source, reference, req.number, amount.grosze, received),
                 now,
                 req.staff,
             )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
@@ -56,7 +56,7 @@ class InvoiceLifecycle:
         self._state = m.State.ISSUED
         self._totals = m.Totals(amount_due=inp.invoice.gross, paid=Money(0), credit=Money(0))
         self._plan = Plan(inp, self._due_start())
-        self._delivery = "pending"
+        self._delivery: Literal["email", "paper", "pending"] = "pending"
         self._paper = False  # customer notices go on paper: no consent, or the e-mail bounced
         self._inbox: list[tuple[m.PaymentArrived, str | None]] = []
         self._seen: set[str] = set()  # payments queued or applied: a repeat is dropped
@@ -85,7 +85,8 @@ class InvoiceLifecycle:
             )
             if self._state == m.State.ISSUED:  # a staff `cancel` may have come first
                 delivered = await self._notify("issued", m.State.OPEN)
-                self._delivery = delivered.channel
+                # A consent granted later counts from the next invoice: this one stays on paper.
+                self._delivery, self._paper = delivered.channel, delivered.channel == "paper"
                 self._set(m.State.OPEN)
         self._plan.started(workflow.now())
         while not self._state.final:

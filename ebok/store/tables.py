@@ -263,12 +263,13 @@ einvoice_consents = Table(
 # --- the invoice lifecycle (revision 0004) ----------------------------------------------------
 
 # Each payment applied once: the provider's order id, the bank statement's transaction id, or
-# the reference staff typed in. The primary key is what makes a second application a no-op.
+# the reference staff typed in (prefixed with the invoice number: a cash-desk receipt number is
+# unique only there). The primary key is what makes a second application a no-op.
 payments = Table(
     "payments",
     metadata,
     Column("source", String(16), primary_key=True),
-    Column("reference", String(64), primary_key=True),
+    Column("reference", String(120), primary_key=True),
     Column(
         "invoice_number",
         String(40),

@@ -15,6 +15,7 @@ from adapters.payments.base import NotificationRejected
 from adapters.payments.sandbox import SandboxPayments
 from ebok.client import EbokClient
 from ebok.devsmtp import DevSmtpServer
+from ebok.errors import InvalidInput, NotFound
 from ebok.models import invoice as m
 from ebok.models.search import EBOK_AMOUNT_DUE, EBOK_INVOICE, EBOK_OUTCOME, EBOK_PROCESS
 from ebok.money import Money
@@ -200,3 +201,49 @@ async def test_out_of_order_notifications_never_undo_a_payment(
     assert late.outcome == "ignored"  # a stale NEW after COMPLETED changes nothing
     async with store.begin() as uow:
         assert len(await uow.invoices.payments_of([billed.number])) == 1
+
+
+async def test_provider_down_at_delivery_is_retried_and_issuing_again_changes_nothing(
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    smtpd: DevSmtpServer,
+    ebok: EbokClient,
+    sandbox: SandboxPayments,
+) -> None:
+    billed = await an_invoice(store)
+    provider = SandboxPayments.from_settings(settings)
+    provider.fail_next(3)
+    async with worker_for(skipping_env.client, settings, store, payments=provider):
+        await ebok.issue_invoice(billed.invoice)
+        await skipping_env.sleep(timedelta(minutes=1))
+        (mail,) = await smtpd.wait_for(1)
+        assert provider.calls == 4  # three failures, then the payment
+        await ebok.record_payment(billed.number, "KASA-1", "245,67", "anna.k")
+        first = await final(skipping_env, billed.number)
+        run = (await skipping_env.client.get_workflow_handle(billed.workflow_id).describe()).run_id
+        assert await ebok.issue_invoice(billed.invoice) == billed.workflow_id
+        again = await skipping_env.client.get_workflow_handle(billed.workflow_id).describe()
+    assert pay_reference(mail) and first.state is m.State.PAID
+    assert again.run_id == run  # finished: issuing the same number starts nothing
+    assert len(smtpd.messages) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"partner_number": "1234567890"}, "partner_number"),
+     ({"contract_account": "123456789012"}, "contract_account")],
+)  # fmt: skip
+async def test_unknown_partner_or_account_starts_nothing(
+    skipping_env: WorkflowEnvironment,
+    store: Store,
+    ebok: EbokClient,
+    change: dict[str, str],
+    field: str,
+) -> None:
+    billed = await an_invoice(store)
+    with pytest.raises(InvalidInput) as err:
+        await ebok.issue_invoice(billed.invoice | change)
+    assert field in err.value.errors
+    with pytest.raises(NotFound):
+        await ebok.invoice_status(billed.number)

@@ -41,7 +41,7 @@ def upgrade() -> None:
     op.create_table(
         "payments",
         sa.Column("source", sa.String(length=16), nullable=False),
-        sa.Column("reference", sa.String(length=64), nullable=False),
+        sa.Column("reference", sa.String(length=120), nullable=False),
         sa.Column("invoice_number", sa.String(length=40), nullable=False),
         sa.Column("amount_grosze", sa.BigInteger(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
