@@ -81,7 +81,21 @@ def add_commands(
         return OK if not (report.bad or report.unmatched) else BAD_INPUT
 
     async def balance(ebok: EbokClient, args: argparse.Namespace) -> int:
-        emit(args, await ebok.balance(args.partner_number))
+        result = await ebok.balance(args.partner_number)
+        if args.json:
+            emit(args, result)
+            return OK
+        print(f"partner {result.partner_number}, balance on {result.on:%Y-%m-%d}")
+        for a in result.accounts:
+            print(f"\ncontract account {a.contract_account}: outstanding {a.outstanding}, "
+                  f"overdue {a.overdue}, interest {a.interest}, credit {a.credit}")  # fmt: skip
+            for i in a.open_invoices:
+                late = f" OVERDUE, interest {i.interest}" if i.overdue else ""
+                print(f"  invoice {i.number}  due {i.due_date:%Y-%m-%d}  {i.outstanding} of "
+                      f"{i.amount_due}  ({i.state}){late}")  # fmt: skip
+            for p in a.payments:
+                print(f"  paid {p.amount} on {p.received_at:%Y-%m-%d} for {p.invoice_number} "
+                      f"({p.source} {p.reference})")  # fmt: skip
         return OK
 
     def paper_export(args: argparse.Namespace) -> int:

@@ -60,6 +60,8 @@ async def test_issue_pay_by_statement_balance_and_paper_export(
         handle = env.client.get_workflow_handle(billed.workflow_id, result_type=m.InvoiceStatus)
         done = await asyncio.wait_for(handle.result(), timeout=30)
         assert done.state is m.State.PAID
+    assert await ebok("balance", billed.partner.number) == 0
+    assert f"paid 123,45\u00a0zł on {today} for {billed.number}" in capsys.readouterr().out
     assert await ebok("balance", billed.partner.number, "--json") == 0
     (account,) = json.loads(capsys.readouterr().out)["accounts"]
     assert account["outstanding"] == 0 and account["payments"][0]["amount"] == 12345
