@@ -210,6 +210,11 @@ class InvoiceFacade(FacadeBase):
         if not await self._signal(number, "complaint", filed):
             raise NotFound("no such open invoice")
 
+    async def invoice_bounced(self, number: str, detail: str = "") -> None:
+        """The mail system reports the e-invoice undeliverable: paper goes instead."""
+        if not await self._signal(number, "bounced", validate(m.Bounced, detail=detail[:200])):
+            raise NotFound("no such open invoice")
+
     async def answer_complaint(
         self, number: str, upheld: bool, answer: str, staff: str
     ) -> m.InvoiceStatus:

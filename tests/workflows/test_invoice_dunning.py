@@ -271,9 +271,7 @@ async def test_recipient_rejected_and_bounce_go_to_paper_and_tell_staff(
         await ebok.issue_invoice(rejected.invoice)
         await ebok.issue_invoice(bounced.invoice)
         await smtpd.wait_for(2)
-        await skipping_env.client.get_workflow_handle(bounced.workflow_id).signal(
-            "bounced", m.Bounced(detail="550 mailbox full")
-        )
+        await ebok.invoice_bounced(bounced.number, "550 mailbox full")
         await skipping_env.sleep(timedelta(hours=1))
         first = await ebok.invoice_status(rejected.number)
         second = await ebok.invoice_status(bounced.number)
