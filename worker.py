@@ -28,6 +28,7 @@ from temporalio.worker import Worker
 from activities import Adapters, build_activities
 from adapters import registry
 from ebok.billing_import import import_partners
+from ebok.client import EbokClient
 from ebok.codec import AesGcmCodec, data_converter, new_key
 from ebok.codec_server import run_codec_server
 from ebok.devsmtp import DevSmtpServer
@@ -36,6 +37,7 @@ from ebok.settings import DEV_ENV_FILE, Settings, SmtpSecurity
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 from ebok.temporal import connect, runtime_for
+from ebok.webhooks import run_webhooks
 from workflows.catalogue import ALL_WORKFLOWS
 
 log = logging.getLogger("ebok.worker")
@@ -61,6 +63,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
     adapters = Adapters(
         email=registry.build("email", settings.email_adapter, settings),
         operator=registry.build("operator", settings.operator_adapter, settings),
+        payments=registry.build("payments", settings.payments_adapter, settings),
     )
     try:
         worker = Worker(
@@ -72,6 +75,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
         async with worker:
             yield worker
     finally:
+        await adapters.payments.aclose()
         await adapters.operator.aclose()
         await adapters.email.aclose()
         await store.aclose()
@@ -158,6 +162,8 @@ async def run_dev(settings: Settings, stop: asyncio.Event) -> None:
             f"  database         {settings.database_url}\n"
             f"  e-mail           SMTP on 127.0.0.1:{DEV_SMTP_PORT}; each mail saved under "
             f"{(folder / 'mail').resolve()}\n"
+            f"  payment webhook  http://{settings.webhook_bind}/payments/"
+            f"{settings.payments_adapter}/notify\n"
             f"  settings for the ebok CLI: {DEV_ENV_FILE.resolve()}\n"
             f"  demo billing data: {loaded.loaded} PPEs (ebok/demo/partners.csv); grid operator:"
             " sandbox registry\n"
@@ -166,6 +172,11 @@ async def run_dev(settings: Settings, stop: asyncio.Event) -> None:
             "Ctrl-C stops everything.\n",
             flush=True,
         )
+        ebok = EbokClient(env.client, Store.from_url(settings.database_url), settings)
+        stack.push_async_callback(ebok.aclose)
+        host, _, port = settings.webhook_bind.rpartition(":")
+        hooks = await run_webhooks(ebok, settings.payments_adapter, host, int(port))
+        stack.push_async_callback(hooks.cleanup)
         async with running_worker(env.client, settings):
             await stop.wait()
 

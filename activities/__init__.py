@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from activities.einvoice import EInvoiceActivities
+from activities.invoice import InvoiceActivities
+from activities.invoice_mail import InvoiceMailActivities
 from activities.linking import LinkingActivities
 from activities.mail import MailComposer
 from activities.registration import RegistrationActivities
 from adapters.email.base import EmailSender
 from adapters.operator.base import GridOperator
+from adapters.payments.base import PaymentProvider
 from ebok.settings import Settings
 from ebok.store.db import Store
 
@@ -24,6 +27,7 @@ class Adapters:
 
     email: EmailSender
     operator: GridOperator
+    payments: PaymentProvider
 
 
 def build_activities(
@@ -33,6 +37,10 @@ def build_activities(
     registration = RegistrationActivities(store, adapters.email, composer, settings)
     linking = LinkingActivities(store, adapters.operator, adapters.email, composer, settings)
     einvoice = EInvoiceActivities(store, adapters.email, composer, settings)
+    invoice = InvoiceActivities(store, adapters.payments, adapters.operator)
+    invoice_mail = InvoiceMailActivities(
+        store, adapters.email, adapters.payments, composer, settings
+    )
     return [
         registration.send_activation,
         registration.redeem_token,
@@ -50,4 +58,14 @@ def build_activities(
         einvoice.record_withdrawal,
         einvoice.notify,
         einvoice.close,
+        invoice.record,
+        invoice.apply_payment,
+        invoice.correct,
+        invoice.cancel,
+        invoice.record_state,
+        invoice.file_suspension,
+        invoice.withdraw_suspension,
+        invoice_mail.notify,
+        invoice_mail.paper_fallback,
+        invoice_mail.escalate,
     ]

@@ -28,6 +28,7 @@ from ebok.billing_import import (
     import_partners,
 )
 from ebok.cli_einvoice import add_commands as add_einvoice_commands
+from ebok.cli_invoices import add_commands as add_invoice_commands
 from ebok.cli_linking import add_commands as add_linking_commands
 from ebok.cli_payments import add_commands as add_payments_commands
 from ebok.client import EbokClient
@@ -330,6 +331,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd = add("status", _client(_status), "show where a registration stands", json=True)
     cmd.add_argument("registration_id")
     add_linking_commands(add, _client, _emit)
+    add_invoice_commands(sub, what, add, _client, _emit, _settings)
     add_payments_commands(sub, _settings)
     add_einvoice_commands(add, _client, _emit)
     return parser

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Self
 
 from ebok.facade.einvoice import EInvoiceFacade, einvoice_workflow_id
+from ebok.facade.invoices import BankImport, InvoiceFacade, invoice_workflow_id
 from ebok.facade.linking import LinkingFacade, linking_workflow_id
 from ebok.facade.registration import Registered, RegistrationFacade, registration_workflow_id
 from ebok.settings import Settings
@@ -17,18 +18,22 @@ from ebok.store.db import Store
 from ebok.temporal import connect
 
 __all__ = [
+    "BankImport",
     "EbokClient",
     "Registered",
     "einvoice_workflow_id",
+    "invoice_workflow_id",
     "linking_workflow_id",
     "registration_workflow_id",
 ]
 
 
-class EbokClient(RegistrationFacade, LinkingFacade, EInvoiceFacade):
+class EbokClient(RegistrationFacade, LinkingFacade, EInvoiceFacade, InvoiceFacade):
     @classmethod
     async def connect(cls, settings: Settings) -> Self:
         return cls(await connect(settings), Store.from_url(settings.database_url), settings)
 
     async def aclose(self) -> None:
+        if self._payment_provider is not None:
+            await self._payment_provider.aclose()
         await self.store.aclose()

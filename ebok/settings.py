@@ -145,6 +145,31 @@ class Settings(BaseSettings):
     )
     payu_timeout: PositiveDuration = timedelta(seconds=10)
 
+    # Invoice lifecycle (copied into each invoice workflow's input by the client)
+    invoice_reminder_before: PositiveDuration = Field(
+        default=timedelta(days=3), description="reminder this long before the due date"
+    )
+    invoice_reminder_after: PositiveDuration = Field(
+        default=timedelta(days=1), description="reminder this long after the due date"
+    )
+    invoice_demand_after: Annotated[timedelta, Field(ge=timedelta(days=30))] = Field(
+        default=timedelta(days=30), description="formal demand this long after the due date"
+    )
+    invoice_notice_period: Annotated[timedelta, Field(ge=timedelta(days=14))] = Field(
+        default=timedelta(days=14), description="from the demand to a suspension request"
+    )
+    invoice_complaint_deadline: PositiveDuration = Field(
+        default=timedelta(days=14), description="statutory time to answer a complaint"
+    )
+    invoice_complaint_escalation_margin: PositiveDuration = Field(
+        default=timedelta(days=3), description="staff are told this long before that deadline"
+    )
+    webhook_bind: str = Field(
+        default="127.0.0.1:8082", description="host:port of the payment webhook receiver"
+    )
+    invoice_seller: str = "eBOK Energia sp. z o.o., ul. Przykładowa 1, 00-001 Warszawa"
+    invoice_seller_nip: str | None = None
+
     # Links and the registration process
     public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
     terms_version: str = "2026-01"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import shutil
 import sysconfig
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,8 @@ from adapters.email.base import EmailSender
 from adapters.email.smtp import SmtpSender
 from adapters.operator.base import GridOperator
 from adapters.operator.sandbox import SandboxOperator
+from adapters.payments.base import PaymentProvider
+from adapters.payments.sandbox import SandboxPayments
 from ebok.client import EbokClient
 from ebok.devsmtp import DevSmtpServer
 from ebok.models.search import ALL as SEARCH_ATTRIBUTES
@@ -172,6 +175,8 @@ def make_settings(db_url: str, smtp_port: int, **overrides: Any) -> Settings:
         "public_url": "https://ebok.test/",
         "execution_timeout": timedelta(days=60),  # a stuck workflow fails the test
         "token_key": TEST_TOKEN_KEY,
+        # One ledger per test's settings, never the developer's dev folder.
+        "payments_sandbox_dir": Path(tempfile.gettempdir()) / f"ebok-pay-{uuid.uuid4().hex[:8]}",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -189,11 +194,16 @@ async def worker_for(
     store: Store,
     email: EmailSender | None = None,
     operator: GridOperator | None = None,
+    payments: PaymentProvider | None = None,
 ) -> AsyncIterator[Worker]:
-    """The worker as ``worker.py`` builds it; SMTP to the test server and the sandbox operator
-    with its bundled registry unless others are given."""
+    """The worker as ``worker.py`` builds it; SMTP to the test server, the sandbox operator
+    with its bundled registry and the sandbox payments adapter unless others are given."""
     sender = email or SmtpSender.from_settings(settings)
-    adapters = Adapters(email=sender, operator=operator or SandboxOperator.from_settings(settings))
+    adapters = Adapters(
+        email=sender,
+        operator=operator or SandboxOperator.from_settings(settings),
+        payments=payments or SandboxPayments.from_settings(settings),
+    )
     worker = Worker(
         client,
         task_queue=settings.task_queue,

@@ -2,9 +2,10 @@
 re-imports a workflow's package for each run, so the package itself must import nothing."""
 
 from workflows.einvoice import EInvoiceConsent
+from workflows.invoice import InvoiceLifecycle
 from workflows.linking import PartnerLinking
 from workflows.registration import Registration
 
-ALL_WORKFLOWS: list[type] = [Registration, PartnerLinking, EInvoiceConsent]
+ALL_WORKFLOWS: list[type] = [Registration, PartnerLinking, EInvoiceConsent, InvoiceLifecycle]
 
-__all__ = ["ALL_WORKFLOWS", "EInvoiceConsent", "PartnerLinking", "Registration"]
+__all__ = ["ALL_WORKFLOWS", "EInvoiceConsent", "InvoiceLifecycle", "PartnerLinking", "Registration"]

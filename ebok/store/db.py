@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from ebok.store.accounts import AccountRepository
 from ebok.store.billing import BillingRepository
 from ebok.store.consents import ConsentRepository
+from ebok.store.invoices import InvoiceRepository
+from ebok.store.letters import PaperRepository, SuspensionRepository
 from ebok.store.mail import SentMailRepository
 from ebok.store.registrations import RegistrationRepository
 from ebok.store.tokens import TokenRepository
@@ -47,6 +49,9 @@ class UnitOfWork:
         self.mail = SentMailRepository(conn)
         self.billing = BillingRepository(conn)
         self.consents = ConsentRepository(conn)
+        self.invoices = InvoiceRepository(conn)
+        self.paper = PaperRepository(conn)
+        self.suspensions = SuspensionRepository(conn)
 
 
 class Store:

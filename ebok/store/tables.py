@@ -7,6 +7,7 @@ an activity that runs twice from writing twice.
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Column,
@@ -188,6 +189,21 @@ invoices = Table(
     Column("gross_grosze", BigInteger, nullable=False),
     Column("issue_date", Date, nullable=False),
     _ts("created_at", nullable=False),
+    # The lifecycle's columns (revision 0004): NULL on invoices only known from a billing
+    # import, which no workflow manages.
+    Column("due_date", Date),
+    Column("nrb", String(26)),
+    Column("net_grosze", BigInteger),
+    Column("vat_grosze", BigInteger),
+    Column("lines", JSON),
+    Column("ppe", String(18)),
+    Column("correction_of", String(40)),
+    # What is owed after corrections (0 once cancelled); payments are summed from `payments`.
+    Column("amount_due_grosze", BigInteger),
+    Column("state", String(32)),
+    Column("delivery", String(8)),
+    Column("pay_url", String(500)),
+    _ts("updated_at"),
     Index(None, "partner_number"),
     Index(None, "contract_account"),
 )
@@ -241,4 +257,90 @@ einvoice_consents = Table(
         sqlite_where=Column("withdrawn_at").is_(None),
         postgresql_where=Column("withdrawn_at").is_(None),
     ),
+)
+
+
+# --- the invoice lifecycle (revision 0004) ----------------------------------------------------
+
+# Each payment applied once: the provider's order id, the bank statement's transaction id, or
+# the reference staff typed in (prefixed with the invoice number: a cash-desk receipt number is
+# unique only there). The primary key is what makes a second application a no-op.
+payments = Table(
+    "payments",
+    metadata,
+    Column("source", String(16), primary_key=True),
+    Column("reference", String(120), primary_key=True),
+    Column(
+        "invoice_number",
+        String(40),
+        ForeignKey("invoices.number", name="fk_payments_invoice_number"),
+        nullable=False,
+    ),
+    Column("amount_grosze", BigInteger, nullable=False),
+    _ts("received_at", nullable=False),
+    _ts("recorded_at", nullable=False),
+    Column("recorded_by", String(64)),
+    CheckConstraint("source IN ('provider', 'bank', 'staff')", name="ck_payments_source"),
+    CheckConstraint("amount_grosze > 0", name="ck_payments_amount"),
+    Index(None, "invoice_number"),
+)
+
+# Overpayment of one invoice, kept per invoice so recomputing it is an idempotent upsert.
+partner_credits = Table(
+    "partner_credits",
+    metadata,
+    Column(
+        "invoice_number",
+        String(40),
+        ForeignKey("invoices.number", name="fk_partner_credits_invoice_number"),
+        primary_key=True,
+    ),
+    Column("partner_number", String(10), nullable=False),
+    Column("contract_account", String(12), nullable=False),
+    Column("amount_grosze", BigInteger, nullable=False),
+    _ts("updated_at", nullable=False),
+    Index(None, "partner_number"),
+)
+
+# Letters to print and post; ``ebok paper export`` reads the unexported ones. The address is
+# read from billing at export time, so nothing personal waits here.
+paper_queue = Table(
+    "paper_queue",
+    metadata,
+    Column("id", String(120), primary_key=True),  # invoice, kind and serial: one letter each
+    Column("invoice_number", String(40), nullable=False),
+    Column("partner_number", String(10), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("details", JSON, nullable=False),
+    _ts("queued_at", nullable=False),
+    _ts("exported_at"),
+    Index(None, "exported_at"),
+)
+
+# Audit trail of an invoice: issue, state changes, corrections, complaints, waivers, cancel.
+invoice_events = Table(
+    "invoice_events",
+    metadata,
+    Column("invoice_number", String(40), primary_key=True),
+    Column("event", String(64), primary_key=True),  # natural key within the invoice
+    Column("state", String(32), nullable=False),
+    Column("detail", String(500), nullable=False),
+    Column("actor", String(64), nullable=False),
+    _ts("at", nullable=False),
+)
+
+# Supply suspension requests filed with the grid operator for non-payment, one per PPE.
+suspension_requests = Table(
+    "suspension_requests",
+    metadata,
+    Column("key", String(120), primary_key=True),
+    Column("invoice_number", String(40), nullable=False),
+    Column("ppe", String(18), nullable=False),
+    Column("reference", String(64), nullable=False),
+    _ts("notice_served_at", nullable=False),
+    _ts("not_before", nullable=False),
+    _ts("filed_at", nullable=False),
+    _ts("withdrawn_at"),
+    Column("withdrawn_reason", String(200)),
+    Index(None, "invoice_number"),
 )

@@ -1,4 +1,6 @@
-"""Record reference histories for the replay test: ``python -m tests.histories.record``.
+"""Record reference histories for the replay test: ``python -m tests.histories.record``
+(or ``... record invoices`` for only some processes: registration, linking, einvoice,
+invoices).
 
 Run it when a workflow changes on purpose (behind ``workflow.patched``), and commit the new
 files next to the old ones: old histories must keep replaying. Name processes to record only
@@ -19,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from adapters.email.memory import MemorySender
 from adapters.operator.sandbox import SandboxOperator
+from adapters.payments.sandbox import SandboxPayments
 from ebok.billing_import import import_partners
 from ebok.client import (
     EbokClient,
@@ -34,6 +37,7 @@ from tests.conftest import _binary, make_settings, register_search_attributes, w
 from tests.factories import a_linked_account, an_account
 from tests.mailbox import activation_token, link_token
 from tests.timeskip import outcome
+from tests.workflows.invoices import an_invoice, pay_online, pay_reference
 
 HERE = Path(__file__).parent
 DEMO_PARTNERS = Path(__file__).parents[2] / "ebok" / "demo" / "partners.csv"
@@ -45,7 +49,7 @@ async def _save(client: Client, workflow_id: str, name: str) -> None:
     print(f"wrote {name}.json ({len(history.events)} events)")
 
 
-PROCESSES = ("registration", "linking", "einvoice")
+PROCESSES = ("registration", "linking", "einvoice", "invoices")
 
 
 async def main(only: set[str]) -> None:
@@ -66,7 +70,9 @@ async def main(only: set[str]) -> None:
             await _record_linking(env, settings, store, email, ebok)
         if "einvoice" in only:
             await _record_einvoice(env, settings, store, email, ebok)
-        await store.aclose()
+        if "invoices" in only:
+            await _record_invoices(env, settings, store, email, ebok)
+        await ebok.aclose()
     await env.shutdown()
 
 
@@ -149,6 +155,31 @@ async def _record_einvoice(
         await _save(
             env.client, einvoice_workflow_id(partner.number), "einvoice_resent_confirmed_withdrawn"
         )
+
+
+async def _record_invoices(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    email: MemorySender,
+    ebok: EbokClient,
+) -> None:
+    """Two invoices: paid online on time, and one dunned through demand and suspension."""
+    paid, dunned = await an_invoice(store), await an_invoice(store)
+    operator = SandboxOperator(paid.partner.registry + dunned.partner.registry)
+    sandbox = SandboxPayments.from_settings(settings)
+    async with worker_for(env.client, settings, store, email, operator, sandbox):
+        await ebok.issue_invoice(paid.invoice)
+        await env.sleep(timedelta(days=1))
+        await pay_online(ebok, sandbox, pay_reference(email.messages[-1]))
+        await outcome(env, paid.workflow_id, object)
+        await _save(env.client, paid.workflow_id, "invoice_paid_online")
+
+        await ebok.issue_invoice(dunned.invoice)
+        await env.sleep(timedelta(days=14 + 30 + 14, hours=2))
+        await ebok.record_payment(dunned.number, "KASA-REPLAY", "245,67", "replay")
+        await outcome(env, dunned.workflow_id, object)
+        await _save(env.client, dunned.workflow_id, "invoice_dunned_suspended_paid")
 
 
 if __name__ == "__main__":

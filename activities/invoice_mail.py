@@ -1,0 +1,243 @@
+"""Invoice lifecycle activities that reach people: the e-invoice with its PDF and pay-online
+link, reminders, the formal demand and the confirmation (by e-mail where the partner consented,
+else a letter in the paper queue), and mails to the back office."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.delivery import RECIPIENT_REJECTED, deliver
+from activities.invoice import invoice_of
+from activities.invoice_document import document_for, seller_party
+from activities.mail import MailComposer, local_time, message_id
+from adapters.email.base import Attachment, EmailSender
+from adapters.payments.base import (
+    PaymentProvider,
+    PaymentRejected,
+    PaymentRequest,
+    PaymentUnavailable,
+)
+from ebok.documents.invoice_pdf import render_invoice_pdf
+from ebok.ids import format_nrb
+from ebok.models import invoice as m
+from ebok.money import Money
+from ebok.settings import Settings
+from ebok.store.db import Store
+from ebok.store.invoices import InvoiceRecord
+
+__all__ = ["InvoiceMailActivities"]
+
+
+def _day(d: object) -> str:
+    return d.strftime("%d.%m.%Y") if hasattr(d, "strftime") else str(d)
+
+
+class InvoiceMailActivities:
+    def __init__(
+        self,
+        store: Store,
+        email: EmailSender,
+        payments: PaymentProvider,
+        composer: MailComposer,
+        settings: Settings,
+    ) -> None:
+        self._store, self._email, self._payments = store, email, payments
+        self._composer, self._settings = composer, settings
+
+    @activity.defn(name=m.NOTIFY)
+    async def notify(self, req: m.Notify) -> m.Delivered:
+        mid = message_id(f"invoice-{req.kind}", req.number, req.serial, self._composer.domain)
+        async with self._store.begin() as uow:
+            invoice = await invoice_of(uow, req.number)
+            consent = None if req.paper_only else await uow.consents.active_for(
+                invoice.partner_number
+            )  # fmt: skip
+            if consent is not None and await uow.mail.was_sent(mid):
+                return m.Delivered(channel="email")
+            partner = await uow.billing.partner(invoice.partner_number)
+            ppes = [invoice.ppe] if invoice.ppe else [
+                p.ppe for p in await uow.billing.ppes_of_partner(invoice.partner_number)
+                if p.contract_account == invoice.contract_account
+            ]  # fmt: skip
+        if consent is None:
+            if req.kind != "paid":  # a confirmation is not worth a stamp
+                await self._paper(invoice, req)
+            await self._record(req)
+            return m.Delivered(channel="paper")
+        # The provider's payment is for the full amount: after a partial payment or a
+        # correction, only the transfer details are right.
+        pay_url = invoice.pay_url if req.outstanding.grosze == invoice.gross_grosze else None
+        attachments: tuple[Attachment, ...] = ()
+        if req.kind == "issued":
+            pay_url = invoice.pay_url or await self._payment_link(
+                invoice, req.outstanding, consent.language, consent.email
+            )
+            doc = document_for(
+                invoice,
+                seller=seller_party(
+                    self._settings.invoice_seller, self._settings.invoice_seller_nip
+                ),
+                buyer_name=partner.name if partner else invoice.partner_number,
+                ppes=ppes,
+                pay_url=pay_url,
+            )
+            pdf = render_invoice_pdf(doc)
+            attachments = (Attachment(_filename(invoice.number), "application/pdf", pdf),)
+        mail = self._composer.compose(
+            "invoice_notice",
+            consent.language,
+            consent.email,
+            mid,
+            **self._facts(invoice, req, pay_url),
+        )
+        mail = dataclasses.replace(mail, attachments=attachments)
+        try:
+            await deliver(self._store, self._email, mail, "invoice", req.number)
+        except ApplicationError as e:
+            if e.type != RECIPIENT_REJECTED:
+                raise
+            await self._fallback(invoice, req, str(e))
+            await self._record(req)
+            return m.Delivered(channel="paper", bounced=True)
+        if req.kind == "issued":
+            async with self._store.begin() as uow:
+                await uow.invoices.set_delivery(req.number, "email", datetime.now(UTC), pay_url)
+        await self._record(req)
+        return m.Delivered(channel="email")
+
+    @activity.defn(name=m.PAPER_FALLBACK)
+    async def paper_fallback(self, req: m.PaperFallback) -> None:
+        """The e-invoice bounced after the relay took it: print it, and tell the back office."""
+        async with self._store.begin() as uow:
+            invoice = await invoice_of(uow, req.number)
+            standing = await uow.invoices.standing(req.number, datetime.now(UTC))
+        outstanding = Money(max(standing.amount_due - standing.paid, 0))
+        issued = m.Notify(number=req.number, kind="issued", state=m.State.OPEN,
+                          outstanding=outstanding, due_date=invoice.due_date)  # fmt: skip
+        await self._fallback(invoice, issued, req.detail or "bounced")
+
+    @activity.defn(name=m.ESCALATE)
+    async def escalate(self, req: m.Escalate) -> None:
+        async with self._store.begin() as uow:
+            invoice = await invoice_of(uow, req.number)
+        await self._staff(invoice, req.reason, req.serial, detail="", deadline=req.deadline)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    async def _record(self, req: m.Notify) -> None:
+        """The state the notice puts the invoice in, and an audit row for the notice."""
+        now = datetime.now(UTC)
+        async with self._store.begin() as uow:
+            if req.state is not m.State.PAID:  # paid is written where the payment is applied
+                await uow.invoices.set_state(req.number, req.state.value, now)
+            await uow.invoices.log(
+                req.number, f"notice:{req.kind}:{req.serial}", req.state.value, "", "workflow", now
+            )
+
+    async def _fallback(self, invoice: InvoiceRecord, req: m.Notify, detail: str) -> None:
+        await self._paper(invoice, req)
+        await self._staff(invoice, "bounced", 1, detail=detail[:200], deadline=None)
+
+    async def _paper(self, invoice: InvoiceRecord, req: m.Notify) -> None:
+        details = {
+            "kind": req.kind,
+            "outstanding_grosze": req.outstanding.grosze,
+            "due_date": req.due_date.isoformat(),
+            "notice_until": req.notice_until.isoformat() if req.notice_until else None,
+            "interest_grosze": req.interest.grosze if req.interest else None,
+            "nrb": invoice.nrb,
+        }
+        now = datetime.now(UTC)
+        async with self._store.begin() as uow:
+            await uow.paper.queue(
+                f"{invoice.number}:{req.kind}:{req.serial}",
+                invoice.number,
+                invoice.partner_number,
+                req.kind,
+                details,
+                now,
+            )
+            if req.kind == "issued":
+                await uow.invoices.set_delivery(invoice.number, "paper", now)
+
+    async def _staff(
+        self,
+        invoice: InvoiceRecord,
+        reason: str,
+        serial: int,
+        *,
+        detail: str,
+        deadline: datetime | None,
+    ) -> None:
+        run = activity.info().workflow_run_id or "-"
+        mid = message_id(f"invoice-staff-{reason}", invoice.number, f"{run}.{serial}",
+                         self._composer.domain)  # fmt: skip
+        async with self._store.begin() as uow:
+            if await uow.mail.was_sent(mid):
+                return
+        mail = self._composer.compose(
+            "invoice_staff",
+            "pl",
+            self._settings.backoffice_email,
+            mid,
+            reason=reason,
+            number=invoice.number,
+            partner_number=invoice.partner_number,
+            workflow_id=m.workflow_id(invoice.number),
+            detail=detail,
+            deadline=local_time(deadline) if deadline else "",
+        )
+        await deliver(self._store, self._email, mail, "escalation", invoice.number)
+
+    async def _payment_link(
+        self, invoice: InvoiceRecord, amount: Money, language: str, email: str
+    ) -> str | None:
+        """The pay-online link; a refusal leaves the invoice payable by transfer only."""
+        if amount.grosze <= 0:
+            return None
+        try:
+            created = await self._payments.create_payment(
+                PaymentRequest(
+                    key=m.payment_key(invoice.number),
+                    invoice_number=invoice.number,
+                    amount=amount,
+                    description=f"Faktura {invoice.number}",
+                    continue_url=self._settings.link("platnosci/powrot", faktura=invoice.number),
+                    language=language,
+                    customer_email=email,
+                )
+            )
+        except PaymentRejected:
+            activity.logger.warning("payment provider refused a payment for an invoice")
+            return None
+        except PaymentUnavailable as e:
+            raise ApplicationError(f"payment provider unavailable: {e}") from None
+        if not created.redirect_url:  # a provider may not repeat it for a key it has seen
+            return None
+        # Kept at once: a retry of this activity reuses it instead of asking again.
+        async with self._store.begin() as uow:
+            await uow.invoices.set_delivery(
+                invoice.number, invoice.delivery or "pending", datetime.now(UTC),
+                created.redirect_url,
+            )  # fmt: skip
+        return created.redirect_url
+
+    def _facts(self, invoice: InvoiceRecord, req: m.Notify, pay_url: str | None) -> dict[str, str]:
+        return {
+            "kind": req.kind,
+            "number": invoice.number,
+            "amount": str(req.outstanding),
+            "due_date": _day(req.due_date),
+            "nrb": format_nrb(invoice.nrb or ""),
+            "pay_url": pay_url or "",
+            "notice_until": local_time(req.notice_until) if req.notice_until else "",
+            "interest": str(req.interest or Money.ZERO),
+        }
+
+
+def _filename(number: str) -> str:
+    return "Faktura_" + "".join(c if c.isalnum() or c in "-_" else "_" for c in number) + ".pdf"

@@ -1,0 +1,152 @@
+"""``ebok invoice …``, ``ebok import payments``, ``ebok balance`` and ``ebok paper export``:
+the invoice lifecycle from a shell, for billing hand-offs, the back office and demos."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from ebok.client import EbokClient
+from ebok.csv_rows import ImportFileError
+from ebok.errors import InvalidInput
+from ebok.settings import Settings
+from ebok.store.db import Store
+
+__all__ = ["add_commands"]
+
+ClientCommand = Callable[[EbokClient, argparse.Namespace], Awaitable[int]]
+Add = Callable[..., argparse.ArgumentParser]
+Wrap = Callable[[ClientCommand], Callable[[argparse.Namespace], int]]
+Emit = Callable[[argparse.Namespace, BaseModel], None]
+
+OK, FAILED, BAD_INPUT = 0, 1, 2
+PAPER_COLUMNS = (
+    "letter_id", "kind", "invoice_number", "partner_number", "partner_name", "queued_at",
+    "details",
+)  # fmt: skip
+
+
+def _read_json(path: str) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise InvalidInput.one("file", f"cannot read {path}: {e.strerror or e}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InvalidInput.one("file", f"{path} is not JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput.one("file", "must hold one JSON object (the invoice)")
+    return data
+
+
+def add_commands(
+    sub: Any, imports: Any, add: Add, client: Wrap, emit: Emit, settings: Callable[[], Settings]
+) -> None:
+    async def issue(ebok: EbokClient, args: argparse.Namespace) -> int:
+        workflow_id = await ebok.issue_invoice(_read_json(args.file))
+        print(json.dumps({"workflow_id": workflow_id}) if args.json else workflow_id)
+        return OK
+
+    async def status(ebok: EbokClient, args: argparse.Namespace) -> int:
+        emit(args, await ebok.invoice_status(args.number))
+        return OK
+
+    async def payments(ebok: EbokClient, args: argparse.Namespace) -> int:
+        try:
+            report = await ebok.import_bank_statement(args.file)
+        except ImportFileError as e:
+            print(f"error: {args.file}: {e}", file=sys.stderr)
+            return FAILED
+        if args.json:
+            print(json.dumps({
+                "signalled": report.signalled, "duplicates": report.duplicates,
+                "unmatched": [{"bank_reference": r, "why": w} for r, w in report.unmatched],
+                "bad": [{"line": e.line, "field": e.field, "message": e.message}
+                        for e in report.bad],
+            }, indent=2))  # fmt: skip
+        else:
+            print(report.summary())
+            for ref, why in report.unmatched:
+                print(f"unmatched {ref}: {why}")
+            for error in report.bad:
+                print(error)
+        return OK if not (report.bad or report.unmatched) else BAD_INPUT
+
+    async def balance(ebok: EbokClient, args: argparse.Namespace) -> int:
+        result = await ebok.balance(args.partner_number)
+        if args.json:
+            emit(args, result)
+            return OK
+        print(f"partner {result.partner_number}, balance on {result.on:%Y-%m-%d}")
+        for a in result.accounts:
+            print(f"\ncontract account {a.contract_account}: outstanding {a.outstanding}, "
+                  f"overdue {a.overdue}, interest {a.interest}, credit {a.credit}")  # fmt: skip
+            for i in a.open_invoices:
+                late = f" OVERDUE, interest {i.interest}" if i.overdue else ""
+                print(f"  invoice {i.number}  due {i.due_date:%Y-%m-%d}  {i.outstanding} of "
+                      f"{i.amount_due}  ({i.state}){late}")  # fmt: skip
+            for p in a.payments:
+                print(f"  paid {p.amount} on {p.received_at:%Y-%m-%d} for {p.invoice_number} "
+                      f"({p.source} {p.reference})")  # fmt: skip
+        return OK
+
+    def paper_export(args: argparse.Namespace) -> int:
+        async def go() -> int:
+            store = Store.from_url(settings().database_url)
+            try:
+                async with store.begin() as uow:
+                    letters = await uow.paper.take_unexported(datetime.now(UTC))
+                    out = open(args.out, "w", newline="", encoding="utf-8") if args.out else None
+                    try:
+                        writer = csv.writer(out or sys.stdout)
+                        writer.writerow(PAPER_COLUMNS)
+                        for x in letters:
+                            writer.writerow([x.id, x.kind, x.invoice_number, x.partner_number,
+                                             x.partner_name, x.queued_at.isoformat(),
+                                             json.dumps(x.details, sort_keys=True)])  # fmt: skip
+                    finally:
+                        if out:
+                            out.close()
+            finally:
+                await store.aclose()
+            print(f"{len(letters)} letter(s) exported", file=sys.stderr)
+            return OK
+
+        return asyncio.run(go())
+
+    about = "the invoice lifecycle: issue an invoice from billing, or show where one stands"
+    invoice = sub.add_parser("invoice", help=about, description=about)
+    which = invoice.add_subparsers(dest="action", required=True, metavar="ACTION")
+    out = argparse.ArgumentParser(add_help=False)
+    out.add_argument("--json", action="store_true", help="print JSON instead of text")
+    cmd = which.add_parser("issue", help="issue an invoice (JSON file); the same twice is one",
+                           parents=[out])  # fmt: skip
+    cmd.add_argument("file", help="the invoice as JSON (see IssueInvoice in the README)")
+    cmd.set_defaults(run=client(issue))
+    cmd = which.add_parser("status", help="show where an invoice stands", parents=[out])
+    cmd.add_argument("number")
+    cmd.set_defaults(run=client(status))
+
+    about = "signal the transfers of a bank statement CSV to the invoices they pay"
+    cmd = imports.add_parser("payments", help=about, description=about, parents=[out])
+    cmd.add_argument("file", help="bank statement CSV, UTF-8")
+    cmd.set_defaults(run=client(payments))
+
+    cmd = add("balance", client(balance), "a partner's balance per contract account", json=True)
+    cmd.add_argument("partner_number")
+
+    about = "print letters waiting in the paper queue (CSV) and mark them exported"
+    paper = sub.add_parser("paper", help=about, description=about)
+    cmd = paper.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
+        "export", help=about, description=about
+    )
+    cmd.add_argument("--out", help="write the CSV here instead of standard output")
+    cmd.set_defaults(run=paper_export)

@@ -1,0 +1,258 @@
+"""The invoice lifecycle through the facade: issue, payments from the provider, the bank and
+staff, complaints, corrections, cancellation, status and the partner's balance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from os import PathLike
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from adapters import registry
+from adapters.payments.base import NotificationRejected, PaymentProvider, PaymentStatus
+from ebok.bank_statement import IncomingTransfer, parse_bank_statement
+from ebok.csv_rows import RowError
+from ebok.errors import InvalidInput, NotFound
+from ebok.facade.balance import balance_of
+from ebok.facade.base import FacadeBase, validate
+from ebok.models import invoice as m
+from ebok.models.balance import Balance, NotificationOutcome
+from ebok.models.linking import InvoiceNumber
+from ebok.money import Money
+
+__all__ = ["BankImport", "InvoiceFacade", "invoice_workflow_id", "issue_input"]
+
+
+def invoice_workflow_id(number: str) -> str:
+    return m.workflow_id(validate(_Number, number=number).number)
+
+
+def issue_input(data: Mapping[str, Any]) -> m.IssueInvoice:
+    """Validate billing's invoice; a rule spanning fields is reported on the field it names
+    (its message starts "field: ..."), not on the whole input."""
+    try:
+        return validate(m.IssueInvoice, **data)
+    except InvalidInput as e:
+        errors: dict[str, str] = {}
+        for where, message in e.errors.items():
+            ours = message.startswith("Value error, ")  # raised by the model's own checks
+            field, sep, text = message.removeprefix("Value error, ").partition(": ")
+            if ours and sep and field.isidentifier():
+                where = field if where == "input" else f"{where}.{field}"
+                message = text
+            errors.setdefault(where, message)
+        raise InvalidInput(errors) from None
+
+
+class _Number(BaseModel):
+    number: InvoiceNumber
+
+
+@dataclass
+class BankImport:
+    """What became of a bank statement: signalled transfers, those already applied, those no
+    open invoice could be found for (to be booked by hand), and the bad rows of the file."""
+
+    signalled: list[str] = field(default_factory=list)  # bank references
+    duplicates: list[str] = field(default_factory=list)
+    unmatched: list[tuple[str, str]] = field(default_factory=list)  # (reference, why)
+    bad: list[RowError] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.signalled)} signalled, {len(self.duplicates)} already applied, "
+            f"{len(self.unmatched)} unmatched, {len(self.bad)} bad row(s)"
+        )
+
+
+class InvoiceFacade(FacadeBase):
+    _payment_provider: PaymentProvider | None = None
+
+    async def issue_invoice(self, invoice: m.IssueInvoice | Mapping[str, Any]) -> str:
+        """Start the invoice's lifecycle; issuing the same number again is the same invoice.
+        Returns the workflow id."""
+        issue = invoice if isinstance(invoice, m.IssueInvoice) else issue_input(invoice)
+        async with self.store.begin() as uow:
+            accounts = {
+                p.contract_account for p in await uow.billing.ppes_of_partner(issue.partner_number)
+            }
+            if await uow.billing.partner(issue.partner_number) is None:
+                raise InvalidInput.one("partner_number", "is not a known business partner")
+        if issue.contract_account not in accounts:
+            raise InvalidInput.one("contract_account", "is not an account of this partner")
+        s = self.settings
+        workflow_id = m.workflow_id(issue.number)
+        try:
+            await self._start(
+                m.WORKFLOW_TYPE,
+                m.InvoiceInput(
+                    invoice=issue,
+                    reminder_before=s.invoice_reminder_before,
+                    reminder_after=s.invoice_reminder_after,
+                    demand_after=s.invoice_demand_after,
+                    notice_period=s.invoice_notice_period,
+                    complaint_deadline=s.invoice_complaint_deadline,
+                    complaint_escalation_margin=s.invoice_complaint_escalation_margin,
+                    interest_rates=s.late_interest_table,
+                ),
+                workflow_id,
+                "invoice",
+                m.State.ISSUED.value,
+                reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                conflict=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # finished already: the same invoice, issued before
+        return workflow_id
+
+    async def invoice_status(self, number: str) -> m.InvoiceStatus:
+        return await self._query(invoice_workflow_id(number), "status", m.InvoiceStatus)
+
+    # --- payments -------------------------------------------------------------------------
+
+    def payments_adapter(self) -> PaymentProvider:
+        if self._payment_provider is None:
+            self._payment_provider = registry.build(
+                "payments", self.settings.payments_adapter, self.settings
+            )
+        return self._payment_provider
+
+    async def payment_notification(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> NotificationOutcome:
+        """Believe a provider notification only once its signature checks out, then tell the
+        invoice's workflow which payment to look at (never how much: the workflow asks the
+        provider). Raises NotificationRejected with a reason safe to answer with."""
+        note = await self.payments_adapter().verify_notification(body, headers)
+        number = m.invoice_of_key(note.key)
+        if number is None:
+            raise NotificationRejected("not a payment of ours")
+        if note.status is not PaymentStatus.COMPLETED:
+            return NotificationOutcome(
+                outcome="ignored", invoice_number=number, detail=note.status.value
+            )
+        async with self.store.begin() as uow:
+            if await uow.invoices.payment("provider", note.provider_ref) is not None:
+                return NotificationOutcome(outcome="duplicate", invoice_number=number)
+        arrived = m.PaymentArrived(source="provider", reference=note.provider_ref)
+        if not await self._signal(number, "payment", arrived):
+            return NotificationOutcome(outcome="closed", invoice_number=number)
+        return NotificationOutcome(outcome="signalled", invoice_number=number)
+
+    async def import_bank_statement(self, path: str | PathLike[str]) -> BankImport:
+        """Signal each transfer of a statement to the invoice it pays: the open invoice whose
+        number the title names, among those paid into that individual account, or the only
+        open one there. Loading a statement twice applies nothing twice."""
+        report = parse_bank_statement(path)
+        result = BankImport(bad=list(report.bad))
+        for transfer in report.transfers:
+            number, why = await self._match(transfer)
+            if number is None:
+                result.unmatched.append((transfer.bank_reference, why))
+                continue
+            if why == "duplicate":
+                result.duplicates.append(transfer.bank_reference)
+                continue
+            received = datetime.combine(transfer.booking_date, datetime.min.time(), tzinfo=UTC)
+            arrived = m.PaymentArrived(
+                source="bank",
+                reference=transfer.bank_reference,
+                amount=transfer.amount,
+                received_at=received,
+            )
+            if await self._signal(number, "payment", arrived):
+                result.signalled.append(transfer.bank_reference)
+            else:
+                result.unmatched.append((transfer.bank_reference, "the invoice is closed"))
+        return result
+
+    async def _match(self, transfer: IncomingTransfer) -> tuple[str | None, str]:
+        async with self.store.begin() as uow:
+            done = await uow.invoices.payment("bank", transfer.bank_reference)
+            if done is not None:
+                return done.invoice_number, "duplicate"
+            candidates = await uow.invoices.open_for_nrb(transfer.target_account)
+        title = transfer.title.upper()
+        named = [i for i in candidates if i.number.upper() in title]
+        if named:
+            return max(named, key=lambda i: len(i.number)).number, ""
+        if len(candidates) == 1:
+            return candidates[0].number, ""
+        why = "no open invoice for that account" if not candidates else "title names no invoice"
+        return None, why
+
+    async def record_payment(
+        self,
+        number: str,
+        reference: str,
+        amount: Money | int | str,
+        staff: str,
+        received_at: datetime | None = None,
+    ) -> m.InvoiceStatus:
+        req = validate(
+            m.RecordPayment, reference=reference, amount=amount, staff=staff,
+            received_at=received_at,
+        )  # fmt: skip
+        return await self._update(invoice_workflow_id(number), "record_payment", req,
+                                  m.InvoiceStatus)  # fmt: skip
+
+    # --- complaints, corrections, staff actions ---------------------------------------------
+
+    async def complaint(self, number: str, reference: str) -> None:
+        filed = validate(m.ComplaintFiled, reference=reference)
+        if not await self._signal(number, "complaint", filed):
+            raise NotFound("no such open invoice")
+
+    async def invoice_bounced(self, number: str, detail: str = "") -> None:
+        """The mail system reports the e-invoice undeliverable: paper goes instead."""
+        if not await self._signal(number, "bounced", validate(m.Bounced, detail=detail[:200])):
+            raise NotFound("no such open invoice")
+
+    async def answer_complaint(
+        self, number: str, upheld: bool, answer: str, staff: str
+    ) -> m.InvoiceStatus:
+        req = validate(m.AnswerComplaint, upheld=upheld, answer=answer, staff=staff)
+        return await self._update(invoice_workflow_id(number), "answer_complaint", req,
+                                  m.InvoiceStatus)  # fmt: skip
+
+    async def correct_invoice(
+        self, number: str, correction_number: str, new_gross: Money | int | str, reason: str,
+        staff: str = "billing",
+    ) -> m.InvoiceStatus:  # fmt: skip
+        req = validate(
+            m.Correct, correction_number=correction_number, new_gross=new_gross, reason=reason,
+            staff=staff,
+        )  # fmt: skip
+        return await self._update(invoice_workflow_id(number), "correct", req, m.InvoiceStatus)
+
+    async def waive_reminder(self, number: str, reason: str, staff: str) -> m.InvoiceStatus:
+        req = validate(m.WaiveReminder, reason=reason, staff=staff)
+        return await self._update(invoice_workflow_id(number), "waive_reminder", req,
+                                  m.InvoiceStatus)  # fmt: skip
+
+    async def cancel_invoice(self, number: str, reason: str, staff: str) -> m.InvoiceStatus:
+        req = validate(m.CancelInvoice, reason=reason, staff=staff)
+        return await self._update(invoice_workflow_id(number), "cancel", req, m.InvoiceStatus)
+
+    async def balance(self, partner_number: str, on: date | None = None) -> Balance:
+        return await balance_of(self.store, self.settings, partner_number, on)
+
+    async def _signal(self, number: str, signal: str, arg: BaseModel) -> bool:
+        """False if there is no running workflow for the invoice."""
+        handle: WorkflowHandle[Any, Any] = self.temporal.get_workflow_handle(
+            invoice_workflow_id(number)
+        )
+        try:
+            await handle.signal(signal, arg)
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return True

@@ -1,0 +1,261 @@
+"""Invoices under the lifecycle: their details, the payments applied to them, the credits an
+overpayment leaves, and the audit trail.
+
+Every write is keyed on a natural key (invoice number, payment source and reference, event
+name), so an activity that runs twice writes once. What an invoice stands at is always summed
+from the payments, never kept as a running total that a retry could add to twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ebok.store.dialect import insert_for
+from ebok.store.tables import contract_accounts as ca
+from ebok.store.tables import invoice_events as ev
+from ebok.store.tables import invoices as inv
+from ebok.store.tables import partner_credits as cr
+from ebok.store.tables import payments as pay
+
+__all__ = [
+    "FINAL_STATES", "InvoiceRecord", "InvoiceRepository", "PaymentRecord", "UnknownAccount",
+]  # fmt: skip
+
+FINAL_STATES = ("paid", "cancelled")
+
+
+class UnknownAccount(LookupError):
+    """The partner or contract account is not in billing (or they do not belong together)."""
+
+
+@dataclass(frozen=True)
+class InvoiceRecord:
+    number: str
+    partner_number: str
+    contract_account: str
+    gross_grosze: int
+    issue_date: date
+    due_date: date | None
+    nrb: str | None
+    net_grosze: int | None
+    vat_grosze: int | None
+    lines: dict[str, Any] | None  # {"period": [from, to], "items": [line, ...]}
+    ppe: str | None
+    correction_of: str | None
+    amount_due_grosze: int | None
+    state: str | None
+    delivery: str | None
+    pay_url: str | None
+
+    @property
+    def managed(self) -> bool:
+        """Issued through the lifecycle (not only loaded from a billing file)."""
+        return self.state is not None
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    source: str
+    reference: str
+    invoice_number: str
+    amount_grosze: int
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Standing:
+    amount_due: int
+    paid: int
+    credit: int
+
+
+_COLUMNS = [inv.c[f] for f in InvoiceRecord.__dataclass_fields__]
+
+
+class InvoiceRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    # --- the invoice ----------------------------------------------------------------------
+
+    async def issue(self, values: dict[str, Any], at: datetime) -> bool:
+        """Record an issued invoice; True if this call did. An invoice already under the
+        lifecycle is left alone (issuing twice is one invoice); one known only from a billing
+        import gains its lifecycle columns."""
+        owner = await self._conn.execute(
+            select(ca.c.partner_number).where(ca.c.number == values["contract_account"])
+        )
+        if owner.scalar_one_or_none() != values["partner_number"]:
+            raise UnknownAccount("contract account unknown or of another partner")
+        row = {**values, "state": "issued", "amount_due_grosze": values["gross_grosze"]}
+        ins = insert_for(self._conn)(inv).values(**row, created_at=at, updated_at=at)
+        fill = {k: ins.excluded[k] for k in row if k != "number"} | {"updated_at": at}
+        made = await self._conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=[inv.c.number], set_=fill, where=inv.c.state.is_(None)
+            ).returning(inv.c.number)
+        )
+        return made.first() is not None
+
+    async def get(self, number: str) -> InvoiceRecord | None:
+        row = (await self._conn.execute(select(*_COLUMNS).where(inv.c.number == number))).first()
+        return InvoiceRecord(**row._mapping) if row else None
+
+    async def set_state(self, number: str, state: str, at: datetime) -> None:
+        await self._conn.execute(
+            update(inv).where(inv.c.number == number).values(state=state, updated_at=at)
+        )
+
+    async def set_delivery(
+        self, number: str, channel: str, at: datetime, pay_url: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"delivery": channel, "updated_at": at}
+        if pay_url is not None:
+            values["pay_url"] = pay_url
+        await self._conn.execute(update(inv).where(inv.c.number == number).values(**values))
+
+    async def set_amount_due(self, number: str, grosze: int, at: datetime) -> None:
+        await self._conn.execute(
+            update(inv)
+            .where(inv.c.number == number)
+            .values(amount_due_grosze=grosze, updated_at=at)
+        )
+
+    async def open_for_nrb(self, nrb: str) -> list[InvoiceRecord]:
+        """Unsettled lifecycle invoices paid into this individual account number, oldest due
+        first: where a bank transfer without a usable title goes."""
+        rows = await self._conn.execute(
+            select(*_COLUMNS)
+            .where(inv.c.nrb == nrb, inv.c.state.is_not(None), inv.c.state.not_in(FINAL_STATES))
+            .order_by(inv.c.due_date, inv.c.number)
+        )
+        return [InvoiceRecord(**r._mapping) for r in rows]
+
+    async def of_partner(self, partner_number: str) -> list[InvoiceRecord]:
+        rows = await self._conn.execute(
+            select(*_COLUMNS)
+            .where(inv.c.partner_number == partner_number, inv.c.state.is_not(None))
+            .order_by(inv.c.contract_account, inv.c.due_date, inv.c.number)
+        )
+        return [InvoiceRecord(**r._mapping) for r in rows]
+
+    # --- payments and credits -------------------------------------------------------------
+
+    async def add_payment(self, payment: PaymentRecord, at: datetime, by: str | None) -> bool:
+        """True if this call applied it; False if that (source, reference) already was."""
+        made = await self._conn.execute(
+            insert_for(self._conn)(pay)
+            .values(
+                source=payment.source,
+                reference=payment.reference,
+                invoice_number=payment.invoice_number,
+                amount_grosze=payment.amount_grosze,
+                received_at=payment.received_at,
+                recorded_at=at,
+                recorded_by=by,
+            )
+            .on_conflict_do_nothing(index_elements=[pay.c.source, pay.c.reference])
+            .returning(pay.c.reference)
+        )
+        return made.first() is not None
+
+    async def payment(self, source: str, reference: str) -> PaymentRecord | None:
+        row = (
+            await self._conn.execute(
+                select(
+                    pay.c.source,
+                    pay.c.reference,
+                    pay.c.invoice_number,
+                    pay.c.amount_grosze,
+                    pay.c.received_at,
+                ).where(pay.c.source == source, pay.c.reference == reference)
+            )
+        ).first()
+        return PaymentRecord(**row._mapping) if row else None
+
+    async def payments_of(self, numbers: list[str]) -> list[PaymentRecord]:
+        rows = await self._conn.execute(
+            select(
+                pay.c.source,
+                pay.c.reference,
+                pay.c.invoice_number,
+                pay.c.amount_grosze,
+                pay.c.received_at,
+            )
+            .where(pay.c.invoice_number.in_(numbers))
+            .order_by(pay.c.received_at, pay.c.reference)
+        )
+        return [PaymentRecord(**r._mapping) for r in rows]
+
+    async def standing(self, number: str, at: datetime) -> Standing:
+        """Amount due, paid so far and the credit the overpayment leaves; the credit row is
+        brought up to date on the way (an upsert, so a retry writes the same)."""
+        invoice = await self.get(number)
+        assert invoice is not None and invoice.amount_due_grosze is not None
+        paid = (
+            await self._conn.execute(
+                select(func.coalesce(func.sum(pay.c.amount_grosze), 0)).where(
+                    pay.c.invoice_number == number
+                )
+            )
+        ).scalar_one()
+        credit = max(int(paid) - invoice.amount_due_grosze, 0)
+        ins = insert_for(self._conn)(cr).values(
+            invoice_number=number,
+            partner_number=invoice.partner_number,
+            contract_account=invoice.contract_account,
+            amount_grosze=credit,
+            updated_at=at,
+        )
+        await self._conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=[cr.c.invoice_number],
+                set_={"amount_grosze": credit, "updated_at": at},
+                where=cr.c.amount_grosze != credit,
+            )
+        )
+        return Standing(invoice.amount_due_grosze, int(paid), credit)
+
+    async def credits_of_partner(self, partner_number: str) -> dict[str, int]:
+        """Contract account → credit from overpayments."""
+        rows = await self._conn.execute(
+            select(cr.c.contract_account, func.sum(cr.c.amount_grosze))
+            .where(and_(cr.c.partner_number == partner_number, cr.c.amount_grosze > 0))
+            .group_by(cr.c.contract_account)
+        )
+        return {account: int(total) for account, total in rows}
+
+    # --- audit ----------------------------------------------------------------------------
+
+    async def log(
+        self, number: str, event: str, state: str, detail: str, actor: str, at: datetime
+    ) -> bool:
+        """An audit row; the same (invoice, event) twice is written once."""
+        made = await self._conn.execute(
+            insert_for(self._conn)(ev)
+            .values(
+                invoice_number=number,
+                event=event,
+                state=state,
+                detail=detail[:500],
+                actor=actor,
+                at=at,
+            )
+            .on_conflict_do_nothing(index_elements=[ev.c.invoice_number, ev.c.event])
+            .returning(ev.c.event)
+        )
+        return made.first() is not None
+
+    async def events(self, number: str) -> list[tuple[str, str, str, str]]:
+        """(event, state, actor, detail), oldest first."""
+        rows = await self._conn.execute(
+            select(ev.c.event, ev.c.state, ev.c.actor, ev.c.detail)
+            .where(ev.c.invoice_number == number)
+            .order_by(ev.c.at, ev.c.event)
+        )
+        return [(r.event, r.state, r.actor, r.detail) for r in rows]

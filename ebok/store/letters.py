@@ -1,0 +1,139 @@
+"""Paper letters waiting to be printed, and supply suspension requests filed with the grid
+operator: the two things the invoice lifecycle hands to the world outside e-mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ebok.store.dialect import insert_for
+from ebok.store.tables import business_partners as bp
+from ebok.store.tables import paper_queue as pq
+from ebok.store.tables import suspension_requests as sr
+
+__all__ = ["PaperLetter", "PaperRepository", "Suspension", "SuspensionRepository"]
+
+
+@dataclass(frozen=True)
+class PaperLetter:
+    id: str
+    invoice_number: str
+    partner_number: str
+    kind: str
+    details: dict[str, Any]
+    queued_at: datetime
+    partner_name: str = ""
+
+
+class PaperRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def queue(
+        self,
+        letter_id: str,
+        invoice_number: str,
+        partner_number: str,
+        kind: str,
+        details: dict[str, Any],
+        at: datetime,
+    ) -> bool:
+        """True if queued by this call; the same letter id twice is one letter."""
+        made = await self._conn.execute(
+            insert_for(self._conn)(pq)
+            .values(
+                id=letter_id,
+                invoice_number=invoice_number,
+                partner_number=partner_number,
+                kind=kind,
+                details=details,
+                queued_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=[pq.c.id])
+            .returning(pq.c.id)
+        )
+        return made.first() is not None
+
+    async def of_invoice(self, invoice_number: str) -> list[PaperLetter]:
+        rows = await self._conn.execute(
+            select(
+                pq.c.id,
+                pq.c.invoice_number,
+                pq.c.partner_number,
+                pq.c.kind,
+                pq.c.details,
+                pq.c.queued_at,
+            )  # fmt: skip
+            .where(pq.c.invoice_number == invoice_number)
+            .order_by(pq.c.queued_at, pq.c.id)
+        )
+        return [PaperLetter(**r._mapping) for r in rows]
+
+    async def take_unexported(self, at: datetime) -> list[PaperLetter]:
+        """The letters not exported yet, with the addressee's name, marked exported in the
+        same transaction: an export that fails rolls back and leaves them waiting."""
+        rows = await self._conn.execute(
+            select(
+                pq.c.id,
+                pq.c.invoice_number,
+                pq.c.partner_number,
+                pq.c.kind,
+                pq.c.details,
+                pq.c.queued_at,
+                bp.c.name.label("partner_name"),
+            )  # fmt: skip
+            .join(bp, bp.c.number == pq.c.partner_number)
+            .where(pq.c.exported_at.is_(None))
+            .order_by(pq.c.queued_at, pq.c.id)
+        )
+        letters = [PaperLetter(**r._mapping) for r in rows]
+        if letters:
+            await self._conn.execute(
+                update(pq)
+                .where(pq.c.id.in_([x.id for x in letters]), pq.c.exported_at.is_(None))
+                .values(exported_at=at)
+            )
+        return letters
+
+
+@dataclass(frozen=True)
+class Suspension:
+    key: str
+    invoice_number: str
+    ppe: str
+    reference: str
+    notice_served_at: datetime
+    not_before: datetime
+    filed_at: datetime
+    withdrawn_at: datetime | None
+    withdrawn_reason: str | None
+
+
+class SuspensionRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def record(self, s: Suspension) -> None:
+        values = {f: getattr(s, f) for f in Suspension.__dataclass_fields__}
+        await self._conn.execute(
+            insert_for(self._conn)(sr)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[sr.c.key])
+        )
+
+    async def of_invoice(self, invoice_number: str) -> list[Suspension]:
+        rows = await self._conn.execute(
+            select(sr).where(sr.c.invoice_number == invoice_number).order_by(sr.c.filed_at)
+        )
+        return [Suspension(**r._mapping) for r in rows]
+
+    async def withdrawn(self, key: str, at: datetime, reason: str) -> None:
+        await self._conn.execute(
+            update(sr)
+            .where(sr.c.key == key, sr.c.withdrawn_at.is_(None))
+            .values(withdrawn_at=at, withdrawn_reason=reason[:200])
+        )

@@ -1,0 +1,75 @@
+"""``ebok invoice``, ``ebok import payments``, ``ebok balance`` and ``ebok paper export``
+against the dev server, SMTP and the store."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from ebok.devsmtp import DevSmtpServer
+from ebok.models import invoice as m
+from ebok.settings import Settings
+from ebok.store.db import Store
+from tests.conftest import worker_for
+from tests.test_cli import clean_env, cli_env, ebok  # noqa: F401 (fixtures)
+from tests.workflows.invoices import an_invoice
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_issue_pay_by_statement_balance_and_paper_export(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    smtpd: DevSmtpServer,
+    clean_env: pytest.MonkeyPatch,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clean_env.setenv("EBOK_PAYMENTS_SANDBOX_DIR", str(settings.payments_sandbox_dir))
+    billed = await an_invoice(store, consent=False, gross=12345)
+    invoice = tmp_path / "invoice.json"
+    invoice.write_text(json.dumps(billed.invoice, default=str))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**billed.invoice, "gross": 1}, default=str))
+    today = datetime.now(UTC).date().isoformat()
+    statement = tmp_path / "statement.csv"
+    statement.write_text(
+        "booking_date,amount,currency,target_account,sender_account,sender_name,title,"
+        f'bank_reference\n{today},"123,45",PLN,{billed.invoice["nrb"]},,Jan K,'
+        f"{billed.number},BNK-CLI-{billed.number[-8:]}\n"
+    )
+    async with worker_for(env.client, settings, store):
+        assert await ebok("invoice", "issue", str(bad)) == 2
+        assert "error: gross: must equal net + vat" in capsys.readouterr().err
+        assert await ebok("invoice", "issue", str(invoice)) == 0
+        assert capsys.readouterr().out.strip() == billed.workflow_id
+        assert await ebok("invoice", "issue", str(invoice), "--json") == 0  # the same invoice
+        capsys.readouterr()
+        assert await ebok("invoice", "status", billed.number, "--json") == 0
+        assert json.loads(capsys.readouterr().out)["number"] == billed.number
+
+        assert await ebok("import", "payments", str(statement)) == 0
+        assert "1 signalled" in capsys.readouterr().out
+        handle = env.client.get_workflow_handle(billed.workflow_id, result_type=m.InvoiceStatus)
+        done = await asyncio.wait_for(handle.result(), timeout=30)
+        assert done.state is m.State.PAID
+    assert await ebok("balance", billed.partner.number) == 0
+    assert f"paid 123,45\u00a0zł on {today} for {billed.number}" in capsys.readouterr().out
+    assert await ebok("balance", billed.partner.number, "--json") == 0
+    (account,) = json.loads(capsys.readouterr().out)["accounts"]
+    assert account["outstanding"] == 0 and account["payments"][0]["amount"] == 12345
+
+    out = tmp_path / "paper.csv"
+    assert await ebok("paper", "export", "--out", str(out)) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    mine = [r for r in rows if r["invoice_number"] == billed.number]
+    assert [r["kind"] for r in mine] == ["issued"] and mine[0]["partner_name"]
+    assert await ebok("paper", "export", "--out", str(out)) == 0  # exported once
+    assert billed.number not in out.read_text()
