@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -77,17 +77,63 @@ class FacadeBase:
             workflow,
             arg,
             id=workflow_id,
-            task_queue=self.settings.task_queue,
-            id_reuse_policy=reuse,
-            id_conflict_policy=conflict,
-            execution_timeout=self.settings.execution_timeout,
-            search_attributes=TypedSearchAttributes(
+            **self._start_options(process, status, reuse, conflict),
+        )
+
+    async def _update_with_start(
+        self,
+        workflow: str,
+        arg: BaseModel,
+        workflow_id: str,
+        process: str,
+        status: str,
+        update: str,
+        update_arg: BaseModel,
+        result: type[R],
+    ) -> R:
+        """Send an update to the running process, or start it (as :meth:`_start`) and deliver
+        the update in its first workflow task: one round trip, and one workflow task fewer
+        than an update answered "not found", a start and the update again. Two first calls at
+        once land on one process (USE_EXISTING)."""
+        start: WithStartWorkflowOperation[Any, None] = WithStartWorkflowOperation(
+            workflow,
+            arg,
+            id=workflow_id,
+            result_type=type(None),
+            **self._start_options(
+                process,
+                status,
+                WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                WorkflowIDConflictPolicy.USE_EXISTING,
+            ),
+        )
+        try:
+            answer: R = await self.temporal.execute_update_with_start_workflow(
+                update, update_arg, start_workflow_operation=start, result_type=result
+            )
+            return answer
+        except WorkflowUpdateFailedError as e:
+            raise translate(e.cause) from None
+
+    def _start_options(
+        self,
+        process: str,
+        status: str,
+        reuse: WorkflowIDReusePolicy,
+        conflict: WorkflowIDConflictPolicy,
+    ) -> dict[str, Any]:
+        return {
+            "task_queue": self.settings.task_queue,
+            "id_reuse_policy": reuse,
+            "id_conflict_policy": conflict,
+            "execution_timeout": self.settings.execution_timeout,
+            "search_attributes": TypedSearchAttributes(
                 [
                     SearchAttributePair(EBOK_PROCESS, process),
                     SearchAttributePair(EBOK_STATUS, status),
                 ]
             ),
-        )
+        }
 
     async def _update(self, workflow_id: str, update: str, arg: BaseModel, result: type[R]) -> R:
         handle = self.temporal.get_workflow_handle(workflow_id)
