@@ -150,7 +150,4 @@ async def _registration(uow: UnitOfWork, registration_id: str) -> RegistrationRe
 
 async def _taken(uow: UnitOfWork, reg: RegistrationRecord) -> bool:
     assert reg.email is not None and reg.login is not None
-    return (
-        await uow.accounts.by_email(reg.email) is not None
-        or await uow.accounts.by_login(reg.login) is not None
-    )
+    return await uow.accounts.taken(reg.email, reg.login)

@@ -23,6 +23,7 @@ from workflows.common import (
     ensure_process_attribute,
     error_type,
     run_activity,
+    run_store_step,
     show,
 )
 
@@ -209,7 +210,7 @@ class PartnerLinking:
             return
         assert self._request is not None
         if self._state == m.State.LINKED:
-            recorded: m.LinkRecorded = await run_activity(
+            recorded: m.LinkRecorded = await run_store_step(
                 m.RECORD_LINK,
                 m.RecordLink(
                     account_id=self._in.account_id,
@@ -246,7 +247,7 @@ class PartnerLinking:
         self._matching = True
         self._attempts += 1
         try:
-            found: m.MatchResult = await run_activity(
+            found: m.MatchResult = await run_store_step(
                 m.MATCH,
                 m.MatchRequest(
                     account_id=self._in.account_id,

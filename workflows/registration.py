@@ -21,6 +21,7 @@ from workflows.common import (
     ensure_process_attribute,
     error_type,
     run_activity,
+    run_store_step,
     show,
     update_id,
 )
@@ -197,7 +198,7 @@ class Registration:
     async def activate(self, req: m.Activate) -> m.ActivationAnswer:
         self._redeeming += 1
         try:
-            answer: m.ActivationAnswer = await run_activity(
+            answer: m.ActivationAnswer = await run_store_step(
                 m.REDEEM_TOKEN,
                 m.RedeemToken(
                     registration_id=self._id,

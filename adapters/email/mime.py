@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from email import policy
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -94,9 +95,10 @@ def build_message_and_envelope(
     both should call this rather than the two functions.
     """
     _recheck(mail)
-    sender, to = parse_mailbox("From", mail.sender), parse_mailbox("To", mail.to)
+    sender, from_header = _sender(mail.sender)
+    to = parse_mailbox("To", mail.to)
     msg = EmailMessage(policy=_POLICY)
-    msg["From"] = sender
+    msg["From"] = from_header
     msg["To"] = to
     msg["Subject"] = mail.subject
     msg["Date"] = format_datetime(date or datetime.now(UTC))
@@ -116,3 +118,13 @@ def build_message_and_envelope(
             raise EmailError(f"attachment {att.filename!r}: bad content type {att.content_type!r}")
         msg.add_attachment(att.data, maintype=maintype, subtype=subtype, filename=att.filename)
     return msg, Envelope(sender.addr_spec, to.addr_spec)
+
+
+@lru_cache(maxsize=16)
+def _sender(value: str) -> tuple[Address, BaseHeader]:
+    """The configured sender, parsed and made a header once: the same few values come with
+    every mail, and parsing addresses is most of a message's CPU. (A bad one raises, and
+    exceptions are not cached.)"""
+    address = parse_mailbox("From", value)
+    header: BaseHeader = _POLICY.header_factory("From", address)
+    return address, header

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+import uuid
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -22,6 +25,8 @@ from ebok.settings import Settings
 from ebok.store.db import Store
 
 M = TypeVar("M", bound=BaseModel)
+_BUSY = (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE)
+_BUSY_BACKOFF = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)  # seconds, jittered
 R = TypeVar("R")
 
 
@@ -77,29 +82,86 @@ class FacadeBase:
             workflow,
             arg,
             id=workflow_id,
-            task_queue=self.settings.task_queue,
-            id_reuse_policy=reuse,
-            id_conflict_policy=conflict,
-            execution_timeout=self.settings.execution_timeout,
-            search_attributes=TypedSearchAttributes(
+            **self._start_options(process, status, reuse, conflict),
+        )
+
+    async def _update_with_start(
+        self,
+        workflow: str,
+        arg: BaseModel,
+        workflow_id: str,
+        process: str,
+        status: str,
+        update: str,
+        update_arg: BaseModel,
+        result: type[R],
+    ) -> R:
+        """Send an update to the running process, or start it (as :meth:`_start`) and deliver
+        the update in its first workflow task: one round trip, and one workflow task fewer
+        than an update answered "not found", a start and the update again. Two first calls at
+        once land on one process (USE_EXISTING)."""
+        start: WithStartWorkflowOperation[Any, None] = WithStartWorkflowOperation(
+            workflow,
+            arg,
+            id=workflow_id,
+            result_type=type(None),
+            **self._start_options(
+                process,
+                status,
+                WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                WorkflowIDConflictPolicy.USE_EXISTING,
+            ),
+        )
+        try:
+            answer: R = await self.temporal.execute_update_with_start_workflow(
+                update, update_arg, start_workflow_operation=start, result_type=result
+            )
+            return answer
+        except WorkflowUpdateFailedError as e:
+            raise translate(e.cause) from None
+
+    def _start_options(
+        self,
+        process: str,
+        status: str,
+        reuse: WorkflowIDReusePolicy,
+        conflict: WorkflowIDConflictPolicy,
+    ) -> dict[str, Any]:
+        return {
+            "task_queue": self.settings.task_queue,
+            "id_reuse_policy": reuse,
+            "id_conflict_policy": conflict,
+            "execution_timeout": self.settings.execution_timeout,
+            "search_attributes": TypedSearchAttributes(
                 [
                     SearchAttributePair(EBOK_PROCESS, process),
                     SearchAttributePair(EBOK_STATUS, status),
                 ]
             ),
-        )
+        }
 
     async def _update(self, workflow_id: str, update: str, arg: BaseModel, result: type[R]) -> R:
         handle = self.temporal.get_workflow_handle(workflow_id)
-        try:
-            answer: R = await handle.execute_update(update, arg, result_type=result)
-            return answer
-        except WorkflowUpdateFailedError as e:
-            raise translate(e.cause) from None
-        except RPCError as e:
-            if e.status == RPCStatusCode.NOT_FOUND:
-                raise NotFound(f"no such {_kind(workflow_id)}, or it has finished") from None
-            raise
+        update_id = str(uuid.uuid4())  # the same on a retry: admitted at most once
+        for delay in (*_BUSY_BACKOFF, None):
+            try:
+                answer: R = await handle.execute_update(
+                    update, arg, id=update_id, result_type=result
+                )
+                return answer
+            except WorkflowUpdateFailedError as e:
+                raise translate(e.cause) from None
+            except RPCError as e:
+                if e.status == RPCStatusCode.NOT_FOUND:
+                    raise NotFound(f"no such {_kind(workflow_id)}, or it has finished") from None
+                if e.status not in _BUSY or delay is None:
+                    raise
+            # The server admits a few updates per workflow at a time (ten by default) and
+            # refuses more; one admitted but not yet delivered when the run closes is aborted
+            # (UNAVAILABLE). Either way it was not applied: a burst (many clicks on one link)
+            # tries again, and a retry after the close is answered "not found".
+            await asyncio.sleep(delay * (0.5 + random.random()))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _query(self, workflow_id: str, query: str, result: type[R]) -> R:
         handle = self.temporal.get_workflow_handle(workflow_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pydantic import TypeAdapter
-from temporalio.common import WorkflowIDConflictPolicy
 
 from ebok.errors import InvalidInput, NotFound
 from ebok.facade.base import FacadeBase, checked, validate
@@ -57,11 +56,16 @@ class LinkingFacade(FacadeBase):
         async with self.store.begin() as uow:
             if await uow.accounts.get(account_id) is None:
                 raise NotFound("no such account")
-        try:
-            return await self._update(workflow_id, "link", req, m.LinkAnswer)
-        except NotFound:
-            await self._start_linking(account_id, workflow_id)
-            return await self._update(workflow_id, "link", req, m.LinkAnswer)
+        return await self._update_with_start(
+            m.WORKFLOW_TYPE,
+            self._linking_input(account_id),
+            workflow_id,
+            "linking",
+            m.State.WAITING_FOR_ATTEMPT.value,
+            "link",
+            req,
+            m.LinkAnswer,
+        )
 
     async def linking_status(self, account_id: str) -> m.LinkingStatus:
         return await self._query(linking_workflow_id(account_id), "status", m.LinkingStatus)
@@ -78,23 +82,15 @@ class LinkingFacade(FacadeBase):
             linking_workflow_id(account_id), "reject", decision, m.LinkingStatus
         )
 
-    async def _start_linking(self, account_id: str, workflow_id: str) -> None:
+    def _linking_input(self, account_id: str) -> m.LinkingInput:
         s = self.settings
-        await self._start(
-            m.WORKFLOW_TYPE,
-            m.LinkingInput(
-                account_id=account_id,
-                max_failed_attempts=s.link_max_failed_attempts,
-                lockout=s.link_lockout,
-                operator_patience=s.link_operator_patience,
-                staff_patience=s.link_staff_patience,
-                idle_timeout=s.link_idle_timeout,
-                invoice_max_age=s.link_invoice_max_age,
-                allow_shared_partner=s.allow_shared_partner,
-            ),
-            workflow_id,
-            "linking",
-            m.State.WAITING_FOR_ATTEMPT.value,
-            # Two first attempts at once: both land on one process.
-            conflict=WorkflowIDConflictPolicy.USE_EXISTING,
+        return m.LinkingInput(
+            account_id=account_id,
+            max_failed_attempts=s.link_max_failed_attempts,
+            lockout=s.link_lockout,
+            operator_patience=s.link_operator_patience,
+            staff_patience=s.link_staff_patience,
+            idle_timeout=s.link_idle_timeout,
+            invoice_max_age=s.link_invoice_max_age,
+            allow_shared_partner=s.allow_shared_partner,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.store.registrations import RegistrationRecord
@@ -69,6 +69,15 @@ class AccountRepository:
 
     async def by_login(self, login: str) -> AccountRecord | None:
         return await self._one(func.lower(t.c.login) == login.lower())
+
+    async def taken(self, email: str, login: str) -> bool:
+        """Does an account have this address or this login? One statement for both."""
+        found = await self._conn.execute(
+            select(t.c.id)
+            .where(or_(t.c.email_key == email_key(email), func.lower(t.c.login) == login.lower()))
+            .limit(1)
+        )
+        return found.first() is not None
 
     async def get(self, id: str) -> AccountRecord | None:
         return await self._one(t.c.id == id)

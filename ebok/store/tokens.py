@@ -78,6 +78,8 @@ class TokenRepository:
         arrive keeps working and a second copy is identical to the first. The store keeps the
         salt and the token's SHA-256, never the token.
         """
+        if serial < 1:
+            raise ValueError(f"link serials start at 1, got {serial}")
         existing = (
             await self._conn.execute(
                 select(t.c.salt, t.c.expires_at).where(
@@ -101,6 +103,8 @@ class TokenRepository:
                 expires_at=expires_at,
             )
         )
+        if serial == 1:
+            return IssuedToken(token, expires_at)  # the first link has nothing to revoke
         await self._conn.execute(
             update(t)
             .where(

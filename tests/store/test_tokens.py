@@ -6,6 +6,8 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from ebok.store.db import Store
 from ebok.store.tokens import IssuedToken, TokenState, hash_token
 
@@ -106,3 +108,9 @@ async def test_rollback_leaves_nothing(store: Store) -> None:
     assert state.state is TokenState.INVALID
     fresh = await issue(store, subject, 1)  # the serial is still free
     assert await redeem(store, fresh.token, T0) is TokenState.REDEEMED
+
+
+async def test_serials_start_at_one(store: Store) -> None:
+    """Link 1 skips the revoking UPDATE (nothing can precede it), so 0 must not exist."""
+    with pytest.raises(ValueError, match="start at 1"):
+        await issue(store, uuid.uuid4().hex, 0)
