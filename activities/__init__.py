@@ -8,9 +8,11 @@ from typing import Any
 
 from activities.linking import LinkingActivities
 from activities.mail import MailComposer
+from activities.outage import OutageActivities
+from activities.outage_operator import NoOutageReports
 from activities.registration import RegistrationActivities
 from adapters.email.base import EmailSender
-from adapters.operator.base import GridOperator
+from adapters.operator.base import GridOperator, OutageReports
 from ebok.settings import Settings
 from ebok.store.db import Store
 
@@ -23,6 +25,7 @@ class Adapters:
 
     email: EmailSender
     operator: GridOperator
+    outages: OutageReports | None = None
 
 
 def build_activities(
@@ -31,6 +34,7 @@ def build_activities(
     composer = MailComposer(settings.mail_from)
     registration = RegistrationActivities(store, adapters.email, composer, settings)
     linking = LinkingActivities(store, adapters.operator, adapters.email, composer, settings)
+    outage = OutageActivities(store, _outage_port(adapters), adapters.email, composer, settings)
     return [
         registration.send_activation,
         registration.redeem_token,
@@ -42,4 +46,35 @@ def build_activities(
         linking.record_link,
         linking.notify_customer,
         linking.escalate,
+        *outage_activities(outage),
     ]
+
+
+def outage_activities(outage: OutageActivities) -> list[Callable[..., Any]]:
+    return [
+        outage.locate,
+        outage.lookup,
+        outage.follow,
+        outage.open_ticket,
+        outage.ticket_status,
+        outage.attach,
+        outage.close_report,
+        outage.tell_reporter,
+        outage.notify,
+        outage.entitle,
+        outage.end_interruption,
+        outage.escalate,
+        outage.release,
+        outage.merge,
+        outage.finalize,
+    ]
+
+
+def _outage_port(adapters: Adapters) -> OutageReports:
+    """The operator adapter's outage capability; ``Adapters.outages`` overrides it (tests,
+    or a DSO whose outage API is a separate service)."""
+    if adapters.outages is not None:
+        return adapters.outages
+    if isinstance(adapters.operator, OutageReports):
+        return adapters.operator
+    return NoOutageReports()

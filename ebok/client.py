@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Self
 
 from ebok.facade.linking import LinkingFacade, linking_workflow_id
+from ebok.facade.outages import OutageFacade
 from ebok.facade.registration import Registered, RegistrationFacade, registration_workflow_id
 from ebok.settings import Settings
 from ebok.store.db import Store
@@ -18,7 +19,7 @@ from ebok.temporal import connect
 __all__ = ["EbokClient", "Registered", "linking_workflow_id", "registration_workflow_id"]
 
 
-class EbokClient(RegistrationFacade, LinkingFacade):
+class EbokClient(RegistrationFacade, LinkingFacade, OutageFacade):
     @classmethod
     async def connect(cls, settings: Settings) -> Self:
         return cls(await connect(settings), Store.from_url(settings.database_url), settings)

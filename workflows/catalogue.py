@@ -2,8 +2,9 @@
 re-imports a workflow's package for each run, so the package itself must import nothing."""
 
 from workflows.linking import PartnerLinking
+from workflows.outage import OutageIncident, OutageReport
 from workflows.registration import Registration
 
-ALL_WORKFLOWS: list[type] = [Registration, PartnerLinking]
+ALL_WORKFLOWS: list[type] = [Registration, PartnerLinking, OutageReport, OutageIncident]
 
-__all__ = ["ALL_WORKFLOWS", "PartnerLinking", "Registration"]
+__all__ = ["ALL_WORKFLOWS", "OutageIncident", "OutageReport", "PartnerLinking", "Registration"]

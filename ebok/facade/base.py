@@ -53,7 +53,8 @@ def translate(cause: BaseException | None) -> Exception:
 
 def _kind(workflow_id: str) -> str:
     """``registration-…`` → "registration": what the caller asked about, for messages."""
-    return workflow_id.rsplit("-", 1)[0].replace("linking", "partner linking process")
+    kind = workflow_id.split("-", 1)[0]
+    return {"linking": "partner linking process", "outage": "outage report"}.get(kind, kind)
 
 
 class FacadeBase:

@@ -13,6 +13,7 @@ from ebok.store.accounts import AccountRepository
 from ebok.store.billing import BillingRepository
 from ebok.store.consents import ConsentRepository
 from ebok.store.mail import SentMailRepository
+from ebok.store.outages import OutageRepository
 from ebok.store.registrations import RegistrationRepository
 from ebok.store.tokens import TokenRepository
 
@@ -47,6 +48,7 @@ class UnitOfWork:
         self.mail = SentMailRepository(conn)
         self.billing = BillingRepository(conn)
         self.consents = ConsentRepository(conn)
+        self.outages = OutageRepository(conn)
 
 
 class Store:
