@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, MIMEPart
 from typing import Any
 
@@ -38,6 +39,10 @@ from adapters.operator.base import (
     ContractStatus,
     ContractType,
     GridOperator,
+    OperatorRejected,
+    SupplySuspensions,
+    SuspensionAnswer,
+    SuspensionRequest,
 )
 from adapters.operator.sandbox import RegistryRow, RowStatus
 
@@ -49,6 +54,7 @@ __all__ = [
     "contract_rows",
     "forge",
     "sample_mail",
+    "sample_suspension",
 ]
 
 Received = Callable[[], Awaitable[list[EmailMessage]]]
@@ -210,6 +216,19 @@ _REGISTRY = (
 )
 
 
+def sample_suspension(**overrides: Any) -> SuspensionRequest:
+    """A valid suspension request for ``PPE_CONFIRMED`` with a fresh key; fields overridable."""
+    served = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    fields: dict[str, Any] = {
+        "key": f"dunning-{uuid.uuid4().hex}",
+        "ppe": PPE_CONFIRMED,
+        "invoice_number": "FV/2026/01/000123",
+        "notice_served_at": served,
+        "not_before": served + timedelta(days=14),
+    }
+    return SuspensionRequest(**(fields | overrides))
+
+
 def contract_rows() -> tuple[RegistryRow, ...]:
     """The contracts the ``operator`` fixture of :class:`GridOperatorContract` must know."""
     return _REGISTRY
@@ -286,3 +305,43 @@ class GridOperatorContract:
 
     async def test_is_a_grid_operator(self, operator: GridOperator) -> None:
         assert isinstance(operator, GridOperator)
+
+    # --- supply suspensions -------------------------------------------------------------------
+
+    async def test_suspension_is_filed_once_per_key(self, operator: SupplySuspensions) -> None:
+        request = sample_suspension()
+        first = await operator.request_suspension(request)
+        again = await operator.request_suspension(request)
+        assert type(first) is SuspensionAnswer
+        assert first.key == request.key and first.reference and first.accepted is True
+        assert again == first
+        other = await operator.request_suspension(sample_suspension())
+        assert other.reference != first.reference
+
+    async def test_key_reused_for_another_request_is_rejected(
+        self, operator: SupplySuspensions
+    ) -> None:
+        request = sample_suspension()
+        await operator.request_suspension(request)
+        with pytest.raises(OperatorRejected):
+            await operator.request_suspension(
+                dataclasses.replace(request, invoice_number="FV/2026/01/000999")
+            )
+
+    async def test_withdrawing_twice_is_not_an_error(self, operator: SupplySuspensions) -> None:
+        answer = await operator.request_suspension(sample_suspension())
+        await operator.withdraw_suspension(answer.reference)
+        await operator.withdraw_suspension(answer.reference)
+        # Filing again under the same key finds the (withdrawn) request, not a new one.
+        assert (await operator.request_suspension(sample_suspension(key=answer.key))).reference == (
+            answer.reference
+        )
+
+    async def test_withdrawing_an_unknown_request_is_rejected(
+        self, operator: SupplySuspensions
+    ) -> None:
+        with pytest.raises(OperatorRejected):
+            await operator.withdraw_suspension("NO-SUCH-REQUEST/1")
+
+    async def test_is_supply_suspensions(self, operator: SupplySuspensions) -> None:
+        assert isinstance(operator, SupplySuspensions)

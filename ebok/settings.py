@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     )
     operator_sandbox_latency: timedelta = timedelta(0)
     operator_sandbox_failure_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    operator_sandbox_state: Path | None = Field(
+        default=None,
+        description="JSON file of the sandbox DSO's incidents and requests, shared by processes",
+    )
+    operator_webhook_secret: SecretStr | None = Field(
+        default=None, description="shared secret of the DSO's signed status notifications"
+    )
 
     # Links and the registration process
     public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")

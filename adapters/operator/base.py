@@ -32,6 +32,7 @@ __all__ = [
     "ContractQuery",
     "ContractStatus",
     "ContractType",
+    "MAX_KEY",
     "GridOperator",
     "IncidentState",
     "IncidentStatus",
@@ -95,6 +96,21 @@ class ContractStatus(StrEnum):
 class ContractType(StrEnum):
     DISTRIBUTION = "distribution"  # umowa o świadczenie usług dystrybucji (separate)
     COMPREHENSIVE = "comprehensive"  # umowa kompleksowa: sale and distribution in one
+
+
+MAX_KEY = 64  # characters of our idempotency keys; the DSO protocol bounds them
+
+
+def _check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY:
+        raise ValueError(f"key must be 1-{MAX_KEY} characters")
+
+
+def _require_aware(**moments: datetime) -> None:
+    # Naive datetimes would be read in whatever zone a process runs in; the DSO needs instants.
+    for name, moment in moments.items():
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"{name} must be timezone-aware")
 
 
 def normalize_holder_id(value: str) -> str:
@@ -235,8 +251,8 @@ class TicketRequest:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ppe", normalize_ppe(self.ppe))
-        if not self.key:
-            raise ValueError("key must not be empty")
+        _check_key(self.key)
+        _require_aware(reported_at=self.reported_at)
 
 
 @dataclass(frozen=True)
@@ -294,8 +310,8 @@ class SuspensionRequest:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ppe", normalize_ppe(self.ppe))
-        if not self.key:
-            raise ValueError("key must not be empty")
+        _check_key(self.key)
+        _require_aware(notice_served_at=self.notice_served_at, not_before=self.not_before)
         if self.not_before <= self.notice_served_at:
             raise ValueError("not_before must come after notice_served_at")
 

@@ -13,6 +13,12 @@
 ``status`` is confirmed | no_contract | other_party | unknown_ppe; ``contract_type`` is
 distribution | comprehensive | null. An unknown PPE is a 200 with ``unknown_ppe``, never a 404.
 
+Supply suspensions (PROTOCOL.md has the fields)::
+
+    POST {base}/v1/supply-suspensions                      Idempotency-Key: <our key>
+    201 (filed) or 200 (filed before under that key) {"reference", "key", "accepted"}
+    POST {base}/v1/supply-suspensions/{reference}/withdrawal   200 or 204, again on a repeat
+
 How answers map onto the port's errors:
 
 - 400, 401, 403, 404, 422 and other 4xx → :class:`OperatorRejected` with the server's message
@@ -28,31 +34,32 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from enum import StrEnum
+from collections.abc import Collection
+from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from adapters.operator.base import (
+    MAX_KEY,
     ContractAnswer,
     ContractQuery,
     ContractStatus,
     ContractType,
-    OperatorProtocolError,
     OperatorRejected,
     OperatorUnavailable,
+    SuspensionAnswer,
+    SuspensionRequest,
 )
+from adapters.operator.wire import error_for, format_instant, json_object, malformed
 from ebok.settings import Settings
 
-__all__ = ["CHECK_PATH", "HttpOperator", "idempotency_key"]
+__all__ = ["CHECK_PATH", "SUSPENSIONS_PATH", "HttpOperator", "idempotency_key"]
 
 CHECK_PATH = "/v1/distribution-contracts/check"
+SUSPENSIONS_PATH = "/v1/supply-suspensions"
 ANSWER_FIELDS = ("ppe", "status", "contract_type", "reference")
-# Statuses that say "not now" rather than "never": the request was fine, the moment was not.
-TRANSIENT_4XX = frozenset({408, 409, 425, 429})
-MAX_MESSAGE = 200  # of a server's error text quoted in an exception
 
 
 def idempotency_key(query: ContractQuery, secret: str = "") -> str:
@@ -65,66 +72,36 @@ def idempotency_key(query: ContractQuery, secret: str = "") -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:40]
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None  # a hint we cannot read is no hint; the caller's back-off applies
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _server_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        for key in ("message", "error", "detail"):
-            if isinstance(body.get(key), str):
-                return str(body[key])[:MAX_MESSAGE]
-    return response.text.strip()[:MAX_MESSAGE] or response.reason_phrase
-
-
-def _one_of(value: object, choices: type[StrEnum]) -> bool:
-    return isinstance(value, str) and value in {choice.value for choice in choices}
-
-
 def _parse_answer(query: ContractQuery, response: httpx.Response) -> ContractAnswer:
-    def malformed(problem: str) -> OperatorProtocolError:
-        return OperatorProtocolError(f"DSO sent a malformed answer: {problem}")
-
-    try:
-        body: Any = response.json()
-    except ValueError:  # UnicodeDecodeError included
-        raise malformed("not JSON") from None
-    if not isinstance(body, dict):
-        raise malformed("not a JSON object")
-    missing = [name for name in ANSWER_FIELDS if name not in body]
-    if missing:
-        raise malformed(f"missing {', '.join(missing)}")
+    fields = json_object(response.content)
+    body = fields.body
+    fields.require(*ANSWER_FIELDS)
     if body["ppe"] != query.ppe:
         raise malformed("it is about another PPE")
-    if not _one_of(body["status"], ContractStatus):
-        raise malformed("unknown status")
-    if body["contract_type"] is not None and not _one_of(body["contract_type"], ContractType):
-        raise malformed("unknown contract_type")
+    status = fields.choice("status", ContractStatus)
+    contract_type = (
+        None if body["contract_type"] is None else fields.choice("contract_type", ContractType)
+    )
     if not isinstance(body["reference"], str):
         raise malformed("reference is not a string")
     try:
-        return ContractAnswer(
-            query.ppe, body["status"], body["contract_type"], body["reference"].strip()
-        )
+        return ContractAnswer(query.ppe, status, contract_type, body["reference"].strip())
     except ValueError as e:  # inconsistent, e.g. confirmed with a comprehensive contract
         raise malformed(str(e)) from None
+
+
+def _parse_suspension(request: SuspensionRequest, response: httpx.Response) -> SuspensionAnswer:
+    fields = json_object(response.content)
+    fields.require("reference", "key", "accepted")
+    if fields.text("key") != request.key:
+        raise malformed("it is about another key")
+    return SuspensionAnswer(fields.reference(), request.key, fields.flag("accepted"))
+
+
+def _path_segment(reference: str) -> str:
+    if not reference or not reference.strip():
+        raise ValueError("reference must not be empty")
+    return quote(reference, safe="")
 
 
 class HttpOperator:
@@ -141,14 +118,15 @@ class HttpOperator:
             raise ValueError("operator URL must start with http:// or https://")
         if timeout <= timedelta(0):
             raise ValueError("operator timeout must be positive")
-        self.url = base_url.rstrip("/") + CHECK_PATH
+        self.base = base_url.rstrip("/")
+        self.url = self.base + CHECK_PATH
         self.timeout = timeout
         self._token = token
         self._client: httpx.AsyncClient | None = None
         self._closed = False
 
     def __repr__(self) -> str:  # never shows the token
-        return f"HttpOperator({self.url!r}, timeout={self.timeout})"
+        return f"HttpOperator({self.base!r}, timeout={self.timeout})"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HttpOperator:
@@ -175,28 +153,65 @@ class HttpOperator:
             )
         return self._client
 
-    async def check_distribution_contract(self, query: ContractQuery) -> ContractAnswer:
-        body = json.dumps({"ppe": query.ppe, "holder_id": query.holder_id})
-        headers = {
-            "Content-Type": "application/json",
-            "Idempotency-Key": idempotency_key(query, self._token or ""),
-        }
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        key: str | None = None,
+        ok: Collection[int] = (200,),
+    ) -> httpx.Response:
+        """One request; a status outside ``ok`` becomes the port's exception (wire.error_for)."""
+        headers = {}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        content = None if body is None else json.dumps(body)
         try:
-            response = await self._http().post(self.url, content=body, headers=headers)
+            response = await self._http().request(
+                method, self.base + path, content=content, headers=headers
+            )
         except httpx.TimeoutException as e:
             raise OperatorUnavailable(f"DSO did not answer within {self.timeout}") from e
         except httpx.TransportError as e:
             raise OperatorUnavailable(f"DSO unreachable: {type(e).__name__}: {e}") from e
-        status = response.status_code
-        if status == 200:
-            return _parse_answer(query, response)
-        if status >= 500 or status in TRANSIENT_4XX:
-            raise OperatorUnavailable(
-                f"DSO answered {status}: {_server_message(response)}", _retry_after(response)
-            )
-        if 400 <= status < 500:
-            raise OperatorRejected(f"DSO answered {status}: {_server_message(response)}", status)
-        raise OperatorProtocolError(f"DSO answered with unexpected status {status}")
+        if response.status_code not in ok:
+            raise error_for(response)
+        return response
+
+    async def check_distribution_contract(self, query: ContractQuery) -> ContractAnswer:
+        response = await self._send(
+            "POST",
+            CHECK_PATH,
+            body={"ppe": query.ppe, "holder_id": query.holder_id},
+            key=idempotency_key(query, self._token or ""),
+        )
+        return _parse_answer(query, response)
+
+    # --- supply suspensions -------------------------------------------------------------------
+
+    async def request_suspension(self, request: SuspensionRequest) -> SuspensionAnswer:
+        if len(request.key) > MAX_KEY:
+            raise OperatorRejected(f"suspension key longer than {MAX_KEY} characters")
+        body = {
+            "key": request.key,
+            "ppe": request.ppe,
+            "invoice_number": request.invoice_number,
+            "notice_served_at": format_instant(request.notice_served_at),
+            "not_before": format_instant(request.not_before),
+        }
+        # 201: filed now; 200: filed before under this key (a retry), the same answer.
+        response = await self._send(
+            "POST", SUSPENSIONS_PATH, body=body, key=request.key, ok=(200, 201)
+        )
+        return _parse_suspension(request, response)
+
+    async def withdraw_suspension(self, reference: str) -> None:
+        path = f"{SUSPENSIONS_PATH}/{_path_segment(reference)}/withdrawal"
+        # The body, if any, says nothing the caller needs: withdrawn is withdrawn.
+        await self._send("POST", path, ok=(200, 204))
 
     async def aclose(self) -> None:
         self._closed = True

@@ -19,14 +19,19 @@ import contextlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from adapters.operator.base import ContractQuery
-from adapters.operator.http import CHECK_PATH
+from adapters.operator.base import (
+    ContractQuery,
+    OperatorError,
+    OperatorRejected,
+    SuspensionRequest,
+)
+from adapters.operator.http import CHECK_PATH, SUSPENSIONS_PATH
 from adapters.operator.sandbox import RegistryRow, SandboxOperator
 from ebok.ids import InvalidIdentifier
 
@@ -37,6 +42,8 @@ class Seen:
 
     headers: dict[str, str]
     body: bytes
+    method: str = "POST"
+    path: str = CHECK_PATH
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -56,8 +63,15 @@ def _message(status: int, message: str) -> web.Response:
 class DsoServer:
     """A real HTTP server on 127.0.0.1 and a free port; ``url`` is its base URL."""
 
-    def __init__(self, rows: Iterable[RegistryRow], *, token: str | None = None) -> None:
-        self.registry = SandboxOperator(rows)
+    def __init__(
+        self,
+        rows: Iterable[RegistryRow],
+        *,
+        token: str | None = None,
+        registry: SandboxOperator | None = None,
+    ) -> None:
+        # The DSO's own state; give a sandbox to share (and drive) its simulation from a test.
+        self.registry = registry if registry is not None else SandboxOperator(rows)
         self.token = token
         self.delay = timedelta(0)  # before every answer, canned ones included
         self.requests: list[Seen] = []
@@ -89,6 +103,8 @@ class DsoServer:
     async def __aenter__(self) -> DsoServer:
         app = web.Application()
         app.router.add_post(CHECK_PATH, self._check)
+        app.router.add_post(SUSPENSIONS_PATH, self._file_suspension)
+        app.router.add_post(SUSPENSIONS_PATH + "/{reference}/withdrawal", self._withdraw_suspension)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -108,9 +124,10 @@ class DsoServer:
             await self._runner.cleanup()
             self._runner = None
 
-    async def _check(self, request: web.Request) -> web.StreamResponse:
+    async def _prologue(self, request: web.Request) -> web.StreamResponse | None:
+        """Record, delay, canned answers and auth, for every route; None when the route goes on."""
         body = await request.read()
-        self.requests.append(Seen(dict(request.headers), body))
+        self.requests.append(Seen(dict(request.headers), body, request.method, request.path))
         if self.delay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), self.delay.total_seconds())
@@ -121,8 +138,13 @@ class DsoServer:
             f"Bearer {self.token}"
         ):
             return _message(401, "invalid or missing bearer token")
+        return None
+
+    async def _check(self, request: web.Request) -> web.StreamResponse:
+        if (early := await self._prologue(request)) is not None:
+            return early
         try:
-            data = json.loads(body)
+            data = json.loads(await request.read())
             query = ContractQuery(data["ppe"], data["holder_id"])
         except InvalidIdentifier as e:
             return _message(422, str(e))
@@ -137,3 +159,43 @@ class DsoServer:
                 "reference": answer.reference,
             }
         )
+
+    async def _file_suspension(self, request: web.Request) -> web.StreamResponse:
+        if (early := await self._prologue(request)) is not None:
+            return early
+        try:
+            data = json.loads(await request.read())
+            suspension = SuspensionRequest(
+                key=data["key"],
+                ppe=data["ppe"],
+                invoice_number=data["invoice_number"],
+                notice_served_at=datetime.fromisoformat(data["notice_served_at"]),
+                not_before=datetime.fromisoformat(data["not_before"]),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as e:  # InvalidIdentifier too
+            return _message(422 if isinstance(e, ValueError) else 400, str(e))
+        if request.headers.get("Idempotency-Key") != suspension.key:
+            return _message(400, "Idempotency-Key must repeat the key")
+        known = suspension.key in self.registry.simulation.suspensions
+        try:
+            answer = await self.registry.request_suspension(suspension)
+        except OperatorError as e:
+            return _error(e)
+        body = {"reference": answer.reference, "key": answer.key, "accepted": answer.accepted}
+        return web.json_response(body, status=200 if known else 201)
+
+    async def _withdraw_suspension(self, request: web.Request) -> web.StreamResponse:
+        if (early := await self._prologue(request)) is not None:
+            return early
+        try:
+            await self.registry.withdraw_suspension(request.match_info["reference"])
+        except OperatorError as e:
+            return _error(e)
+        return web.Response(status=204)
+
+
+def _error(e: OperatorError) -> web.Response:
+    """The status a DSO would answer with for what the sandbox raised."""
+    if isinstance(e, OperatorRejected):
+        return _message(e.status_code or 422, str(e))
+    return _message(503, str(e))
