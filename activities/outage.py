@@ -153,9 +153,13 @@ class OutageActivities(OperatorCalls):
             activity.heartbeat(after, sent)
 
     async def _tell(self, req: m.Notify, reporter: Reporter) -> bool:
+        notice = req.notice
+        # The bonifikata is recorded for households only (business tariffs settle it apart).
+        entitled = notice.entitled and reporter.household
         if reporter.email is None:  # reachable by phone only: the hotline calls, no mail
             return False
-        notice = req.notice
+        if notice.kind is m.NoticeKind.COMPENSATION and not entitled and reporter.notice_serial:
+            return False
         mid = message_id("outage", reporter.id, notice.serial, self._composer.domain)
         async with self._sending:
             async with self._store.begin() as uow:
@@ -176,7 +180,7 @@ class OutageActivities(OperatorCalls):
                 eta=_when(notice.eta),
                 window_end=_when(notice.window_end),
                 restored_at=_when(notice.restored_at),
-                entitled=notice.entitled,
+                entitled=entitled,
                 report_link=self._settings.link("awarie", zgloszenie=reporter.id),
             )
             try:

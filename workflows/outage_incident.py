@@ -84,6 +84,9 @@ class OutageIncident:
         self._statuses: list[m.OperatorStatus] = []
         self._wake = 0
         self._routing: asyncio.Task[None] | None = None
+        # One notice batch at a time, in serial order: a reporter's mails arrive in order, and
+        # the next batch sees what the previous one marked as told.
+        self._notifying = asyncio.Lock()
 
     # --- the process --------------------------------------------------------------------------
 
@@ -445,6 +448,10 @@ class OutageIncident:
         await self._notify(s.notice)
 
     async def _notify(self, notice: m.Notice) -> None:
+        async with self._notifying:
+            await self._notify_now(notice)
+
+    async def _notify_now(self, notice: m.Notice) -> None:
         await workflow.execute_activity(
             m.NOTIFY,
             m.Notify(incident_id=self._in.incident_id, area=self._in.area, notice=notice),

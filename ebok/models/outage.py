@@ -73,6 +73,8 @@ Description = Annotated[
 Phone = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{7,18}[0-9]$"),
+    # One number however it is spaced, so a repeated report finds the open one.
+    AfterValidator(lambda v: v.replace(" ", "").replace("-", "")),
 ]
 
 _AREA_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -66,6 +66,7 @@ class Reporter:
     email: str | None
     language: str
     ppe: str
+    household: bool
     notice_serial: int
 
 
@@ -178,10 +179,16 @@ class OutageRepository:
     async def follow(self, incident_id: str, reference: str) -> str:
         """Record that ``incident_id`` follows ``reference``; the incident that does (another
         one, if it got there first)."""
-        found = await self._conn.execute(select(inc.c.id).where(inc.c.dso_reference == reference))
-        owner = found.scalar_one_or_none()
-        if owner is not None:
-            return str(owner)
+        found = await self._conn.execute(
+            select(inc.c.id, inc.c.closed_at).where(inc.c.dso_reference == reference)
+        )
+        owner = found.first()
+        if owner is not None and (owner.id == incident_id or owner.closed_at is None):
+            return str(owner.id)
+        if owner is not None:  # ended on our side while the DSO still has it open: take over
+            await self._conn.execute(
+                update(inc).where(inc.c.id == owner.id).values(dso_reference=None)
+            )
         await self._conn.execute(
             update(inc).where(inc.c.id == incident_id).values(dso_reference=reference)
         )
@@ -216,7 +223,14 @@ class OutageRepository:
     ) -> list[Reporter]:
         """Open reports of the incident not yet told notice ``below_serial``, by id."""
         rows = await self._conn.execute(
-            select(rep.c.id, rep.c.email, rep.c.language, rep.c.ppe, rep.c.notice_serial)
+            select(
+                rep.c.id,
+                rep.c.email,
+                rep.c.language,
+                rep.c.ppe,
+                rep.c.household,
+                rep.c.notice_serial,
+            )  # fmt: skip
             .where(
                 rep.c.incident_id == incident_id,
                 rep.c.closed_at.is_(None),

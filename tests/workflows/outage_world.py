@@ -30,6 +30,15 @@ def a_ppe(rng: random.Random) -> str:
     return body + calc_check_digit(body)
 
 
+def a_nip(rng: random.Random) -> str:
+    while True:
+        digits = f"{rng.randint(100, 999)}{rng.randint(0, 10**6 - 1):06d}"
+        weights = (6, 5, 7, 2, 3, 4, 5, 6, 7)
+        check = sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
+        if check != 10:
+            return digits + str(check)
+
+
 def an_area() -> str:
     return f"T-{uuid.uuid4().hex[:8].upper()}"
 
@@ -67,7 +76,9 @@ class World:
     pushed: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.simulation = DsoSimulation(clock=self.clock, on_status=self._push)
+        # DSO ids are unique for good; tests share one store, so each DSO counts from elsewhere.
+        start = random.randrange(10**5, 10**6) * 1000
+        self.simulation = DsoSimulation(clock=self.clock, on_status=self._push, next_number=start)
         self.operator = SandboxOperator([], simulation=self.simulation)
 
     async def _push(self, status: IncidentStatus) -> None:
@@ -92,10 +103,13 @@ class World:
             pesel = _pesel(rng)
             ppe = a_ppe(rng)
             account = f"{rng.randint(10**11, 10**12 - 1)}"
-            lines.append(f"{partner},Klient,{kind},,{pesel},{account},{ppe},,{area},G11,,,\n")
-            self.rows.append(
-                RegistryRow(ppe, pesel, ContractType.DISTRIBUTION, area=area)
+            nip, holder = ("", pesel) if household else (a_nip(rng), "")
+            holder = holder or nip
+            lines.append(
+                f"{partner},Klient,{kind},{nip},{'' if nip else pesel},{account},{ppe},,{area},"
+                "G11,,,\n"
             )
+            self.rows.append(RegistryRow(ppe, holder, ContractType.DISTRIBUTION, area=area))
             points.append(Point(ppe, area, partner, email=f"r.{uuid.uuid4().hex[:10]}@example.pl"))
         report = await import_partners(self.store, io.StringIO(HEADER + "".join(lines)))
         assert not report.bad, report.bad
