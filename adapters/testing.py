@@ -10,7 +10,8 @@ Subclass :class:`EmailSenderContract` and override two fixtures::
         def received(self): ...          # async () -> list[EmailMessage] that reached the far end
 
 Likewise :class:`GridOperatorContract` with one fixture, ``operator``: a GridOperator whose
-registry holds :func:`contract_rows` (the suite's ``REGISTRY``) and nothing else it asks about.
+registry holds :func:`contract_rows` (the suite's ``REGISTRY``) and nothing else it asks about,
+with no outage known anywhere and no suspension filed yet.
 
 The tests are coroutines: run them with pytest-asyncio (``asyncio_mode = "auto"``, or mark them).
 """
@@ -39,10 +40,16 @@ from adapters.operator.base import (
     ContractStatus,
     ContractType,
     GridOperator,
+    IncidentState,
+    IncidentStatus,
     OperatorRejected,
+    OutageLookup,
+    OutageReports,
+    OutageTicket,
     SupplySuspensions,
     SuspensionAnswer,
     SuspensionRequest,
+    TicketRequest,
 )
 from adapters.operator.sandbox import RegistryRow, RowStatus
 
@@ -345,3 +352,41 @@ class GridOperatorContract:
 
     async def test_is_supply_suspensions(self, operator: SupplySuspensions) -> None:
         assert isinstance(operator, SupplySuspensions)
+
+    # --- outages (a fresh DSO: nothing known anywhere yet) ----------------------------------
+
+    async def test_lookup_gives_the_area_and_no_outage(self, operator: OutageReports) -> None:
+        spaced = " ".join(PPE_CONFIRMED[i : i + 4] for i in range(0, 18, 4))
+        found = await operator.lookup_outage(spaced)
+        assert type(found) is OutageLookup
+        assert found.ppe == PPE_CONFIRMED and found.area and found.outage is None
+        assert (await operator.lookup_outage(PPE_CONFIRMED)).area == found.area
+
+    async def test_ticket_is_opened_once_per_key(self, operator: OutageReports) -> None:
+        area = (await operator.lookup_outage(PPE_CONFIRMED)).area
+        request = TicketRequest(
+            f"incident-{uuid.uuid4().hex}",
+            PPE_CONFIRMED,
+            area,
+            datetime.now(UTC),
+            "Brak prądu w całym budynku",
+        )
+        ticket = await operator.open_ticket(request)
+        assert type(ticket) is OutageTicket and type(ticket.state) is IncidentState
+        assert ticket.key == request.key and ticket.reference and not ticket.state.terminal
+        again = await operator.open_ticket(request)
+        assert again.reference == ticket.reference
+        status = await operator.ticket_status(ticket.reference)
+        assert type(status) is IncidentStatus and status.reference == ticket.reference
+        assert status.changed_at.tzinfo is not None
+
+    async def test_status_of_an_unknown_incident_is_rejected(self, operator: OutageReports) -> None:
+        with pytest.raises(OperatorRejected):
+            await operator.ticket_status("NO-SUCH-INCIDENT/1")
+
+    async def test_lookup_of_an_invalid_ppe_is_rejected(self, operator: OutageReports) -> None:
+        with pytest.raises(OperatorRejected):
+            await operator.lookup_outage("590380100009000010")  # wrong check digit
+
+    async def test_is_outage_reports(self, operator: OutageReports) -> None:
+        assert isinstance(operator, OutageReports)

@@ -13,6 +13,7 @@ Exceptions::
 
     OperatorError                  root of everything a GridOperator raises
     ├── OperatorRejected           permanent: our request is wrong, or we are not authorised
+    ├── NotificationRejected       a DSO notification that must not be believed (signature, shape)
     └── OperatorUnavailable        transient: down, timeout, 5xx, 429; retry later (retry_after)
         └── OperatorProtocolError  the DSO answered, but not in the agreed protocol
 """
@@ -37,6 +38,7 @@ __all__ = [
     "IncidentState",
     "IncidentStatus",
     "KnownOutage",
+    "NotificationRejected",
     "OutageKind",
     "OutageLookup",
     "OutageReports",
@@ -66,6 +68,18 @@ class OperatorRejected(OperatorError):
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class NotificationRejected(OperatorError):
+    """A status notification that is not believed: bad or missing signature, malformed body.
+
+    ``reason`` is short and safe to log and to answer the sender with; nothing of the body is
+    applied when this is raised.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class OperatorUnavailable(OperatorError):
@@ -337,7 +351,7 @@ class SupplySuspensions(Protocol):
 
 
 @runtime_checkable
-class GridOperator(ContractChecks, Protocol):
+class GridOperator(ContractChecks, OutageReports, SupplySuspensions, Protocol):
     """The whole port; implementations are built with ``from_settings(settings)``.
 
     New capabilities are added as further bases here, not as methods of an existing

@@ -19,6 +19,10 @@ Supply suspensions (PROTOCOL.md has the fields)::
     201 (filed) or 200 (filed before under that key) {"reference", "key", "accepted"}
     POST {base}/v1/supply-suspensions/{reference}/withdrawal   200 or 204, again on a repeat
 
+Outages: ``GET /v1/outages?ppe=`` (area and known outage), ``POST /v1/outage-tickets``
+(Idempotency-Key; 201 or 200), ``GET /v1/incidents/{reference}`` (status); the DSO's signed
+status webhooks are checked by :meth:`HttpOperator.verify_status_notification` (webhook.py).
+
 How answers map onto the port's errors:
 
 - 400, 401, 403, 404, 422 and other 4xx → :class:`OperatorRejected` with the server's message
@@ -34,10 +38,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -47,18 +51,38 @@ from adapters.operator.base import (
     ContractQuery,
     ContractStatus,
     ContractType,
+    IncidentState,
+    IncidentStatus,
+    KnownOutage,
     OperatorRejected,
     OperatorUnavailable,
+    OutageKind,
+    OutageLookup,
+    OutageTicket,
     SuspensionAnswer,
     SuspensionRequest,
+    TicketRequest,
 )
-from adapters.operator.wire import error_for, format_instant, json_object, malformed
+from adapters.operator.webhook import parse_status, verify_status
+from adapters.operator.wire import Fields, error_for, format_instant, json_object, malformed
+from ebok.ids import InvalidIdentifier, normalize_ppe
 from ebok.settings import Settings
 
-__all__ = ["CHECK_PATH", "SUSPENSIONS_PATH", "HttpOperator", "idempotency_key"]
+__all__ = [
+    "CHECK_PATH",
+    "INCIDENTS_PATH",
+    "OUTAGES_PATH",
+    "SUSPENSIONS_PATH",
+    "TICKETS_PATH",
+    "HttpOperator",
+    "idempotency_key",
+]
 
 CHECK_PATH = "/v1/distribution-contracts/check"
 SUSPENSIONS_PATH = "/v1/supply-suspensions"
+OUTAGES_PATH = "/v1/outages"
+TICKETS_PATH = "/v1/outage-tickets"
+INCIDENTS_PATH = "/v1/incidents"
 ANSWER_FIELDS = ("ppe", "status", "contract_type", "reference")
 
 
@@ -98,6 +122,39 @@ def _parse_suspension(request: SuspensionRequest, response: httpx.Response) -> S
     return SuspensionAnswer(fields.reference(), request.key, fields.flag("accepted"))
 
 
+def _parse_lookup(ppe: str, response: httpx.Response) -> OutageLookup:
+    fields = json_object(response.content)
+    fields.require("ppe", "area", "outage")
+    if fields.body["ppe"] != ppe:
+        raise malformed("it is about another PPE")
+    area = fields.reference("area")
+    raw = fields.body["outage"]
+    if raw is None:
+        return OutageLookup(ppe, area, None)
+    if not isinstance(raw, dict):
+        raise malformed("outage is not an object or null")
+    outage = Fields(raw)
+    outage.require("reference", "kind", "state", "started_at")
+    known = KnownOutage(
+        reference=outage.reference(),
+        kind=outage.choice("kind", OutageKind),
+        area=outage.text("area", optional=True) or area,
+        state=outage.choice("state", IncidentState),
+        started_at=outage.required_instant("started_at"),
+        expected_restoration=outage.instant("expected_restoration", optional=True),
+        window_end=outage.instant("window_end", optional=True),
+    )
+    return OutageLookup(ppe, area, known)
+
+
+def _parse_ticket(request: TicketRequest, response: httpx.Response) -> OutageTicket:
+    fields = json_object(response.content)
+    fields.require("reference", "key", "state")
+    if fields.text("key") != request.key:
+        raise malformed("it is about another key")
+    return OutageTicket(fields.reference(), request.key, fields.choice("state", IncidentState))
+
+
 def _path_segment(reference: str) -> str:
     if not reference or not reference.strip():
         raise ValueError("reference must not be empty")
@@ -113,6 +170,7 @@ class HttpOperator:
         *,
         token: str | None = None,
         timeout: timedelta = timedelta(seconds=10),
+        webhook_secret: str | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("operator URL must start with http:// or https://")
@@ -122,6 +180,7 @@ class HttpOperator:
         self.url = self.base + CHECK_PATH
         self.timeout = timeout
         self._token = token
+        self._webhook_secret = webhook_secret
         self._client: httpx.AsyncClient | None = None
         self._closed = False
 
@@ -134,10 +193,11 @@ class HttpOperator:
             raise ValueError(
                 "the http grid-operator adapter needs EBOK_OPERATOR_URL (base URL of the DSO API)"
             )
-        token = settings.operator_token
+        token, secret = settings.operator_token, settings.operator_webhook_secret
         return cls(
             str(settings.operator_url),
             token=token.get_secret_value() if token is not None else None,
+            webhook_secret=secret.get_secret_value() if secret is not None else None,
             timeout=settings.operator_timeout,
         )
 
@@ -212,6 +272,42 @@ class HttpOperator:
         path = f"{SUSPENSIONS_PATH}/{_path_segment(reference)}/withdrawal"
         # The body, if any, says nothing the caller needs: withdrawn is withdrawn.
         await self._send("POST", path, ok=(200, 204))
+
+    # --- outages ------------------------------------------------------------------------------
+
+    async def lookup_outage(self, ppe: str) -> OutageLookup:
+        try:
+            ppe = normalize_ppe(ppe)
+        except InvalidIdentifier as e:  # the DSO would refuse it; no need to ask
+            raise OperatorRejected(str(e)) from None
+        response = await self._send("GET", f"{OUTAGES_PATH}?{urlencode({'ppe': ppe})}")
+        return _parse_lookup(ppe, response)
+
+    async def open_ticket(self, request: TicketRequest) -> OutageTicket:
+        if len(request.key) > MAX_KEY:
+            raise OperatorRejected(f"ticket key longer than {MAX_KEY} characters")
+        body = {
+            "key": request.key,
+            "ppe": request.ppe,
+            "area": request.area,
+            "reported_at": format_instant(request.reported_at),
+            "description": request.description,
+        }
+        # 201: opened now; 200: opened before under this key, its current state.
+        response = await self._send("POST", TICKETS_PATH, body=body, key=request.key, ok=(200, 201))
+        return _parse_ticket(request, response)
+
+    async def ticket_status(self, reference: str) -> IncidentStatus:
+        response = await self._send("GET", f"{INCIDENTS_PATH}/{_path_segment(reference)}")
+        status = parse_status(json_object(response.content))
+        if status.reference != reference:
+            raise malformed("it is about another incident")
+        return status
+
+    def verify_status_notification(self, body: bytes, headers: Mapping[str, str]) -> IncidentStatus:
+        """The status a DSO webhook carries, once its signature checks out (constant time);
+        :class:`NotificationRejected` otherwise, naming why (see ``webhook.py``)."""
+        return verify_status(body, headers, self._webhook_secret or "")
 
     async def aclose(self) -> None:
         self._closed = True

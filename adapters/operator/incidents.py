@@ -15,7 +15,7 @@ from adapters.operator.base import (
     OutageKind,
 )
 
-__all__ = ["AREAS", "Incident", "SimulationError", "area_for"]
+__all__ = ["AREAS", "Incident", "SimulationError", "area_for", "unknown_incident"]
 
 # Stoen Operator's network is Warsaw: one area per district, as a slug.
 AREAS = (

@@ -23,16 +23,27 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from adapters.operator.base import (
     ContractQuery,
+    IncidentStatus,
     OperatorError,
     OperatorRejected,
     SuspensionRequest,
+    TicketRequest,
 )
-from adapters.operator.http import CHECK_PATH, SUSPENSIONS_PATH
+from adapters.operator.http import (
+    CHECK_PATH,
+    INCIDENTS_PATH,
+    OUTAGES_PATH,
+    SUSPENSIONS_PATH,
+    TICKETS_PATH,
+)
 from adapters.operator.sandbox import RegistryRow, SandboxOperator
+from adapters.operator.webhook import encode_notification, status_to_json
+from adapters.operator.wire import format_instant
 from ebok.ids import InvalidIdentifier
 
 
@@ -69,6 +80,7 @@ class DsoServer:
         *,
         token: str | None = None,
         registry: SandboxOperator | None = None,
+        webhook_secret: str | None = None,
     ) -> None:
         # The DSO's own state; give a sandbox to share (and drive) its simulation from a test.
         self.registry = registry if registry is not None else SandboxOperator(rows)
@@ -79,6 +91,12 @@ class DsoServer:
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
+        # Status changes of the simulation are POSTed, signed, to webhook_url once it is set.
+        self.webhook_secret = webhook_secret
+        self.webhook_url: str | None = None
+        self.pushes: list[int] = []  # the receiver's answers
+        if webhook_secret is not None:
+            self.registry.simulation.on_status = self._push
 
     def respond_next(
         self,
@@ -105,6 +123,9 @@ class DsoServer:
         app.router.add_post(CHECK_PATH, self._check)
         app.router.add_post(SUSPENSIONS_PATH, self._file_suspension)
         app.router.add_post(SUSPENSIONS_PATH + "/{reference}/withdrawal", self._withdraw_suspension)
+        app.router.add_get(OUTAGES_PATH, self._lookup)
+        app.router.add_post(TICKETS_PATH, self._open_ticket)
+        app.router.add_get(INCIDENTS_PATH + "/{reference}", self._status)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -192,6 +213,77 @@ class DsoServer:
         except OperatorError as e:
             return _error(e)
         return web.Response(status=204)
+
+    async def _lookup(self, request: web.Request) -> web.StreamResponse:
+        if (early := await self._prologue(request)) is not None:
+            return early
+        try:
+            found = await self.registry.lookup_outage(request.query.get("ppe", ""))
+        except OperatorError as e:
+            return _error(e)
+        outage = found.outage
+        return web.json_response(
+            {
+                "ppe": found.ppe,
+                "area": found.area,
+                "outage": None
+                if outage is None
+                else {
+                    "reference": outage.reference,
+                    "kind": outage.kind.value,
+                    "area": outage.area,
+                    "state": outage.state.value,
+                    "started_at": format_instant(outage.started_at),
+                    "expected_restoration": _instant(outage.expected_restoration),
+                    "window_end": _instant(outage.window_end),
+                },
+            }
+        )
+
+    async def _open_ticket(self, request: web.Request) -> web.StreamResponse:
+        if (early := await self._prologue(request)) is not None:
+            return early
+        try:
+            data = json.loads(await request.read())
+            ticket = TicketRequest(
+                key=data["key"],
+                ppe=data["ppe"],
+                area=data["area"],
+                reported_at=datetime.fromisoformat(data["reported_at"]),
+                description=data["description"],
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            return _message(422 if isinstance(e, ValueError) else 400, str(e))
+        if request.headers.get("Idempotency-Key") != ticket.key:
+            return _message(400, "Idempotency-Key must repeat the key")
+        known = ticket.key in self.registry.simulation.tickets
+        try:
+            opened = await self.registry.open_ticket(ticket)
+        except OperatorError as e:
+            return _error(e)
+        body = {"reference": opened.reference, "key": opened.key, "state": opened.state.value}
+        return web.json_response(body, status=200 if known else 201)
+
+    async def _status(self, request: web.Request) -> web.StreamResponse:
+        if (early := await self._prologue(request)) is not None:
+            return early
+        try:
+            status = await self.registry.ticket_status(request.match_info["reference"])
+        except OperatorError as e:
+            return _error(e)
+        return web.json_response(status_to_json(status))
+
+    async def _push(self, status: IncidentStatus) -> None:
+        if self.webhook_url is None or self.webhook_secret is None:
+            return
+        body, headers = encode_notification(status, self.webhook_secret)
+        async with aiohttp.ClientSession() as session:
+            async with session.post(self.webhook_url, data=body, headers=headers) as answer:
+                self.pushes.append(answer.status)
+
+
+def _instant(moment: datetime | None) -> str | None:
+    return None if moment is None else format_instant(moment)
 
 
 def _error(e: OperatorError) -> web.Response:
