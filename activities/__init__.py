@@ -9,10 +9,9 @@ from typing import Any
 from activities.linking import LinkingActivities
 from activities.mail import MailComposer
 from activities.outage import OutageActivities
-from activities.outage_operator import NoOutageReports
 from activities.registration import RegistrationActivities
 from adapters.email.base import EmailSender
-from adapters.operator.base import GridOperator, OutageReports
+from adapters.operator.base import GridOperator
 from ebok.settings import Settings
 from ebok.store.db import Store
 
@@ -25,7 +24,6 @@ class Adapters:
 
     email: EmailSender
     operator: GridOperator
-    outages: OutageReports | None = None
 
 
 def build_activities(
@@ -34,7 +32,7 @@ def build_activities(
     composer = MailComposer(settings.mail_from)
     registration = RegistrationActivities(store, adapters.email, composer, settings)
     linking = LinkingActivities(store, adapters.operator, adapters.email, composer, settings)
-    outage = OutageActivities(store, _outage_port(adapters), adapters.email, composer, settings)
+    outage = OutageActivities(store, adapters.operator, adapters.email, composer, settings)
     return [
         registration.send_activation,
         registration.redeem_token,
@@ -68,13 +66,3 @@ def outage_activities(outage: OutageActivities) -> list[Callable[..., Any]]:
         outage.merge,
         outage.finalize,
     ]
-
-
-def _outage_port(adapters: Adapters) -> OutageReports:
-    """The operator adapter's outage capability; ``Adapters.outages`` overrides it (tests,
-    or a DSO whose outage API is a separate service)."""
-    if adapters.outages is not None:
-        return adapters.outages
-    if isinstance(adapters.operator, OutageReports):
-        return adapters.operator
-    return NoOutageReports()

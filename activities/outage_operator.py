@@ -11,15 +11,13 @@ from adapters.operator.base import (
     KnownOutage,
     OperatorRejected,
     OperatorUnavailable,
-    OutageLookup,
     OutageReports,
-    OutageTicket,
     TicketRequest,
 )
 from ebok.models import outage as m
 from ebok.store.db import Store
 
-__all__ = ["NoOutageReports", "OperatorCalls", "operator_status", "outage_of"]
+__all__ = ["OperatorCalls", "operator_status", "outage_of"]
 
 OPERATOR_REJECTED = "OperatorRejected"
 
@@ -61,20 +59,6 @@ def _rejected(e: OperatorRejected) -> ApplicationError:
         type=OPERATOR_REJECTED,
         non_retryable=True,
     )
-
-
-class NoOutageReports:
-    """For an operator adapter without outage reporting: every call is refused, so reports
-    end in the customer being told to call the hotline instead of waiting forever."""
-
-    async def lookup_outage(self, ppe: str) -> OutageLookup:
-        raise OperatorRejected("the operator adapter offers no outage reporting")
-
-    async def open_ticket(self, request: TicketRequest) -> OutageTicket:
-        raise OperatorRejected("the operator adapter offers no outage reporting")
-
-    async def ticket_status(self, reference: str) -> IncidentStatus:
-        raise OperatorRejected("the operator adapter offers no outage reporting")
 
 
 class OperatorCalls:

@@ -82,7 +82,8 @@ class OutageIncident:
         self._s = inp.memo or m.IncidentMemo()
         self._seen: set[str] = set()  # reports attached in this run: a re-sent signal counts once
         self._statuses: list[m.OperatorStatus] = []
-        self._wake = 0
+        self._wake = 0  # bumped by messages that need the loop
+        self._handled = 0  # the value of ``_wake`` the loop last acted on
         self._routing: asyncio.Task[None] | None = None
         # One notice batch at a time, in serial order: a reporter's mails arrive in order, and
         # the next batch sees what the previous one marked as told.
@@ -135,13 +136,14 @@ class OutageIncident:
 
     async def _step(self) -> None:
         """Sleep until a deadline or a wake-up, then do whatever is due."""
-        woke = self._wake
         due = self._next_deadline()
         timeout = max(due - workflow.now(), timedelta(seconds=1)) if due else None
         try:
-            await workflow.wait_condition(lambda: self._wake != woke, timeout=timeout)
+            await workflow.wait_condition(lambda: self._wake != self._handled, timeout=timeout)
         except TimeoutError:
             pass
+        # Anything arriving while this step runs its activities wakes the next step at once.
+        self._handled = self._wake
         now = workflow.now()
         s = self._s
         while self._statuses and s.phase != m.Phase.FORMING:
@@ -295,6 +297,9 @@ class OutageIncident:
         s = self._s
         if s.phase.terminal or st.reference != s.reference:
             return  # a late or duplicate notification never undoes an ended incident
+        if s.status_at is not None and st.changed_at < s.status_at:
+            return  # older than what we know: the DSO's notifications may overtake each other
+        s.status_at = st.changed_at
         kinds: list[m.NoticeKind] = []
         target = _FROM_OPERATOR[st.state]
         if target.terminal:

@@ -354,6 +354,7 @@ class IncidentMemo(BaseModel):
     entitled: bool = False
     delayed_for: datetime | None = None  # the ETA the "delayed" mail was about
     next_poll: datetime | None = None
+    status_at: datetime | None = None  # ``changed_at`` of the newest DSO status applied
     merged_into: str | None = None
     detail: str = ""
 

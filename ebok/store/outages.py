@@ -166,6 +166,11 @@ class OutageRepository:
         found = await self._conn.execute(select(inc.c.id).where(inc.c.open_key == area))
         return str(found.scalar_one())
 
+    async def open_area_incident(self, area: str) -> str | None:
+        found = await self._conn.execute(select(inc.c.id).where(inc.c.open_key == area))
+        value = found.scalar_one_or_none()
+        return str(value) if value is not None else None
+
     async def reference_incident(self, reference: str, area: str, new_id: str, at: datetime) -> str:
         """The incident following the DSO's ``reference``, made ``new_id`` if none."""
         await self._conn.execute(
