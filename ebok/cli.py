@@ -28,6 +28,7 @@ from ebok.billing_import import (
     import_partners,
 )
 from ebok.cli_linking import add_commands as add_linking_commands
+from ebok.cli_outages import add_commands as add_outage_commands
 from ebok.client import EbokClient
 from ebok.codec import new_key
 from ebok.errors import EbokError, InvalidInput, RateLimited
@@ -327,6 +328,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd = add("status", _client(_status), "show where a registration stands", json=True)
     cmd.add_argument("registration_id")
     add_linking_commands(add, _client, _emit)
+    add_outage_commands(add, _client, _emit)
     return parser
 
 

@@ -127,7 +127,7 @@ class OutageIncident:
     def _time_to_continue(self) -> bool:
         if self._routing is not None and not self._routing.done():
             return False
-        if self._statuses:
+        if self._s.phase == m.Phase.FORMING or self._statuses:
             return False
         return (
             len(self._seen) >= self._cfg.reports_per_run
@@ -481,8 +481,8 @@ class OutageIncident:
             s.unconfirmed = True
             s.confirm_at = workflow.now() + self._cfg.confirm_delay
             self._wake += 1  # only the first of a burst wakes the loop: one timer per batch
-        elif len(self._seen) == self._cfg.reports_per_run:
-            self._wake += 1
+        if len(self._seen) >= self._cfg.reports_per_run:
+            self._wake += 1  # time to continue as new
 
     @workflow.signal
     def absorb(self, sig: m.Absorb) -> None:
