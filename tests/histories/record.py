@@ -75,6 +75,7 @@ async def main() -> None:
                 "registration_expired_purged",
             )
         await _record_linking(env, settings, store, email, ebok)
+        await _record_outage(env, settings, store, email)
         await store.aclose()
     await env.shutdown()
 
@@ -103,6 +104,31 @@ async def _record_linking(
         await ebok.approve_link(slow[0], "confirmed by phone", "operator.1")
         await outcome(env, linking_workflow_id(slow[0]), object)
         await _save(env.client, linking_workflow_id(slow[0]), "linking_outage_staff_approved")
+
+
+async def _record_outage(
+    env: WorkflowEnvironment, settings: Settings, store: Store, email: MemorySender
+) -> None:
+    """A report and its incident: ticket, acknowledgement, 24 h passed, restoration."""
+    from tests.workflows.outage_world import World, an_area
+
+    world = World(store)
+    world.ebok = ebok = EbokClient(env.client, store, settings)
+    (point,) = await world.points(an_area())
+    async with worker_for(env.client, settings, store, email, world.operator):
+        accepted = await ebok.report_outage(point.ppe, "Brak prądu", email=point.email)
+        incident = None
+        while incident is None or incident.reference is None:
+            await env.sleep(timedelta(seconds=5))
+            incident = (await ebok.outage_status(accepted.report_id)).incident
+        await world.simulation.acknowledge(incident.reference)
+        await env.sleep(timedelta(hours=25))
+        await world.clock.sync(env)
+        await world.simulation.restore(incident.reference)
+        await outcome(env, incident.incident_id, object)
+        await outcome(env, accepted.report_id, object)
+        await _save(env.client, incident.incident_id, "outage_incident_compensated")
+        await _save(env.client, accepted.report_id, "outage_report_restored")
 
 
 if __name__ == "__main__":
