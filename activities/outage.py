@@ -145,14 +145,14 @@ class OutageActivities(OperatorCalls):
                 )
             if not page:
                 return m.NotifyResult(sent=sent)
-            told = await asyncio.gather(*(self._tell(req, r) for r in page))
+            told = await asyncio.gather(*(self._tell(req, r, after, sent) for r in page))
             sent += sum(told)
             async with self._store.begin() as uow:
                 await uow.outages.mark_told([r.id for r in page], req.notice.serial)
             after = page[-1].id
             activity.heartbeat(after, sent)
 
-    async def _tell(self, req: m.Notify, reporter: Reporter) -> bool:
+    async def _tell(self, req: m.Notify, reporter: Reporter, after: str, sent: int) -> bool:
         notice = req.notice
         # The bonifikata is recorded for households only (business tariffs settle it apart).
         entitled = notice.entitled and reporter.household
@@ -162,6 +162,7 @@ class OutageActivities(OperatorCalls):
             return False
         mid = message_id("outage", reporter.id, notice.serial, self._composer.domain)
         async with self._sending:
+            activity.heartbeat(after, sent)  # alive as long as mails go (the SDK throttles it)
             async with self._store.begin() as uow:
                 if await uow.mail.was_sent(mid):
                     return False
@@ -239,7 +240,8 @@ class OutageActivities(OperatorCalls):
             moved = await uow.outages.move_reports(req.source, req.target)
             await uow.outages.release(req.source, m.Phase.MERGED.value, req.at)
         handle = activity.client().get_workflow_handle(req.target)
-        # The signal after the commit: a retry moves nothing more and says so (0 reports).
+        # The signal after the commit; a retry counts the same reports and signals again,
+        # which the target takes once (it remembers its sources).
         await handle.signal("absorb", m.Absorb(source=req.source, reports=moved))
         return m.Counted(count=moved)
 

@@ -486,6 +486,9 @@ class OutageIncident:
 
     @workflow.signal
     def absorb(self, sig: m.Absorb) -> None:
+        if sig.source in self._s.absorbed:
+            return
+        self._s.absorbed.append(sig.source)
         self._s.reports += sig.reports
         if sig.reports and not self._s.unconfirmed:
             self._s.unconfirmed = True

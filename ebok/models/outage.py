@@ -356,6 +356,7 @@ class IncidentMemo(BaseModel):
     next_poll: datetime | None = None
     status_at: datetime | None = None  # ``changed_at`` of the newest DSO status applied
     merged_into: str | None = None
+    absorbed: list[str] = []  # incidents merged into this one (a repeated signal counts once)
     detail: str = ""
 
 

@@ -271,14 +271,17 @@ class OutageRepository:
         )
 
     async def move_reports(self, source: str, target: str) -> int:
-        """Merge: the open reports of ``source`` join ``target`` and hear its situation anew."""
-        moved = await self._conn.execute(
+        """Merge: the open reports of ``source`` join ``target`` and hear its situation anew.
+        Returns every report moved from ``source`` so far, so a repeated call counts the same."""
+        await self._conn.execute(
             update(rep)
             .where(rep.c.incident_id == source, rep.c.closed_at.is_(None))
-            .values(incident_id=target, notice_serial=0)
-            .returning(rep.c.id)
+            .values(incident_id=target, moved_from=source, notice_serial=0)
         )
-        return len(moved.all())
+        moved = await self._conn.execute(
+            select(func.count()).where(rep.c.incident_id == target, rep.c.moved_from == source)
+        )
+        return int(moved.scalar_one())
 
     # --- compensation -------------------------------------------------------------------------
 

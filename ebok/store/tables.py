@@ -265,6 +265,7 @@ outage_reports = Table(
     Column("area", String(64)),
     Column("description", String(2000), nullable=False),
     Column("incident_id", String(120)),
+    Column("moved_from", String(120)),  # the incident it belonged to before a merge
     # The serial of the last incident notice mailed to this reporter (0: none yet).
     Column("notice_serial", Integer, nullable=False, default=0),
     _ts("reported_at", nullable=False),

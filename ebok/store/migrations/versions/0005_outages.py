@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("area", sa.String(length=64), nullable=True),
         sa.Column("description", sa.String(length=2000), nullable=False),
         sa.Column("incident_id", sa.String(length=120), nullable=True),
+        sa.Column("moved_from", sa.String(length=120), nullable=True),
         sa.Column("notice_serial", sa.Integer(), nullable=False),
         _ts("reported_at", nullable=False),
         _ts("attached_at"),
