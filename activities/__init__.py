@@ -11,6 +11,7 @@ from activities.invoice import InvoiceActivities
 from activities.invoice_mail import InvoiceMailActivities
 from activities.linking import LinkingActivities
 from activities.mail import MailComposer
+from activities.outage import OutageActivities
 from activities.registration import RegistrationActivities
 from adapters.email.base import EmailSender
 from adapters.operator.base import GridOperator
@@ -41,6 +42,7 @@ def build_activities(
     invoice_mail = InvoiceMailActivities(
         store, adapters.email, adapters.payments, composer, settings
     )
+    outage = OutageActivities(store, adapters.operator, adapters.email, composer, settings)
     return [
         registration.send_activation,
         registration.redeem_token,
@@ -68,4 +70,25 @@ def build_activities(
         invoice_mail.notify,
         invoice_mail.paper_fallback,
         invoice_mail.escalate,
+        *outage_activities(outage),
+    ]
+
+
+def outage_activities(outage: OutageActivities) -> list[Callable[..., Any]]:
+    return [
+        outage.locate,
+        outage.lookup,
+        outage.follow,
+        outage.open_ticket,
+        outage.ticket_status,
+        outage.attach,
+        outage.close_report,
+        outage.tell_reporter,
+        outage.notify,
+        outage.entitle,
+        outage.end_interruption,
+        outage.escalate,
+        outage.release,
+        outage.merge,
+        outage.finalize,
     ]

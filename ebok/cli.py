@@ -30,6 +30,7 @@ from ebok.billing_import import (
 from ebok.cli_einvoice import add_commands as add_einvoice_commands
 from ebok.cli_invoices import add_commands as add_invoice_commands
 from ebok.cli_linking import add_commands as add_linking_commands
+from ebok.cli_outages import add_commands as add_outage_commands
 from ebok.cli_payments import add_commands as add_payments_commands
 from ebok.client import EbokClient
 from ebok.codec import new_key
@@ -334,6 +335,7 @@ def _parser() -> argparse.ArgumentParser:
     add_invoice_commands(sub, what, add, _client, _emit, _settings)
     add_payments_commands(sub, _settings)
     add_einvoice_commands(add, _client, _emit)
+    add_outage_commands(add, _client, _emit)
     return parser
 
 

@@ -12,6 +12,7 @@ from typing import Self
 from ebok.facade.einvoice import EInvoiceFacade, einvoice_workflow_id
 from ebok.facade.invoices import BankImport, InvoiceFacade, invoice_workflow_id
 from ebok.facade.linking import LinkingFacade, linking_workflow_id
+from ebok.facade.outages import OutageFacade
 from ebok.facade.registration import Registered, RegistrationFacade, registration_workflow_id
 from ebok.settings import Settings
 from ebok.store.db import Store
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-class EbokClient(RegistrationFacade, LinkingFacade, EInvoiceFacade, InvoiceFacade):
+class EbokClient(RegistrationFacade, LinkingFacade, EInvoiceFacade, InvoiceFacade, OutageFacade):
     @classmethod
     async def connect(cls, settings: Settings) -> Self:
         return cls(await connect(settings), Store.from_url(settings.database_url), settings)

@@ -206,6 +206,30 @@ class Settings(BaseSettings):
     # a new item on the day a new NBP reference rate takes effect)
     late_interest_rates: str = DEFAULT_LATE_INTEREST_RATES
 
+    # Outage reporting
+    outage_ack_sla: PositiveDuration = Field(
+        default=timedelta(minutes=30), description="operator acknowledgement before escalation"
+    )
+    outage_compensation_threshold: PositiveDuration = Field(
+        default=timedelta(hours=24), description="unplanned interruption giving a bonifikata"
+    )
+    outage_poll_interval: PositiveDuration = Field(
+        default=timedelta(minutes=10), description="how often an incident's status is polled"
+    )
+    outage_batch_size: Annotated[int, Field(ge=1, le=5000)] = Field(
+        default=200, description="reporters read and mailed per page of a notification"
+    )
+    outage_confirm_delay: PositiveDuration = Field(
+        default=timedelta(seconds=20), description="new reports gathered before one mail batch"
+    )
+    outage_reopen_grace: PositiveDuration = Field(
+        default=timedelta(hours=24), description="how long staff may re-open an ended incident"
+    )
+    outage_reports_per_run: Annotated[int, Field(ge=10, le=10000)] = Field(
+        default=500, description="reports an incident takes before it continues as new"
+    )
+    outage_report_patience: PositiveDuration = timedelta(days=30)
+
     # Key that derives one-time link tokens (32+ random bytes, base64); see ebok/store/tokens.py
     token_key: SecretStr | None = None
 

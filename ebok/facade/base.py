@@ -58,8 +58,14 @@ def translate(cause: BaseException | None) -> Exception:
 
 def _kind(workflow_id: str) -> str:
     """``registration-…`` → "registration": what the caller asked about, for messages."""
-    kind = workflow_id.rsplit("-", 1)[0]
-    return {"linking": "partner linking process", "einvoice": "e-invoice process"}.get(kind, kind)
+    kind = workflow_id.split("-", 1)[0]
+    names = {
+        "linking": "partner linking process",
+        "einvoice": "e-invoice process",
+        "invoice": "invoice",
+        "outage": "outage report",
+    }
+    return names.get(kind, kind)
 
 
 class FacadeBase:

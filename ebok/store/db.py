@@ -15,6 +15,7 @@ from ebok.store.consents import ConsentRepository
 from ebok.store.invoices import InvoiceRepository
 from ebok.store.letters import PaperRepository, SuspensionRepository
 from ebok.store.mail import SentMailRepository
+from ebok.store.outages import OutageRepository
 from ebok.store.registrations import RegistrationRepository
 from ebok.store.tokens import TokenRepository
 
@@ -52,6 +53,7 @@ class UnitOfWork:
         self.invoices = InvoiceRepository(conn)
         self.paper = PaperRepository(conn)
         self.suspensions = SuspensionRepository(conn)
+        self.outages = OutageRepository(conn)
 
 
 class Store:

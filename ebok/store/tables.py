@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -343,4 +344,71 @@ suspension_requests = Table(
     _ts("withdrawn_at"),
     Column("withdrawn_reason", String(200)),
     Index(None, "invoice_number"),
+)
+
+# --- outage reporting: reports with the reporter's contact data, incidents, compensation --------
+
+outage_reports = Table(
+    "outage_reports",
+    metadata,
+    Column("id", String(40), primary_key=True),  # also the report workflow's id
+    # Who reported: "account:<id>" or "contact:<address or phone>"; with the PPE, and only
+    # while the report is open, unique: a customer reporting twice gets the same report.
+    Column("reporter_key", String(340), nullable=False),
+    Column("open_key", String(360), unique=True),
+    Column("account_id", String(40)),
+    Column("partner_number", String(10)),
+    Column("household", Boolean, nullable=False),
+    # Personal data: where the mails go. Never leaves the store except to the mail adapter.
+    Column("email", String(320)),
+    Column("phone", String(20)),
+    Column("language", String(2), nullable=False),
+    Column("ppe", String(18), nullable=False),
+    Column("area", String(64)),
+    Column("description", String(2000), nullable=False),
+    Column("incident_id", String(120)),
+    Column("moved_from", String(120)),  # the incident it belonged to before a merge
+    # The serial of the last incident notice mailed to this reporter (0: none yet).
+    Column("notice_serial", Integer, nullable=False, default=0),
+    _ts("reported_at", nullable=False),
+    _ts("attached_at"),
+    _ts("power_back_at"),
+    _ts("closed_at"),
+    Index(None, "incident_id", "id"),
+)
+
+outage_report_notes = Table(
+    "outage_report_notes",
+    metadata,
+    Column("report_id", String(40), primary_key=True),
+    Column("serial", Integer, primary_key=True),
+    Column("text", String(2000), nullable=False),
+    _ts("added_at", nullable=False),
+)
+
+outage_incidents = Table(
+    "outage_incidents",
+    metadata,
+    Column("id", String(120), primary_key=True),  # the incident workflow's id
+    Column("area", String(64), nullable=False),
+    # The area while this is the incident new unexplained reports there join; NULL after.
+    Column("open_key", String(64), unique=True),
+    Column("dso_reference", String(64), unique=True),
+    Column("phase", String(24), nullable=False),
+    _ts("opened_at", nullable=False),
+    _ts("closed_at"),
+)
+
+# Bonifikata: an unplanned interruption over the legal limit, once per incident and PPE.
+outage_compensations = Table(
+    "outage_compensations",
+    metadata,
+    Column("incident_id", String(120), primary_key=True),
+    Column("ppe", String(18), primary_key=True),
+    Column("report_id", String(40), nullable=False),
+    Column("partner_number", String(10)),
+    _ts("interruption_start", nullable=False),
+    _ts("interruption_end"),
+    _ts("recorded_at", nullable=False),
+    Index(None, "ppe"),
 )

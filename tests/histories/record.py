@@ -1,6 +1,6 @@
 """Record reference histories for the replay test: ``python -m tests.histories.record``
 (or ``... record invoices`` for only some processes: registration, linking, einvoice,
-invoices).
+invoices, outage).
 
 Run it when a workflow changes on purpose (behind ``workflow.patched``), and commit the new
 files next to the old ones: old histories must keep replaying. Name processes to record only
@@ -49,7 +49,7 @@ async def _save(client: Client, workflow_id: str, name: str) -> None:
     print(f"wrote {name}.json ({len(history.events)} events)")
 
 
-PROCESSES = ("registration", "linking", "einvoice", "invoices")
+PROCESSES = ("registration", "linking", "einvoice", "invoices", "outage")
 
 
 async def main(only: set[str]) -> None:
@@ -72,6 +72,8 @@ async def main(only: set[str]) -> None:
             await _record_einvoice(env, settings, store, email, ebok)
         if "invoices" in only:
             await _record_invoices(env, settings, store, email, ebok)
+        if "outage" in only:
+            await _record_outage(env, settings, store, email)
         await ebok.aclose()
     await env.shutdown()
 
@@ -180,6 +182,31 @@ async def _record_invoices(
         await ebok.record_payment(dunned.number, "KASA-REPLAY", "245,67", "replay")
         await outcome(env, dunned.workflow_id, object)
         await _save(env.client, dunned.workflow_id, "invoice_dunned_suspended_paid")
+
+
+async def _record_outage(
+    env: WorkflowEnvironment, settings: Settings, store: Store, email: MemorySender
+) -> None:
+    """A report and its incident: ticket, acknowledgement, 24 h passed, restoration."""
+    from tests.workflows.outage_world import World, an_area
+
+    world = World(store)
+    world.ebok = ebok = EbokClient(env.client, store, settings)
+    (point,) = await world.points(an_area())
+    async with worker_for(env.client, settings, store, email, world.operator):
+        accepted = await ebok.report_outage(point.ppe, "Brak prądu", email=point.email)
+        incident = None
+        while incident is None or incident.reference is None:
+            await env.sleep(timedelta(seconds=5))
+            incident = (await ebok.outage_status(accepted.report_id)).incident
+        await world.simulation.acknowledge(incident.reference)
+        await env.sleep(timedelta(hours=25))
+        await world.clock.sync(env)
+        await world.simulation.restore(incident.reference)
+        await outcome(env, incident.incident_id, object)
+        await outcome(env, accepted.report_id, object)
+        await _save(env.client, incident.incident_id, "outage_incident_compensated")
+        await _save(env.client, accepted.report_id, "outage_report_restored")
 
 
 if __name__ == "__main__":

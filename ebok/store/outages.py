@@ -1,0 +1,339 @@
+"""Outage reports (with the reporter's contact data), incidents and compensation entitlements.
+
+Every write is keyed so an activity that runs twice writes once: a report's ``open_key`` (one
+open report per reporter and PPE), an incident's ``open_key`` (one incident collecting the
+unexplained reports of an area) and ``dso_reference`` (one incident per DSO incident), and the
+entitlement's (incident, PPE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ebok.store.dialect import insert_for
+from ebok.store.tables import outage_compensations as comp
+from ebok.store.tables import outage_incidents as inc
+from ebok.store.tables import outage_report_notes as notes
+from ebok.store.tables import outage_reports as rep
+
+__all__ = ["Entitlement", "NewReport", "OutageRepository", "Reporter", "ReportRecord"]
+
+
+@dataclass(frozen=True)
+class NewReport:
+    id: str
+    reporter_key: str
+    account_id: str | None
+    partner_number: str | None
+    household: bool
+    email: str | None
+    phone: str | None
+    language: str
+    ppe: str
+    area: str | None
+    description: str
+    reported_at: datetime
+
+    @property
+    def open_key(self) -> str:
+        return f"{self.reporter_key}|{self.ppe}"
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    id: str
+    ppe: str
+    area: str | None
+    incident_id: str | None
+    description: str
+    email: str | None
+    language: str
+    household: bool
+    partner_number: str | None
+    reported_at: datetime
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """One open report as the notification batches see it."""
+
+    id: str
+    email: str | None
+    language: str
+    ppe: str
+    household: bool
+    notice_serial: int
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    incident_id: str
+    ppe: str
+    report_id: str
+    partner_number: str | None
+    interruption_start: datetime
+    interruption_end: datetime | None
+
+
+class OutageRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    # --- reports ------------------------------------------------------------------------------
+
+    async def create_report(self, new: NewReport) -> tuple[str, bool]:
+        """The open report of this reporter for this PPE: ``(id, True)`` if this call made it,
+        ``(existing id, False)`` if one was open already."""
+        values = {k: getattr(new, k) for k in NewReport.__dataclass_fields__}
+        made = await self._conn.execute(
+            insert_for(self._conn)(rep)
+            .values(**values, open_key=new.open_key, notice_serial=0)
+            .on_conflict_do_nothing(index_elements=[rep.c.open_key])
+            .returning(rep.c.id)
+        )
+        if made.first() is not None:
+            return new.id, True
+        found = await self._conn.execute(select(rep.c.id).where(rep.c.open_key == new.open_key))
+        existing = found.scalar_one_or_none()
+        if existing is None:  # closed between the two statements: try once more
+            return await self.create_report(new)
+        return existing, False
+
+    async def delete_report(self, report_id: str) -> None:
+        await self._conn.execute(rep.delete().where(rep.c.id == report_id))
+
+    async def report(self, report_id: str) -> ReportRecord | None:
+        row = (
+            await self._conn.execute(
+                select(
+                    rep.c.id, rep.c.ppe, rep.c.area, rep.c.incident_id, rep.c.description,
+                    rep.c.email, rep.c.language, rep.c.household, rep.c.partner_number,
+                    rep.c.reported_at, rep.c.closed_at,
+                ).where(rep.c.id == report_id)
+            )
+        ).first()  # fmt: skip
+        return ReportRecord(**row._asdict()) if row else None
+
+    async def add_note(self, report_id: str, text: str, at: datetime) -> int:
+        """The note's serial (1, 2, ...). Two at once: one fails on the key and is retried."""
+        last = await self._conn.execute(
+            select(func.coalesce(func.max(notes.c.serial), 0)).where(notes.c.report_id == report_id)
+        )
+        serial = int(last.scalar_one()) + 1
+        await self._conn.execute(
+            notes.insert().values(report_id=report_id, serial=serial, text=text, added_at=at)
+        )
+        return serial
+
+    async def notes(self, report_id: str) -> list[str]:
+        rows = await self._conn.execute(
+            select(notes.c.text).where(notes.c.report_id == report_id).order_by(notes.c.serial)
+        )
+        return list(rows.scalars())
+
+    async def attach(self, report_id: str, incident_id: str, area: str, at: datetime) -> None:
+        await self._conn.execute(
+            update(rep)
+            .where(rep.c.id == report_id)
+            .values(incident_id=incident_id, area=area, attached_at=at)
+        )
+
+    async def close_report(self, report_id: str, at: datetime, power_back: bool) -> str | None:
+        """Close (once); the report's incident, so the caller can tell it."""
+        values = {"closed_at": at, "open_key": None}
+        if power_back:
+            values["power_back_at"] = at
+        await self._conn.execute(
+            update(rep).where(rep.c.id == report_id, rep.c.closed_at.is_(None)).values(**values)
+        )
+        found = await self._conn.execute(select(rep.c.incident_id).where(rep.c.id == report_id))
+        return found.scalar_one_or_none()
+
+    # --- incidents ----------------------------------------------------------------------------
+
+    async def area_incident(self, area: str, new_id: str, at: datetime) -> str:
+        """The incident collecting the area's unexplained reports, made ``new_id`` if none."""
+        await self._conn.execute(
+            insert_for(self._conn)(inc)
+            .values(id=new_id, area=area, open_key=area, phase="forming", opened_at=at)
+            .on_conflict_do_nothing()
+        )
+        found = await self._conn.execute(select(inc.c.id).where(inc.c.open_key == area))
+        return str(found.scalar_one())
+
+    async def open_area_incident(self, area: str) -> str | None:
+        found = await self._conn.execute(select(inc.c.id).where(inc.c.open_key == area))
+        value = found.scalar_one_or_none()
+        return str(value) if value is not None else None
+
+    async def reference_incident(self, reference: str, area: str, new_id: str, at: datetime) -> str:
+        """The incident following the DSO's ``reference``, made ``new_id`` if none."""
+        await self._conn.execute(
+            insert_for(self._conn)(inc)
+            .values(id=new_id, area=area, dso_reference=reference, phase="forming", opened_at=at)
+            .on_conflict_do_nothing()
+        )
+        found = await self._conn.execute(select(inc.c.id).where(inc.c.dso_reference == reference))
+        return str(found.scalar_one())
+
+    async def follow(self, incident_id: str, reference: str) -> str:
+        """Record that ``incident_id`` follows ``reference``; the incident that does (another
+        one, if it got there first)."""
+        found = await self._conn.execute(
+            select(inc.c.id, inc.c.closed_at).where(inc.c.dso_reference == reference)
+        )
+        owner = found.first()
+        if owner is not None and (owner.id == incident_id or owner.closed_at is None):
+            return str(owner.id)
+        if owner is not None:  # ended on our side while the DSO still has it open: take over
+            await self._conn.execute(
+                update(inc).where(inc.c.id == owner.id).values(dso_reference=None)
+            )
+        await self._conn.execute(
+            update(inc).where(inc.c.id == incident_id).values(dso_reference=reference)
+        )
+        return incident_id
+
+    async def incident_of_reference(self, reference: str) -> str | None:
+        found = await self._conn.execute(select(inc.c.id).where(inc.c.dso_reference == reference))
+        value = found.scalar_one_or_none()
+        return str(value) if value is not None else None
+
+    async def release(self, incident_id: str, phase: str, at: datetime) -> None:
+        await self._conn.execute(
+            update(inc)
+            .where(inc.c.id == incident_id)
+            .values(open_key=None, phase=phase, closed_at=func.coalesce(inc.c.closed_at, at))
+        )
+
+    async def reopen(self, incident_id: str, phase: str) -> None:
+        await self._conn.execute(
+            update(inc).where(inc.c.id == incident_id).values(phase=phase, closed_at=None)
+        )
+
+    async def incident_open(self, incident_id: str) -> bool:
+        found = await self._conn.execute(select(inc.c.closed_at).where(inc.c.id == incident_id))
+        row = found.first()
+        return row is not None and row.closed_at is None
+
+    # --- reporters of an incident, in pages ---------------------------------------------------
+
+    async def reporters(
+        self, incident_id: str, *, below_serial: int, after: str, limit: int
+    ) -> list[Reporter]:
+        """Open reports of the incident not yet told notice ``below_serial``, by id."""
+        rows = await self._conn.execute(
+            select(
+                rep.c.id,
+                rep.c.email,
+                rep.c.language,
+                rep.c.ppe,
+                rep.c.household,
+                rep.c.notice_serial,
+            )  # fmt: skip
+            .where(
+                rep.c.incident_id == incident_id,
+                rep.c.closed_at.is_(None),
+                rep.c.notice_serial < below_serial,
+                rep.c.id > after,
+            )
+            .order_by(rep.c.id)
+            .limit(limit)
+        )
+        return [Reporter(**r._asdict()) for r in rows]
+
+    async def mark_told(self, report_ids: list[str], serial: int) -> None:
+        await self._conn.execute(
+            update(rep)
+            .where(rep.c.id.in_(report_ids), rep.c.notice_serial < serial)
+            .values(notice_serial=serial)
+        )
+
+    async def open_report_ids(self, incident_id: str, *, after: str, limit: int) -> list[str]:
+        rows = await self._conn.execute(
+            select(rep.c.id)
+            .where(rep.c.incident_id == incident_id, rep.c.closed_at.is_(None), rep.c.id > after)
+            .order_by(rep.c.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def close_reports(self, report_ids: list[str], at: datetime) -> None:
+        await self._conn.execute(
+            update(rep)
+            .where(rep.c.id.in_(report_ids), rep.c.closed_at.is_(None))
+            .values(closed_at=at, open_key=None)
+        )
+
+    async def move_reports(self, source: str, target: str) -> int:
+        """Merge: the open reports of ``source`` join ``target`` and hear its situation anew.
+        Returns every report moved from ``source`` so far, so a repeated call counts the same."""
+        await self._conn.execute(
+            update(rep)
+            .where(rep.c.incident_id == source, rep.c.closed_at.is_(None))
+            .values(incident_id=target, moved_from=source, notice_serial=0)
+        )
+        moved = await self._conn.execute(
+            select(func.count()).where(rep.c.incident_id == target, rep.c.moved_from == source)
+        )
+        return int(moved.scalar_one())
+
+    # --- compensation -------------------------------------------------------------------------
+
+    async def entitle(self, incident_id: str, start: datetime, at: datetime) -> int:
+        """Record the entitlement of every open household report of the incident; a PPE
+        already recorded for it is left as it is. Returns the rows written now."""
+        rows = await self._conn.execute(
+            select(rep.c.id, rep.c.ppe, rep.c.partner_number)
+            .where(
+                rep.c.incident_id == incident_id,
+                rep.c.closed_at.is_(None),
+                rep.c.household.is_(True),
+            )
+            .order_by(rep.c.id)
+        )
+        written = 0
+        for report_id, ppe, partner in rows.all():
+            made = await self._conn.execute(
+                insert_for(self._conn)(comp)
+                .values(
+                    incident_id=incident_id,
+                    ppe=ppe,
+                    report_id=report_id,
+                    partner_number=partner,
+                    interruption_start=start,
+                    recorded_at=at,
+                )
+                .on_conflict_do_nothing()
+                .returning(comp.c.ppe)
+            )
+            written += made.first() is not None
+        return written
+
+    async def end_interruption(self, incident_id: str, end: datetime) -> int:
+        """The end is recorded once: a later call (a re-opened incident) changes nothing."""
+        done = await self._conn.execute(
+            update(comp)
+            .where(comp.c.incident_id == incident_id, comp.c.interruption_end.is_(None))
+            .values(interruption_end=end)
+            .returning(comp.c.ppe)
+        )
+        return len(done.all())
+
+    async def entitlements(
+        self, *, incident_id: str | None = None, ppe: str | None = None
+    ) -> list[Entitlement]:
+        query = select(
+            comp.c.incident_id, comp.c.ppe, comp.c.report_id, comp.c.partner_number,
+            comp.c.interruption_start, comp.c.interruption_end,
+        ).order_by(comp.c.incident_id, comp.c.ppe)  # fmt: skip
+        if incident_id is not None:
+            query = query.where(comp.c.incident_id == incident_id)
+        if ppe is not None:
+            query = query.where(comp.c.ppe == ppe)
+        return [Entitlement(**r._asdict()) for r in await self._conn.execute(query)]
