@@ -109,7 +109,7 @@ class InvoiceActivities:
         assert amount is not None  # the model requires it for bank and staff payments
         reference = f"{req.number}:{p.reference}" if p.source == "staff" else p.reference
         async with self._store.begin() as uow:
-            await invoice_of(uow, req.number)
+            invoice = await invoice_of(uow, req.number)
             added = await uow.invoices.add_payment(
                 PaymentRecord(p.source, reference, req.number, amount.grosze, received),
                 now,
@@ -125,7 +125,8 @@ class InvoiceActivities:
                     now,
                 )
             result = await totals(uow, req.number, now, applied=added)
-            if added and result.outstanding.grosze == 0:
+            # A payment after a cancellation is a credit; the invoice stays cancelled.
+            if added and result.outstanding.grosze == 0 and invoice.state != "cancelled":
                 await uow.invoices.set_state(req.number, m.State.PAID.value, now)
             return result
 

@@ -143,6 +143,9 @@ class InvoiceFacade(FacadeBase):
                 return NotificationOutcome(outcome="duplicate", invoice_number=number)
         arrived = m.PaymentArrived(source="provider", reference=note.provider_ref)
         if not await self._signal(number, "payment", arrived):
+            # Closed since the look above, perhaps by this very payment: not one to book by hand.
+            if await self._booked("provider", note.provider_ref):
+                return NotificationOutcome(outcome="duplicate", invoice_number=number)
             return NotificationOutcome(outcome="closed", invoice_number=number)
         return NotificationOutcome(outcome="signalled", invoice_number=number)
 
@@ -169,9 +172,17 @@ class InvoiceFacade(FacadeBase):
             )
             if await self._signal(number, "payment", arrived):
                 result.signalled.append(transfer.bank_reference)
+            elif await self._booked("bank", transfer.bank_reference):
+                # The invoice closed since the match, settled by this transfer's earlier copy:
+                # listing it as unmatched would have it booked by hand a second time.
+                result.duplicates.append(transfer.bank_reference)
             else:
                 result.unmatched.append((transfer.bank_reference, "the invoice is closed"))
         return result
+
+    async def _booked(self, source: str, reference: str) -> bool:
+        async with self.store.begin() as uow:
+            return await uow.invoices.payment(source, reference) is not None
 
     async def _match(self, transfer: IncomingTransfer) -> tuple[str | None, str]:
         async with self.store.begin() as uow:

@@ -1,0 +1,82 @@
+"""A payment that reaches a paid invoice's workflow while it is still concluding (sending the
+confirmation) is booked, as a credit, not dropped after being acknowledged as signalled."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from adapters.email.base import OutgoingEmail, SendReceipt
+from adapters.email.memory import MemorySender
+from adapters.payments.sandbox import SandboxPayments
+from ebok.client import EbokClient
+from ebok.models import invoice as m
+from ebok.money import Money
+from ebok.settings import Settings
+from ebok.store.db import Store
+from tests.conftest import worker_for
+from tests.workflows.invoices import an_invoice, pay_reference
+from tests.workflows.test_invoice_dunning import statement
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+class HeldConfirmation(MemorySender):
+    """Sends at once, except the paid confirmation, which waits for :attr:`release`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.holding = asyncio.Event()
+
+    async def send(self, mail: OutgoingEmail) -> SendReceipt:
+        if mail.message_id.startswith("<invoice-paid."):
+            self.holding.set()
+            await self.release.wait()
+        return await super().send(mail)
+
+
+async def test_payment_while_concluding_is_booked_as_credit(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    tmp_path: Path,
+) -> None:
+    billed = await an_invoice(store, gross=10000)
+    settings = settings.model_copy(update={"execution_timeout": timedelta(minutes=2)})
+    ebok = EbokClient(env.client, store, settings)
+    sandbox = SandboxPayments.from_settings(settings)
+    sender = HeldConfirmation()
+    async with worker_for(env.client, settings, store, email=sender):
+        async with asyncio.timeout(60):
+            await ebok.issue_invoice(billed.invoice)
+            while not sender.sent:
+                await asyncio.sleep(0.05)
+            ref = pay_reference(sender.sent[0].message)
+            paid = await ebok.import_bank_statement(
+                statement(tmp_path, billed, ("100,00", f"FV {billed.number}", "BNK-L1"))
+            )
+            assert paid.signalled == ["BNK-L1"]
+            await sender.holding.wait()  # paid in full; the confirmation is on its way
+            assert (await ebok.invoice_status(billed.number)).state is m.State.PAID
+            # The customer had also paid online: the provider's notification arrives now.
+            note, headers = await sandbox.complete(ref)
+            late = await ebok.payment_notification(note, headers)
+            sender.release.set()
+            handle = env.client.get_workflow_handle(billed.workflow_id, result_type=m.InvoiceStatus)
+            done = await handle.result()
+    assert late.outcome == "signalled"
+    assert done.state is m.State.PAID and done.payments == 2
+    assert done.paid == Money(20000) and done.credit == Money(10000)
+    async with store.begin() as uow:
+        booked = await uow.invoices.payments_of([billed.number])
+        stored = await uow.invoices.get(billed.number)
+        credits = await uow.invoices.credits_of_partner(billed.partner.number)
+    assert sorted((p.source, p.amount_grosze) for p in booked) == [("bank", 10000),
+                                                                   ("provider", 10000)]  # fmt: skip
+    assert stored is not None and stored.state == "paid"
+    assert credits == {billed.contract_account: 10000}
