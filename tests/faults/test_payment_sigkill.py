@@ -18,7 +18,7 @@ from ebok.client import EbokClient
 from ebok.store.db import Store
 from ebok.webhooks import run_webhooks
 from tests.conftest import make_settings
-from tests.faults.conftest import FaultLedger, migrated_store
+from tests.faults.conftest import FaultLedger, fault_seed, migrated_store
 from tests.faults.journeys import Interruptions, all_of, interruptions
 from tests.faults.mailbox import CountingSmtpServer
 from tests.faults.payments import (
@@ -174,7 +174,7 @@ async def test_sigkilled_workers_apply_every_payment_once(
     of a kill right after the relay accepted it, and then at most twice."""
     chosen = request.config.getoption("--db")
     kinds = ["sqlite", "postgresql"] if chosen == "all" else [chosen]
-    seed = random.randrange(2**32)
+    seed = fault_seed()
     rng = random.Random(seed)
     urls = {"sqlite": f"sqlite+aiosqlite:///{tmp_path / 'paykill.db'}"}
     if "postgresql" in kinds:
