@@ -34,7 +34,7 @@ from tests.faults.payments import (
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-INVOICES = 150  # per database
+INVOICES = 120  # per database
 
 
 async def test_repeated_and_reordered_payments_are_booked_once(
@@ -46,7 +46,7 @@ async def test_repeated_and_reordered_payments_are_booked_once(
     tmp_path: Path,
     ledger: FaultLedger,
 ) -> None:
-    """Injects: for 150 invoices (about 40% e-invoices paid online, the rest paper invoices
+    """Injects: for 120 invoices (about 40% e-invoices paid online, the rest paper invoices
     paid by transfer), each provider notification delivered 1-5 times; stale statuses (the
     NEW of the payment's creation, and CANCELED and PENDING signed by the provider after it
     completed) mixed in; partial transfers in bank statements each loaded twice, the second
@@ -79,10 +79,12 @@ async def test_repeated_and_reordered_payments_are_booked_once(
     host, port = runner.addresses[0][:2]
     try:
         async with worker_for(env.client, settings, store):
-            async with asyncio.timeout(50):
+            # Generous bounds: the whole fault suite shares two loaded cores.
+            async with asyncio.timeout(90):
                 await issue_all(ebok, cases)
                 await delivered(relay, cases)
-                issued = time.monotonic() - started
+            issued = time.monotonic() - started
+            async with asyncio.timeout(60):
                 await deliveries.prepare(cases, sandbox, relay)
                 await deliveries.deliver(ebok, f"http://{host}:{port}/payments/sandbox/notify")
             late = await settle(env.client, cases, within=40)

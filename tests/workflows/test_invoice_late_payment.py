@@ -1,19 +1,24 @@
-"""A payment that reaches a paid invoice's workflow while it is still concluding (sending the
-confirmation) is booked, as a credit, not dropped after being acknowledged as signalled."""
+"""Payments at the edges: one that reaches a paid invoice's workflow while it is still
+concluding (sending the confirmation) is booked, as a credit, not dropped after being
+acknowledged as signalled; one whose first attempt committed but lost its answer counts as
+applied when the activity is retried."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.invoice import InvoiceActivities
 from adapters.email.base import OutgoingEmail, SendReceipt
 from adapters.email.memory import MemorySender
+from adapters.operator.sandbox import SandboxOperator
 from adapters.payments.sandbox import SandboxPayments
 from ebok.client import EbokClient
+from ebok.facade.invoices import issue_input
 from ebok.models import invoice as m
 from ebok.money import Money
 from ebok.settings import Settings
@@ -80,3 +85,29 @@ async def test_payment_while_concluding_is_booked_as_credit(
                                                                    ("provider", 10000)]  # fmt: skip
     assert stored is not None and stored.state == "paid"
     assert credits == {billed.contract_account: 10000}
+
+
+async def test_retried_payment_whose_commit_went_through_counts_as_applied(
+    settings: Settings, store: Store
+) -> None:
+    """A connection cut during COMMIT: the payment is in the store, the activity failed and
+    is retried. The retry must say applied, or the workflow counts one payment too few."""
+    billed = await an_invoice(store, gross=10000)
+    acts = InvoiceActivities(
+        store, SandboxPayments.from_settings(settings), SandboxOperator.from_settings(settings)
+    )
+    now = datetime.now(UTC)
+    await acts.record(m.RecordInvoice(invoice=issue_input(billed.invoice), at=now))
+    req = m.ApplyPayment(
+        number=billed.number,
+        payment=m.PaymentArrived(source="bank", reference="BNK-R1", amount=Money(4000)),
+        at=now,
+    )
+    first = await acts.apply_payment(req)
+    retried = await acts.apply_payment(req)  # same attempt's request, answer of the first lost
+    assert first.applied and retried.applied
+    assert retried.paid == Money(4000) and retried.outstanding == Money(6000)
+    async with store.begin() as uow:
+        assert len(await uow.invoices.payments_of([billed.number])) == 1
+        events = [e for e, *_ in await uow.invoices.events(billed.number)]
+    assert events.count("payment:bank:BNK-R1") == 1
