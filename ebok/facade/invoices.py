@@ -26,6 +26,7 @@ from ebok.models import invoice as m
 from ebok.models.balance import Balance, NotificationOutcome
 from ebok.models.linking import InvoiceNumber
 from ebok.money import Money
+from ebok.store.invoices import FINAL_STATES
 
 __all__ = ["BankImport", "InvoiceFacade", "invoice_workflow_id", "issue_input"]
 
@@ -189,9 +190,15 @@ class InvoiceFacade(FacadeBase):
             done = await uow.invoices.payment("bank", transfer.bank_reference)
             if done is not None:
                 return done.invoice_number, "duplicate"
-            candidates = await uow.invoices.open_for_nrb(transfer.target_account)
+            every = await uow.invoices.open_for_nrb(transfer.target_account, settled=True)
+        candidates = [i for i in every if i.state not in FINAL_STATES]
         title = transfer.title.upper()
-        named = [i for i in candidates if i.number.upper() in title]
+        # A settled invoice the title names still takes it: its workflow may be finishing with
+        # an earlier copy of this transfer in hand (then it is no second payment), or books it
+        # as a credit; once the workflow has ended, the signal says so.
+        named = [i for i in candidates if i.number.upper() in title] or [
+            i for i in every if i.number.upper() in title
+        ]
         if named:
             return max(named, key=lambda i: len(i.number)).number, ""
         if len(candidates) == 1:

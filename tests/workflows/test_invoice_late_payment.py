@@ -111,3 +111,44 @@ async def test_retried_payment_whose_commit_went_through_counts_as_applied(
         assert len(await uow.invoices.payments_of([billed.number])) == 1
         events = [e for e, *_ in await uow.invoices.events(billed.number)]
     assert events.count("payment:bank:BNK-R1") == 1
+
+
+async def test_transfer_naming_a_settling_invoice_is_booked_then_reported_closed(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    tmp_path: Path,
+) -> None:
+    """A statement row naming an invoice just paid online: its workflow is still running, so
+    it takes the transfer (a credit) and a second load of the file says duplicate, not
+    unmatched (which would have it booked by hand a second time). Once the workflow has
+    ended, a new transfer naming it is listed as unmatched."""
+    billed = await an_invoice(store, gross=10000)
+    settings = settings.model_copy(update={"execution_timeout": timedelta(minutes=2)})
+    ebok = EbokClient(env.client, store, settings)
+    sandbox = SandboxPayments.from_settings(settings)
+    sender = HeldConfirmation()
+    title = f"Faktura {billed.number}"
+    async with worker_for(env.client, settings, store, email=sender):
+        async with asyncio.timeout(60):
+            await ebok.issue_invoice(billed.invoice)
+            while not sender.sent:
+                await asyncio.sleep(0.05)
+            note, headers = await sandbox.complete(pay_reference(sender.sent[0].message))
+            assert (await ebok.payment_notification(note, headers)).outcome == "signalled"
+            await sender.holding.wait()  # paid in full; the confirmation is on its way
+            first = await ebok.import_bank_statement(
+                statement(tmp_path, billed, ("30,00", title, "BNK-S1"))
+            )
+            sender.release.set()
+            handle = env.client.get_workflow_handle(billed.workflow_id, result_type=m.InvoiceStatus)
+            done = await handle.result()
+            again = await ebok.import_bank_statement(
+                statement(tmp_path, billed, ("30,00", title, "BNK-S1"))
+            )
+            after = await ebok.import_bank_statement(
+                statement(tmp_path, billed, ("5,00", title, "BNK-S2"))
+            )
+    assert first.signalled == ["BNK-S1"] and again.duplicates == ["BNK-S1"]
+    assert after.unmatched == [("BNK-S2", "the invoice is closed")]
+    assert done.paid == Money(13000) and done.credit == Money(3000) and done.payments == 2
