@@ -109,7 +109,7 @@ class InvoiceActivities:
         assert amount is not None  # the model requires it for bank and staff payments
         reference = f"{req.number}:{p.reference}" if p.source == "staff" else p.reference
         async with self._store.begin() as uow:
-            await invoice_of(uow, req.number)
+            invoice = await invoice_of(uow, req.number)
             added = await uow.invoices.add_payment(
                 PaymentRecord(p.source, reference, req.number, amount.grosze, received),
                 now,
@@ -124,8 +124,16 @@ class InvoiceActivities:
                     req.staff or p.source,
                     now,
                 )
-            result = await totals(uow, req.number, now, applied=added)
-            if added and result.outstanding.grosze == 0:
+                applied = True
+            else:
+                # An earlier attempt of this activity may have committed and lost its answer
+                # (the connection cut during COMMIT): booked on this invoice, it was applied.
+                # The workflow applies each (source, reference) once, so this is no repeat.
+                booked = await uow.invoices.payment(p.source, reference)
+                applied = booked is not None and booked.invoice_number == req.number
+            result = await totals(uow, req.number, now, applied=applied)
+            # A payment after a cancellation is a credit; the invoice stays cancelled.
+            if applied and result.outstanding.grosze == 0 and invoice.state != "cancelled":
                 await uow.invoices.set_state(req.number, m.State.PAID.value, now)
             return result
 

@@ -26,6 +26,7 @@ from ebok.models import invoice as m
 from ebok.models.balance import Balance, NotificationOutcome
 from ebok.models.linking import InvoiceNumber
 from ebok.money import Money
+from ebok.store.invoices import FINAL_STATES
 
 __all__ = ["BankImport", "InvoiceFacade", "invoice_workflow_id", "issue_input"]
 
@@ -143,6 +144,9 @@ class InvoiceFacade(FacadeBase):
                 return NotificationOutcome(outcome="duplicate", invoice_number=number)
         arrived = m.PaymentArrived(source="provider", reference=note.provider_ref)
         if not await self._signal(number, "payment", arrived):
+            # Closed since the look above, perhaps by this very payment: not one to book by hand.
+            if await self._booked("provider", note.provider_ref):
+                return NotificationOutcome(outcome="duplicate", invoice_number=number)
             return NotificationOutcome(outcome="closed", invoice_number=number)
         return NotificationOutcome(outcome="signalled", invoice_number=number)
 
@@ -169,18 +173,32 @@ class InvoiceFacade(FacadeBase):
             )
             if await self._signal(number, "payment", arrived):
                 result.signalled.append(transfer.bank_reference)
+            elif await self._booked("bank", transfer.bank_reference):
+                # The invoice closed since the match, settled by this transfer's earlier copy:
+                # listing it as unmatched would have it booked by hand a second time.
+                result.duplicates.append(transfer.bank_reference)
             else:
                 result.unmatched.append((transfer.bank_reference, "the invoice is closed"))
         return result
+
+    async def _booked(self, source: str, reference: str) -> bool:
+        async with self.store.begin() as uow:
+            return await uow.invoices.payment(source, reference) is not None
 
     async def _match(self, transfer: IncomingTransfer) -> tuple[str | None, str]:
         async with self.store.begin() as uow:
             done = await uow.invoices.payment("bank", transfer.bank_reference)
             if done is not None:
                 return done.invoice_number, "duplicate"
-            candidates = await uow.invoices.open_for_nrb(transfer.target_account)
+            every = await uow.invoices.open_for_nrb(transfer.target_account, settled=True)
+        candidates = [i for i in every if i.state not in FINAL_STATES]
         title = transfer.title.upper()
-        named = [i for i in candidates if i.number.upper() in title]
+        # A settled invoice the title names still takes it: its workflow may be finishing with
+        # an earlier copy of this transfer in hand (then it is no second payment), or books it
+        # as a credit; once the workflow has ended, the signal says so.
+        named = [i for i in candidates if i.number.upper() in title] or [
+            i for i in every if i.number.upper() in title
+        ]
         if named:
             return max(named, key=lambda i: len(i.number)).number, ""
         if len(candidates) == 1:

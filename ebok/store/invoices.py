@@ -126,13 +126,15 @@ class InvoiceRepository:
             .values(amount_due_grosze=grosze, updated_at=at)
         )
 
-    async def open_for_nrb(self, nrb: str) -> list[InvoiceRecord]:
+    async def open_for_nrb(self, nrb: str, *, settled: bool = False) -> list[InvoiceRecord]:
         """Unsettled lifecycle invoices paid into this individual account number, oldest due
-        first: where a bank transfer without a usable title goes."""
+        first: where a bank transfer without a usable title goes. With ``settled``, the paid
+        and cancelled ones too."""
+        where = [inv.c.nrb == nrb, inv.c.state.is_not(None)]
+        if not settled:
+            where.append(inv.c.state.not_in(FINAL_STATES))
         rows = await self._conn.execute(
-            select(*_COLUMNS)
-            .where(inv.c.nrb == nrb, inv.c.state.is_not(None), inv.c.state.not_in(FINAL_STATES))
-            .order_by(inv.c.due_date, inv.c.number)
+            select(*_COLUMNS).where(*where).order_by(inv.c.due_date, inv.c.number)
         )
         return [InvoiceRecord(**r._mapping) for r in rows]
 

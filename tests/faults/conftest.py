@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import random
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -58,6 +60,13 @@ def pytest_terminal_summary(
     for note in found.notes:
         terminalreporter.write_line(note)
     terminalreporter.write_line(found.line())
+
+
+def fault_seed() -> int:
+    """The seed of a test's random plan; ``FAULTS_SEED=<printed seed>`` plans the same again
+    (which faults, where and when; not the scheduling of the machine)."""
+    given = os.environ.get("FAULTS_SEED")
+    return int(given) if given else random.randrange(2**32)
 
 
 def free_port() -> int:
