@@ -40,7 +40,7 @@ from ebok.store.consents import Consent
 from ebok.store.db import Store
 from tests.workflows.invoices import BANK, lines
 
-MAIL_TIMEOUT = 55.0  # below the harness's per-iteration timeout (60 s), so the failure says which step
+MAIL_TIMEOUT = 55.0  # below the harness's default --timeout (60 s): the failure says which step
 GROSS = 24567  # grosze; 245,67 zł
 SETTLE = 2.0  # seconds for the last workflows to reach their wait before the worker stops
 TERMINATE_CONCURRENCY = 50
