@@ -16,9 +16,13 @@ from typing import Any
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
-__all__ = ["BARE_WORKFLOWS", "BareActivities", "BareKey", "BareLinking", "BareRegistration"]
+__all__ = [
+    "BARE_WORKFLOWS", "BareActivities", "BareInvoice", "BareKey", "BareLinking", "BareRegistration",
+]  # fmt: skip
 
 TIMEOUT = timedelta(seconds=30)
+# Ours waits on a timer until the first reminder, 3 days before a 14-day due date.
+UNTIL_REMINDER = timedelta(days=11)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
 
@@ -89,10 +93,19 @@ class BareActivities:
     async def notify(self, req: BareKey) -> None:
         await self._tell(req.key)
 
+    @activity.defn(name="bench.bare.record_invoice")
+    async def record_invoice(self, req: BareKey) -> None:
+        pass
+
+    @activity.defn(name="bench.bare.deliver_invoice")
+    async def deliver_invoice(self, req: BareKey) -> None:
+        await self._tell(req.key)
+
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.send, self.redeem, self.welcome,
             self.match, self.check_contract, self.record_link, self.notify,
+            self.record_invoice, self.deliver_invoice,
         ]  # fmt: skip
 
 
@@ -161,4 +174,30 @@ class BareLinking:
         )
 
 
-BARE_WORKFLOWS: list[type] = [BareRegistration, BareLinking]
+@workflow.defn(name="BenchBareInvoice")
+class BareInvoice:
+    """An issued invoice up to its e-mail, then waiting for payment: two activities (record,
+    deliver: tells the driver), then a condition with a timer, as ours waits until its first
+    reminder. The ``payment`` signal ends it."""
+
+    def __init__(self) -> None:
+        self._paid = False
+
+    @workflow.run
+    async def run(self, req: BareKey) -> str:
+        for name in ("bench.bare.record_invoice", "bench.bare.deliver_invoice"):
+            await workflow.execute_activity(
+                name, req, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
+            )
+        try:
+            await workflow.wait_condition(lambda: self._paid, timeout=UNTIL_REMINDER)
+        except TimeoutError:
+            return "reminded"
+        return "paid"
+
+    @workflow.signal
+    def payment(self, req: BareKey) -> None:
+        self._paid = True
+
+
+BARE_WORKFLOWS: list[type] = [BareRegistration, BareLinking, BareInvoice]

@@ -86,10 +86,12 @@ class Iteration(Protocol):
 @dataclass(frozen=True)
 class Running:
     """A side ready to measure: its iteration and the pids of its worker processes (none when
-    the worker runs inside the bench process)."""
+    the worker runs inside the bench process). ``cleanup``, if given, runs once the phase's
+    histories are counted: it ends the workflows an iteration leaves running."""
 
     one: Iteration
     worker_pids: tuple[int, ...] = ()
+    cleanup: Callable[[], Awaitable[None]] | None = None
 
 
 # Called with the stack and how many iterations will run (warm-up included), so a side can
@@ -352,6 +354,9 @@ async def measure(
         failures = driven.failures
         log.info("%s: measured in %.1f s; stopping the worker", name, wall)
     log.info("%s: stopped", name)
+    events = await _events_per_workflow(stack.client, driven.ids, history_sample)
+    if running.cleanup is not None:
+        await running.cleanup()
     if failures:
         log.error("%d iteration(s) failed; the first:", len(failures))
         log.error("".join(traceback.format_exception(failures[0])))
@@ -362,6 +367,6 @@ async def measure(
         failures=len(failures),
         first_failure=repr(failures[0]) if failures else None,
         latencies_s=timings.samples,
-        events_per_workflow=await _events_per_workflow(stack.client, driven.ids, history_sample),
+        events_per_workflow=events,
         usage=usage,
     )

@@ -29,6 +29,7 @@ class ProcessUsage:
     cpu_s: float | None
     peak_rss_mb: float | None
     peak_rss_scope: str  # "phase" when the high-water mark could be reset, else "process"
+    rss_mb: float | None = None  # resident at the end of the phase (VmRSS)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,15 @@ def _vm_hwm_mb(pid: int | str) -> float | None:
     return None
 
 
+def _vm_rss_mb(pid: int) -> float | None:
+    try:
+        lines = (_PROC / str(pid) / "status").read_text().splitlines()
+    except OSError:
+        return None
+    found = [line for line in lines if line.startswith("VmRSS:")]
+    return int(found[0].split()[1]) / 1024 if found else None
+
+
 def _own_peak_rss_mb() -> float:
     found = _vm_hwm_mb("self")
     if found is not None:
@@ -124,6 +134,7 @@ class Meter:
                 cpu_s=_sum(spent),
                 peak_rss_mb=_sum(_vm_hwm_mb(pid) for pid in self._workers),
                 peak_rss_scope="phase" if self._workers_resettable else "process",
+                rss_mb=_sum(_vm_rss_mb(pid) for pid in self._workers),
             )
         return Usage(
             driver=ProcessUsage(

@@ -34,5 +34,6 @@ def register(scenario: Scenario) -> Scenario:
 
 
 # Imported for their register() calls.
+from bench.scenarios import billing as _billing  # noqa: E402, F401
 from bench.scenarios import linking as _linking  # noqa: E402, F401
 from bench.scenarios import registration as _registration  # noqa: E402, F401

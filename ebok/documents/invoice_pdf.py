@@ -6,13 +6,18 @@ font is the packaged copy, so a retried activity stores and mails an identical f
 
 from __future__ import annotations
 
+import copy
+import functools
+import io
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from pathlib import Path
 
+from fontTools.ttLib import TTFont  # type: ignore[import-untyped]  # fpdf2 depends on it
 from fpdf import FPDF, FontFace
 from fpdf.enums import Align, XPos, YPos
-from fpdf.fonts import TTFFont
+from fpdf.fonts import SubsetMap, TTFFont
 
 from ebok.documents.fonts import FontFiles, find_fonts, printable
 from ebok.documents.invoice import (
@@ -50,14 +55,45 @@ def _decimal(value: Decimal | Money) -> str:
     return f"{number:,f}".replace(",", GROUP_SEPARATOR).replace(".", ",")
 
 
+@functools.cache
+def _parsed(fonts: FontFiles) -> tuple[tuple[str, TTFFont, bytes], ...]:
+    """Both faces as ``add_font`` makes them, parsed once per process: (key, font, file bytes).
+
+    Parsing DejaVu (its widths and glyph ids for every character) is over half the time of a
+    one-page invoice; the result depends on the file only."""
+    pdf = FPDF()
+    pdf.add_font(FAMILY, "", str(fonts.regular))
+    pdf.add_font(FAMILY, "B", str(fonts.bold))
+    parsed = []
+    for key, font in pdf.fonts.items():
+        if not isinstance(font, TTFFont):  # add_font of a .ttf file always makes one
+            raise TypeError(f"{fonts.regular} is not a TrueType font")
+        parsed.append((key, font, Path(font.ttffile).read_bytes()))
+    return tuple(parsed)
+
+
+def _fresh(parsed: TTFFont, data: bytes) -> TTFFont:
+    """A copy of a parsed face for one document, as ``add_font`` would make it: the metrics
+    shared (read only), its own widths, glyph ids, missing glyphs and subset map. The fontTools
+    font is subset in place when the PDF is written, so each document opens its own from the
+    file's bytes (lazily: only the tables the subset needs are read)."""
+    font = copy.copy(parsed)
+    font.cw = copy.copy(parsed.cw)
+    font.glyph_ids = dict(parsed.glyph_ids)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font.ttfont = TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+    font.subset = SubsetMap(font)
+    return font
+
+
 class _Pdf(FPDF):
     def __init__(self, fonts: FontFiles, title: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
-        self.add_font(FAMILY, "", str(fonts.regular))
-        self.add_font(FAMILY, "B", str(fonts.bold))
+        for key, parsed, data in _parsed(fonts):
+            self.fonts[key] = _fresh(parsed, data)
         font = self.fonts[FAMILY.lower()]
-        if not isinstance(font, TTFFont):  # add_font of a .ttf file always makes one
-            raise TypeError(f"{fonts.regular} is not a TrueType font")
+        assert isinstance(font, TTFFont)
         self.cmap = font.cmap
         self.alias_nb_pages(PAGES)
         self.set_margins(LEFT, 15, 15)

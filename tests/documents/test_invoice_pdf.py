@@ -100,6 +100,15 @@ def test_same_document_same_bytes() -> None:
     assert render_invoice_pdf(later) != render_invoice_pdf(an_invoice())
 
 
+def test_documents_share_no_font_state(tmp_path: Path) -> None:
+    # The parsed font is kept for the process; each document subsets its own copy of it.
+    first = render_invoice_pdf(an_invoice())
+    other = an_invoice(buyer=Party("Олена Ковальчук Ωμέγα", ("вул. Шевченка 5",)))
+    assert "Олена Ковальчук Ωμέγα" in text_of(render_invoice_pdf(other), tmp_path)
+    assert render_invoice_pdf(an_invoice()) == first
+    assert "Zażółć Gęślą Jaźń" in text_of(first, tmp_path)
+
+
 def test_sixty_lines_paginate_with_headings_repeated(tmp_path: Path) -> None:
     lines = tuple(a_line(f"Pozycja numer {i:02d} — dystrybucja", net=1_000 + i) for i in range(60))
     text = flat(text_of(render_invoice_pdf(an_invoice(lines)), tmp_path))
