@@ -16,6 +16,8 @@ from typing import Any
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
+from bench.bare_storm import STORM_WORKFLOWS, StormActivities
+
 __all__ = ["BARE_WORKFLOWS", "BareActivities", "BareKey", "BareLinking", "BareRegistration"]
 
 TIMEOUT = timedelta(seconds=30)
@@ -37,6 +39,7 @@ class BareActivities:
         self._host, self._port = host, int(port)
         self._lock = asyncio.Lock()
         self._conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.storm = StormActivities(self._tell)
 
     async def _tell(self, key: str) -> None:
         async with self._lock:
@@ -93,6 +96,7 @@ class BareActivities:
         return [
             self.send, self.redeem, self.welcome,
             self.match, self.check_contract, self.record_link, self.notify,
+            *self.storm.all(),
         ]  # fmt: skip
 
 
@@ -161,4 +165,4 @@ class BareLinking:
         )
 
 
-BARE_WORKFLOWS: list[type] = [BareRegistration, BareLinking]
+BARE_WORKFLOWS: list[type] = [BareRegistration, BareLinking, *STORM_WORKFLOWS]
