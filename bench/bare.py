@@ -16,6 +16,8 @@ from typing import Any
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
+from bench.bare_storm import STORM_WORKFLOWS, StormActivities
+
 __all__ = [
     "BARE_WORKFLOWS", "BareActivities", "BareInvoice", "BareKey", "BareLinking", "BareRegistration",
 ]  # fmt: skip
@@ -41,6 +43,7 @@ class BareActivities:
         self._host, self._port = host, int(port)
         self._lock = asyncio.Lock()
         self._conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.storm = StormActivities(self._tell)
 
     async def _tell(self, key: str) -> None:
         async with self._lock:
@@ -106,6 +109,7 @@ class BareActivities:
             self.send, self.redeem, self.welcome,
             self.match, self.check_contract, self.record_link, self.notify,
             self.record_invoice, self.deliver_invoice,
+            *self.storm.all(),
         ]  # fmt: skip
 
 
@@ -200,4 +204,4 @@ class BareInvoice:
         self._paid = True
 
 
-BARE_WORKFLOWS: list[type] = [BareRegistration, BareLinking, BareInvoice]
+BARE_WORKFLOWS: list[type] = [BareRegistration, BareLinking, BareInvoice, *STORM_WORKFLOWS]

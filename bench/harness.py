@@ -51,8 +51,8 @@ from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 
 __all__ = [
-    "BareWorker", "Iteration", "Phase", "Running", "Side", "Stack", "Timings", "bare_worker",
-    "measure", "our_worker", "started",
+    "BareWorker", "Finish", "Iteration", "Phase", "Running", "Side", "Stack", "Timings",
+    "bare_worker", "measure", "our_worker", "started",
 ]  # fmt: skip
 
 log = logging.getLogger("bench")
@@ -83,15 +83,22 @@ class Iteration(Protocol):
     def __call__(self, i: int, timings: Timings) -> Awaitable[str]: ...
 
 
+# After the iterations, inside the measured phase (its CPU counts): what a scenario does once
+# for all of them (say, a storm's restoration); may add latencies and returns extra figures.
+Finish = Callable[[Timings], Awaitable[dict[str, float]]]
+
+
 @dataclass(frozen=True)
 class Running:
     """A side ready to measure: its iteration and the pids of its worker processes (none when
     the worker runs inside the bench process). ``cleanup``, if given, runs once the phase's
-    histories are counted: it ends the workflows an iteration leaves running."""
+    histories are counted: it ends the workflows an iteration leaves running. ``finish``, if
+    given, runs after the last iteration inside the measured phase (see :data:`Finish`)."""
 
     one: Iteration
     worker_pids: tuple[int, ...] = ()
     cleanup: Callable[[], Awaitable[None]] | None = None
+    finish: Finish | None = None
 
 
 # Called with the stack and how many iterations will run (warm-up included), so a side can
@@ -274,6 +281,7 @@ class Phase:
     latencies_s: dict[str, list[float]]
     events_per_workflow: float | None
     usage: Usage
+    extra: dict[str, float] = field(default_factory=dict)  # from the scenario's finish
 
     @property
     def throughput(self) -> float:
@@ -347,11 +355,12 @@ async def measure(
         meter = Meter(running.worker_pids)
         began = time.perf_counter()
         driven = await _drive(one, range(warmup, warmup + n), concurrency, timings, timeout)
-        usage = meter.read()
         # Until the last success: iterations that time out would otherwise stretch the wall
         # time by the timeout and hide the throughput of the ones that worked.
         wall = (driven.last_success or time.perf_counter()) - began
         failures = driven.failures
+        extra = await running.finish(timings) if running.finish is not None else {}
+        usage = meter.read()
         log.info("%s: measured in %.1f s; stopping the worker", name, wall)
     log.info("%s: stopped", name)
     events = await _events_per_workflow(stack.client, driven.ids, history_sample)
@@ -369,4 +378,5 @@ async def measure(
         latencies_s=timings.samples,
         events_per_workflow=events,
         usage=usage,
+        extra=extra,
     )

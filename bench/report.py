@@ -40,6 +40,7 @@ def _phase(p: Phase) -> dict[str, Any]:
         "driver_peak_rss_mb": driver.peak_rss_mb,
         "peak_rss_scope": driver.peak_rss_scope,
         "server_cpu_s": p.usage.server_cpu_s,
+        "extra": p.extra,
     }
 
 
@@ -84,6 +85,11 @@ def table(line: dict[str, Any]) -> str:
                     0,
                 )
             )
+
+    # The scenario's own figures (its finish step), in the order it gave them.
+    extra_o, extra_b = o.get("extra") or {}, b.get("extra") or {}
+    for name in dict.fromkeys([*extra_o, *extra_b]):
+        rows.append((name, extra_o.get(name), extra_b.get(name), 1))
 
     def both(key: str) -> tuple[float | None, float | None]:
         return o.get(key), b.get(key)
