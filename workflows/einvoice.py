@@ -15,10 +15,8 @@ enforced by the store at the workflow's time, and a redemption under way beats t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import (
@@ -27,14 +25,14 @@ from workflows.common import (
     ensure_process_attribute,
     error_type,
     run_activity,
-    show,
+    show_status,
     update_id,
 )
 from workflows.mailed_link import LinkEvent, MailedLink
 
 with workflow.unsafe.imports_passed_through():
     from ebok.models import einvoice as m
-    from ebok.models.search import EBOK_DEADLINE, EBOK_OUTCOME, EBOK_PARTNER, EBOK_STATUS
+    from ebok.models.search import EBOK_PARTNER
 
 _REQUESTABLE = (m.State.NEW, m.State.AWAITING_CONFIRMATION)
 _LINK_ENDS = {
@@ -259,15 +257,13 @@ class EInvoiceConsent:
 
     def _set(self, state: m.State) -> None:
         self._state = state
-        values: dict[SearchAttributeKey[Any], Any] = {
-            EBOK_STATUS: state.value,
-            EBOK_PARTNER: self._in.partner_number,
-        }
-        if state == m.State.AWAITING_CONFIRMATION and self._link.expires_at is not None:
-            values[EBOK_DEADLINE] = self._link.expires_at  # the newest link's expiry
-        if state in m.FINISHED:
-            values[EBOK_OUTCOME] = state.value
-        show(values)
+        awaiting = state == m.State.AWAITING_CONFIRMATION
+        show_status(
+            state.value,
+            also={EBOK_PARTNER: self._in.partner_number},
+            deadline=self._link.expires_at if awaiting else None,  # the newest link's expiry
+            final=state in m.FINISHED,
+        )
         self._refresh()
 
     def _refresh(self) -> None:

@@ -9,10 +9,8 @@ workflow agree on when a link expires, on a real clock or a skipped one.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import (
@@ -20,14 +18,13 @@ from workflows.common import (
     error_type,
     run_activity,
     run_store_step,
-    show,
+    show_status,
     update_id,
 )
 from workflows.mailed_link import LinkEvent, MailedLink
 
 with workflow.unsafe.imports_passed_through():
     from ebok.models import registration as m
-    from ebok.models.search import EBOK_DEADLINE, EBOK_STATUS
 
 _CLOSED = (m.Status.ACTIVATED, m.Status.CANCELLED)
 _LINK_ENDS = {
@@ -223,10 +220,7 @@ class Registration:
 
     def _set(self, status: m.Status) -> None:
         self._status = status
-        values: dict[SearchAttributeKey[Any], Any] = {EBOK_STATUS: status.value}
-        if self._link.expires_at is not None:
-            values[EBOK_DEADLINE] = self._link.expires_at  # the newest link's expiry
-        show(values)
+        show_status(status.value, deadline=self._link.expires_at)  # the newest link's expiry
         workflow.set_current_details(self._summary())
 
     def _summary(self) -> str:
