@@ -29,6 +29,7 @@ from ebok.csv_rows import (
     FORMULA_PREFIXES,
     ImportFileError,
     RowError,
+    RowsReport,
     check_header,
     read_rows,
     utf8_lines,
@@ -152,18 +153,8 @@ class IncomingTransfer(BaseModel):
 
 
 @dataclass
-class StatementReport:
-    rows_read: int = 0
+class StatementReport(RowsReport):
     transfers: list[IncomingTransfer] = field(default_factory=list)
-    bad: list[RowError] = field(default_factory=list)  # by line; a row may have several
-
-    @property
-    def bad_lines(self) -> list[int]:
-        return sorted({e.line for e in self.bad})
-
-    @property
-    def ok(self) -> bool:
-        return not self.bad
 
     def summary(self) -> str:
         good, bad = len(self.transfers), len(self.bad_lines)

@@ -11,15 +11,15 @@ import csv
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
 __all__ = [
-    "FORMULA_PREFIXES", "ImportFileError", "RowError", "check_header", "iso_date", "read_rows",
-    "utf8_lines", "validate_row",
+    "FORMULA_PREFIXES", "ImportFileError", "RowError", "RowsReport", "check_header", "iso_date",
+    "read_rows", "utf8_lines", "validate_row",
 ]  # fmt: skip
 
 M = TypeVar("M", bound=BaseModel)
@@ -40,6 +40,22 @@ class RowError:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.field}: {self.message}"
+
+
+@dataclass
+class RowsReport:
+    """What a file's rows came to; each reader adds what it made of the good ones."""
+
+    rows_read: int = 0
+    bad: list[RowError] = field(default_factory=list)  # by line; a row may have several
+
+    @property
+    def bad_lines(self) -> list[int]:
+        return sorted({e.line for e in self.bad})
+
+    @property
+    def ok(self) -> bool:
+        return not self.bad
 
 
 def validate_row(line: int, model: type[M], cells: dict[str, str]) -> M | list[RowError]:
