@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from os import PathLike
-from pathlib import Path
 from typing import Annotated, Literal, TextIO
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
@@ -26,8 +25,8 @@ from ebok.csv_rows import (
     RowError,
     RowsReport,
     iso_date,
+    lines_of,
     read_rows,
-    utf8_lines,
     validate_row,
 )
 from ebok.ids import NIP, PESEL, PPE, LegacyPPE, PartnerNumber
@@ -278,14 +277,5 @@ async def import_partners(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     at = at or datetime.now(UTC)
-    if not isinstance(source, str | PathLike):
-        try:
-            return await _import(store, iter(source), batch_size, at)
-        except UnicodeDecodeError:
-            raise ImportFileError("not UTF-8 text (save as CSV UTF-8)") from None
-    try:
-        binary = Path(source).open("rb")
-    except OSError as e:
-        raise ImportFileError(f"cannot read the file: {e.strerror or e}") from None
-    with binary:
-        return await _import(store, utf8_lines(binary), batch_size, at)
+    with lines_of(source) as lines:
+        return await _import(store, lines, batch_size, at)

@@ -11,15 +11,18 @@ import csv
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from os import PathLike
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
 __all__ = [
     "FORMULA_PREFIXES", "ImportFileError", "RowError", "RowsReport", "check_header", "iso_date",
-    "read_rows", "utf8_lines", "validate_row",
+    "lines_of", "read_rows", "utf8_lines", "validate_row",
 ]  # fmt: skip
 
 M = TypeVar("M", bound=BaseModel)
@@ -40,6 +43,24 @@ class RowError:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.field}: {self.message}"
+
+
+@contextmanager
+def lines_of(source: str | PathLike[str] | TextIO) -> Iterator[Iterator[str]]:
+    """The lines of a file given by path (decoded here, a line at a time, so an error names the
+    line) or already open as text; a file that cannot be used raises ImportFileError."""
+    if not isinstance(source, str | PathLike):
+        try:
+            yield iter(source)
+        except UnicodeDecodeError:
+            raise ImportFileError("not UTF-8 text (save as CSV UTF-8)") from None
+        return
+    try:
+        binary = Path(source).open("rb")
+    except OSError as e:
+        raise ImportFileError(f"cannot read the file: {e.strerror or e}") from None
+    with binary:
+        yield utf8_lines(binary)
 
 
 @dataclass
