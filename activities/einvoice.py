@@ -7,14 +7,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.delivery import deliver
-from activities.links import issue_link, redeem_link
-from activities.mail import MailComposer, local_time, message_id
-from adapters.email.base import EmailSender
+from activities.links import LinkMailing, issue_link, outcomes, redeem_link
+from activities.mail import local_time, message_id
 from ebok.models import einvoice as m
-from ebok.settings import Settings
 from ebok.store.accounts import AccountRecord
 from ebok.store.consents import Consent
-from ebok.store.db import Store, UnitOfWork
+from ebok.store.db import UnitOfWork
 from ebok.store.tokens import TokenState
 
 __all__ = ["EInvoiceActivities"]
@@ -24,20 +22,10 @@ NOT_LINKED = "NotLinked"
 ALREADY_ACTIVE = "AlreadyActive"
 CONSENT_GONE = "ConsentGone"
 
-_OUTCOME = {
-    TokenState.REDEEMED: m.ConfirmOutcome.ACTIVE,
-    TokenState.EXPIRED: m.ConfirmOutcome.EXPIRED,
-    TokenState.INVALID: m.ConfirmOutcome.INVALID,
-    TokenState.ALREADY_USED: m.ConfirmOutcome.ALREADY_USED,
-}
+_OUTCOME = outcomes(m.ConfirmOutcome.ACTIVE)
 
 
-class EInvoiceActivities:
-    def __init__(
-        self, store: Store, email: EmailSender, composer: MailComposer, settings: Settings
-    ) -> None:
-        self._store, self._email, self._composer, self._settings = store, email, composer, settings
-
+class EInvoiceActivities(LinkMailing):
     @activity.defn(name=m.CHECK_REQUEST)
     async def check_request(self, req: m.CheckRequest) -> None:
         """Only an account linked to the partner may ask, and only if paper is in force."""

@@ -9,12 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
 
+from activities.mail import MailComposer
+from adapters.email.base import EmailSender
 from ebok.settings import Settings
-from ebok.store.db import UnitOfWork
+from ebok.store.db import Store, UnitOfWork
 from ebok.store.tokens import TokenState
 
-__all__ = ["LinkUse", "issue_link", "redeem_link"]
+__all__ = ["LinkMailing", "LinkUse", "issue_link", "outcomes", "redeem_link"]
+
+Outcome = TypeVar("Outcome", bound=StrEnum)
+
+
+class LinkMailing:
+    """Base of a process's activities that mail single-use links: what they work with."""
+
+    def __init__(
+        self, store: Store, email: EmailSender, composer: MailComposer, settings: Settings
+    ) -> None:
+        self._store, self._email, self._composer, self._settings = store, email, composer, settings
 
 
 async def issue_link(
@@ -34,6 +49,15 @@ async def issue_link(
         purpose, subject_id, serial, issued_at, expires_at, settings.token_key_bytes
     )
     return settings.link(page, token=issued.token)
+
+
+def outcomes(used: Outcome) -> dict[TokenState, Outcome]:
+    """A process's answer for each end of a redemption: ``used`` when this call used the link,
+    and the process's outcome of the same value for the others (expired, invalid, already_used)."""
+    answers: dict[TokenState, Outcome] = {TokenState.REDEEMED: used}
+    for state in (TokenState.EXPIRED, TokenState.INVALID, TokenState.ALREADY_USED):
+        answers[state] = type(used)(state.value)
+    return answers
 
 
 @dataclass(frozen=True)

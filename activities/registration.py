@@ -6,34 +6,21 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.delivery import deliver
-from activities.links import issue_link, redeem_link
-from activities.mail import MailComposer, local_time, message_id
-from adapters.email.base import EmailSender
+from activities.links import LinkMailing, issue_link, outcomes, redeem_link
+from activities.mail import local_time, message_id
 from ebok.models import registration as m
-from ebok.settings import Settings
-from ebok.store.db import Store, UnitOfWork
+from ebok.store.db import UnitOfWork
 from ebok.store.registrations import RegistrationRecord
-from ebok.store.tokens import TokenState
 
 __all__ = ["ACTIVATION", "RegistrationActivities"]
 
 ACTIVATION = "activation"  # purpose of the one-time token
 REGISTRATION_GONE = "RegistrationGone"
 
-_OUTCOME = {
-    TokenState.REDEEMED: m.ActivationOutcome.ACTIVATED,
-    TokenState.EXPIRED: m.ActivationOutcome.EXPIRED,
-    TokenState.INVALID: m.ActivationOutcome.INVALID,
-    TokenState.ALREADY_USED: m.ActivationOutcome.ALREADY_USED,
-}
+_OUTCOME = outcomes(m.ActivationOutcome.ACTIVATED)
 
 
-class RegistrationActivities:
-    def __init__(
-        self, store: Store, email: EmailSender, composer: MailComposer, settings: Settings
-    ) -> None:
-        self._store, self._email, self._composer, self._settings = store, email, composer, settings
-
+class RegistrationActivities(LinkMailing):
     @activity.defn(name=m.SEND_ACTIVATION)
     async def send_activation(self, req: m.SendActivation) -> m.ActivationMailed:
         """Issue link number N (older links stop working) and mail it. If the address already

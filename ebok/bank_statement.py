@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from os import PathLike
-from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
@@ -27,11 +26,11 @@ from stdnum.iso7064 import mod_97_10
 
 from ebok.csv_rows import (
     FORMULA_PREFIXES,
-    ImportFileError,
     RowError,
+    RowsReport,
     check_header,
+    lines_of,
     read_rows,
-    utf8_lines,
     validate_row,
 )
 from ebok.ids import (
@@ -152,18 +151,8 @@ class IncomingTransfer(BaseModel):
 
 
 @dataclass
-class StatementReport:
-    rows_read: int = 0
+class StatementReport(RowsReport):
     transfers: list[IncomingTransfer] = field(default_factory=list)
-    bad: list[RowError] = field(default_factory=list)  # by line; a row may have several
-
-    @property
-    def bad_lines(self) -> list[int]:
-        return sorted({e.line for e in self.bad})
-
-    @property
-    def ok(self) -> bool:
-        return not self.bad
 
     def summary(self) -> str:
         good, bad = len(self.transfers), len(self.bad_lines)
@@ -194,17 +183,8 @@ def parse_bank_statement(source: str | PathLike[str] | TextIO) -> StatementRepor
 
     Raises ImportFileError if the file cannot be used at all (unreadable, not UTF-8, header).
     """
-    if not isinstance(source, str | PathLike):
-        try:
-            return _parse(iter(source))
-        except UnicodeDecodeError:
-            raise ImportFileError("not UTF-8 text (save as CSV UTF-8)") from None
-    try:
-        binary = Path(source).open("rb")
-    except OSError as e:
-        raise ImportFileError(f"cannot read the file: {e.strerror or e}") from None
-    with binary:
-        return _parse(utf8_lines(binary))
+    with lines_of(source) as lines:
+        return _parse(lines)
 
 
 def _settlement_number(bank_prefix: str) -> str:

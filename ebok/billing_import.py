@@ -11,17 +11,24 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from os import PathLike
-from pathlib import Path
 from typing import Annotated, Literal, TextIO
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import IntegrityError
 
-from ebok.csv_rows import ImportFileError, RowError, iso_date, read_rows, utf8_lines
+from ebok.csv_rows import (
+    ImportFileError,
+    RowError,
+    RowsReport,
+    iso_date,
+    lines_of,
+    read_rows,
+    validate_row,
+)
 from ebok.ids import NIP, PESEL, PPE, LegacyPPE, PartnerNumber
 from ebok.money import Money
 from ebok.store.db import Store, UnitOfWork
@@ -97,18 +104,8 @@ class _Row(BaseModel):
 
 
 @dataclass
-class ImportReport:
-    rows_read: int = 0
+class ImportReport(RowsReport):
     loaded: int = 0
-    bad: list[RowError] = field(default_factory=list)  # by line; a row may have several
-
-    @property
-    def bad_lines(self) -> list[int]:
-        return sorted({e.line for e in self.bad})
-
-    @property
-    def ok(self) -> bool:
-        return not self.bad
 
     def summary(self) -> str:
         return f"{self.rows_read} rows read, {self.loaded} loaded, {len(self.bad_lines)} bad"
@@ -116,13 +113,8 @@ class ImportReport:
 
 def _parse(line: int, cells: dict[str, str]) -> _Row | list[RowError]:
     """The row normalized, or an error for each bad field."""
-    errors: list[RowError] = []
-    try:
-        row = _Row.model_validate(cells)
-    except ValidationError as e:
-        for err in e.errors(include_url=False, include_input=False):
-            errors.append(RowError(line, str(err["loc"][0]), err["msg"]))
-        row = None
+    row = validate_row(line, _Row, cells)
+    errors = row if isinstance(row, list) else []
     if cells["partner_kind"].lower() == "business" and not cells["nip"]:  # a company has one
         errors.append(RowError(line, "nip", "required for a business partner"))
     given = [name for name in INVOICE_COLUMNS if cells.get(name)]
@@ -132,7 +124,7 @@ def _parse(line: int, cells: dict[str, str]) -> _Row | list[RowError]:
             for name in INVOICE_COLUMNS
             if name not in given
         )
-    return errors if errors or row is None else row
+    return errors if errors or isinstance(row, list) else row
 
 
 # Each natural key of a row, and the columns every row with that key must agree on.
@@ -285,14 +277,5 @@ async def import_partners(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     at = at or datetime.now(UTC)
-    if not isinstance(source, str | PathLike):
-        try:
-            return await _import(store, iter(source), batch_size, at)
-        except UnicodeDecodeError:
-            raise ImportFileError("not UTF-8 text (save as CSV UTF-8)") from None
-    try:
-        binary = Path(source).open("rb")
-    except OSError as e:
-        raise ImportFileError(f"cannot read the file: {e.strerror or e}") from None
-    with binary:
-        return await _import(store, utf8_lines(binary), batch_size, at)
+    with lines_of(source) as lines:
+        return await _import(store, lines, batch_size, at)

@@ -12,10 +12,9 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NoReturn
-from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy.engine import make_url
@@ -27,6 +26,7 @@ from ebok.billing_import import (
     ImportFileError,
     import_partners,
 )
+from ebok.cli_common import ClientCommand, token_of, too_soon
 from ebok.cli_einvoice import add_commands as add_einvoice_commands
 from ebok.cli_invoices import add_commands as add_invoice_commands
 from ebok.cli_linking import add_commands as add_linking_commands
@@ -42,7 +42,7 @@ from ebok.store.migrate import upgrade_url
 
 __all__ = ["main"]
 
-OK, FAILED, BAD_INPUT, NOT_ACTIVATED, RATE_LIMITED = 0, 1, 2, 3, 4
+OK, FAILED, BAD_INPUT, NOT_ACTIVATED = 0, 1, 2, 3
 EXIT_CODES = """exit codes:
   0  done
   1  failed (no such registration, wrong state, server unreachable, ...)
@@ -53,7 +53,6 @@ EXIT_CODES = """exit codes:
   4  resend, einvoice-request/-resend: too soon; link: locked out; the message says when"""
 
 Command = Callable[[argparse.Namespace], int]
-ClientCommand = Callable[[EbokClient, argparse.Namespace], Awaitable[int]]
 
 
 class _Exit(Exception):
@@ -235,10 +234,7 @@ async def _set_password(ebok: EbokClient, args: argparse.Namespace) -> int:
 
 
 async def _activate(ebok: EbokClient, args: argparse.Namespace) -> int:
-    token = args.token
-    if "://" in token:  # the whole link, as copied from the mail
-        token = parse_qs(urlsplit(token).query).get("token", [""])[0]
-    outcome = await ebok.activate(token)
+    outcome = await ebok.activate(token_of(args.token))
     print(json.dumps({"outcome": outcome.value}) if args.json else outcome.value)
     return OK if outcome is ActivationOutcome.ACTIVATED else NOT_ACTIVATED
 
@@ -247,11 +243,7 @@ async def _resend(ebok: EbokClient, args: argparse.Namespace) -> int:
     try:
         pending = await ebok.resend(args.registration_id, "staff" if args.staff else "customer")
     except RateLimited as e:
-        wait = max(0, round((e.retry_at - datetime.now(UTC)).total_seconds()))
-        if args.json:
-            print(json.dumps({"error": "rate_limited", "retry_at": e.retry_at.isoformat()}))
-        print(f"error: {e}; retry at {_show(e.retry_at)} (in {wait} s)", file=sys.stderr)
-        return RATE_LIMITED
+        return too_soon(args, e)
     _emit(args, pending)
     return OK
 

@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel
-
+from ebok.cli_common import Add, Emit, Wrap, token_of, too_soon
 from ebok.client import EbokClient
 from ebok.errors import RateLimited
 from ebok.models.einvoice import ConfirmOutcome
 
-ClientCommand = Callable[[EbokClient, argparse.Namespace], Awaitable[int]]
-Add = Callable[..., argparse.ArgumentParser]
-Wrap = Callable[[ClientCommand], Callable[[argparse.Namespace], int]]
-Emit = Callable[[argparse.Namespace, BaseModel], None]
-
-OK, NOT_DONE, RATE_LIMITED = 0, 3, 4
+OK, NOT_DONE = 0, 3
 CHANNELS = ("web", "mobile", "staff", "paper")
-
-
-def _rate_limited(args: argparse.Namespace, e: RateLimited) -> int:
-    if args.json:
-        print(json.dumps({"error": "rate_limited", "retry_at": e.retry_at.isoformat()}))
-    print(f"error: {e}", file=sys.stderr)
-    return RATE_LIMITED
 
 
 def add_commands(add: Add, client: Wrap, emit: Emit) -> None:
@@ -37,15 +21,12 @@ def add_commands(add: Add, client: Wrap, emit: Emit) -> None:
                 args.account_id, args.partner_number, args.terms_version, args.channel
             )
         except RateLimited as e:
-            return _rate_limited(args, e)
+            return too_soon(args, e)
         emit(args, pending)
         return OK
 
     async def confirm(ebok: EbokClient, args: argparse.Namespace) -> int:
-        token = args.token
-        if "://" in token:  # the whole link, as copied from the mail
-            token = parse_qs(urlsplit(token).query).get("token", [""])[0]
-        outcome = await ebok.confirm_einvoice(token)
+        outcome = await ebok.confirm_einvoice(token_of(args.token))
         print(json.dumps({"outcome": outcome.value}) if args.json else outcome.value)
         return OK if outcome is ConfirmOutcome.ACTIVE else NOT_DONE
 
@@ -55,7 +36,7 @@ def add_commands(add: Add, client: Wrap, emit: Emit) -> None:
                 args.partner_number, "staff" if args.staff else "customer"
             )
         except RateLimited as e:
-            return _rate_limited(args, e)
+            return too_soon(args, e)
         emit(args, pending)
         return OK
 

@@ -8,13 +8,12 @@ import asyncio
 import csv
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
+from ebok.cli_common import Add, Emit, Wrap
 from ebok.client import EbokClient
 from ebok.csv_rows import ImportFileError
 from ebok.errors import InvalidInput
@@ -23,10 +22,6 @@ from ebok.store.db import Store
 
 __all__ = ["add_commands"]
 
-ClientCommand = Callable[[EbokClient, argparse.Namespace], Awaitable[int]]
-Add = Callable[..., argparse.ArgumentParser]
-Wrap = Callable[[ClientCommand], Callable[[argparse.Namespace], int]]
-Emit = Callable[[argparse.Namespace, BaseModel], None]
 
 OK, FAILED, BAD_INPUT = 0, 1, 2
 PAPER_COLUMNS = (

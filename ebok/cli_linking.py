@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pydantic import BaseModel
-
+from ebok.cli_common import Add, Emit, Wrap, too_soon
 from ebok.client import EbokClient
 from ebok.errors import RateLimited
 from ebok.models.linking import Outcome
 
-ClientCommand = Callable[[EbokClient, argparse.Namespace], Awaitable[int]]
-Add = Callable[..., argparse.ArgumentParser]
-Wrap = Callable[[ClientCommand], Callable[[argparse.Namespace], int]]
-Emit = Callable[[argparse.Namespace, BaseModel], None]
-
-OK, NOT_DONE, RATE_LIMITED = 0, 3, 4
+OK, NOT_DONE = 0, 3
 
 
 def add_commands(add: Add, client: Wrap, emit: Emit) -> None:
@@ -33,10 +24,7 @@ def add_commands(add: Add, client: Wrap, emit: Emit) -> None:
                 ppe=args.ppe,
             )
         except RateLimited as e:
-            if args.json:
-                print(json.dumps({"error": "locked", "retry_at": e.retry_at.isoformat()}))
-            print(f"error: {e}", file=sys.stderr)
-            return RATE_LIMITED
+            return too_soon(args, e, "locked")
         emit(args, answer)
         return OK if answer.outcome in (Outcome.CHECKING, Outcome.LINKED) else NOT_DONE
 

@@ -6,16 +6,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
 
-from pydantic import BaseModel
-
+from ebok.cli_common import Add, Emit, Wrap
 from ebok.client import EbokClient
-
-ClientCommand = Callable[[EbokClient, argparse.Namespace], Awaitable[int]]
-Add = Callable[..., argparse.ArgumentParser]
-Wrap = Callable[[ClientCommand], Callable[[argparse.Namespace], int]]
-Emit = Callable[[argparse.Namespace, BaseModel], None]
 
 OK = 0
 

@@ -11,15 +11,18 @@ import csv
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
 __all__ = [
-    "FORMULA_PREFIXES", "ImportFileError", "RowError", "check_header", "iso_date", "read_rows",
-    "utf8_lines", "validate_row",
+    "FORMULA_PREFIXES", "ImportFileError", "RowError", "RowsReport", "check_header", "iso_date",
+    "lines_of", "read_rows", "utf8_lines", "validate_row",
 ]  # fmt: skip
 
 M = TypeVar("M", bound=BaseModel)
@@ -40,6 +43,40 @@ class RowError:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.field}: {self.message}"
+
+
+@contextmanager
+def lines_of(source: str | PathLike[str] | TextIO) -> Iterator[Iterator[str]]:
+    """The lines of a file given by path (decoded here, a line at a time, so an error names the
+    line) or already open as text; a file that cannot be used raises ImportFileError."""
+    if not isinstance(source, str | PathLike):
+        try:
+            yield iter(source)
+        except UnicodeDecodeError:
+            raise ImportFileError("not UTF-8 text (save as CSV UTF-8)") from None
+        return
+    try:
+        binary = Path(source).open("rb")
+    except OSError as e:
+        raise ImportFileError(f"cannot read the file: {e.strerror or e}") from None
+    with binary:
+        yield utf8_lines(binary)
+
+
+@dataclass
+class RowsReport:
+    """What a file's rows came to; each reader adds what it made of the good ones."""
+
+    rows_read: int = 0
+    bad: list[RowError] = field(default_factory=list)  # by line; a row may have several
+
+    @property
+    def bad_lines(self) -> list[int]:
+        return sorted({e.line for e in self.bad})
+
+    @property
+    def ok(self) -> bool:
+        return not self.bad
 
 
 def validate_row(line: int, model: type[M], cells: dict[str, str]) -> M | list[RowError]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -12,7 +12,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
-    from ebok.models.search import EBOK_PROCESS
+    from ebok.models.search import EBOK_DEADLINE, EBOK_OUTCOME, EBOK_PROCESS, EBOK_STATUS
 
 # Business refusals raised by activities (ApplicationError types): retrying cannot help.
 PERMANENT = ["RecipientRejected", "UnsafeHeader", "RegistrationGone", "Taken", "OperatorRejected"]
@@ -50,6 +50,23 @@ def show(values: Mapping[SearchAttributeKey[Any], Any]) -> None:
     changed = [key.value_set(v) for key, v in values.items() if current.get(key) != v]
     if changed:
         workflow.upsert_search_attributes(changed)
+
+
+def show_status(
+    status: str,
+    *,
+    deadline: datetime | None = None,
+    final: bool = False,
+    also: Mapping[SearchAttributeKey[Any], Any] | None = None,
+) -> None:
+    """``EbokStatus`` (and ``also``), the next deadline if there is one, and ``EbokOutcome``
+    once the process has ended: what operators filter on."""
+    values: dict[SearchAttributeKey[Any], Any] = {EBOK_STATUS: status, **(also or {})}
+    if deadline is not None:
+        values[EBOK_DEADLINE] = deadline
+    if final:
+        values[EBOK_OUTCOME] = status
+    show(values)
 
 
 def ensure_process_attribute(process: str) -> None:

@@ -14,11 +14,9 @@ enforced by the store at the workflow's time, and a redemption under way beats t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import (
@@ -27,15 +25,21 @@ from workflows.common import (
     ensure_process_attribute,
     error_type,
     run_activity,
-    show,
+    show_status,
     update_id,
 )
+from workflows.mailed_link import LinkEvent, MailedLink
 
 with workflow.unsafe.imports_passed_through():
     from ebok.models import einvoice as m
-    from ebok.models.search import EBOK_DEADLINE, EBOK_OUTCOME, EBOK_PARTNER, EBOK_STATUS
+    from ebok.models.search import EBOK_PARTNER
 
 _REQUESTABLE = (m.State.NEW, m.State.AWAITING_CONFIRMATION)
+_LINK_ENDS = {
+    LinkEvent.REFUSED: (m.State.UNDELIVERABLE, "the relay refused the address"),
+    LinkEvent.NOT_SENT: (m.State.UNDELIVERABLE, "confirmation mail not sent"),
+    LinkEvent.EXPIRED: (m.State.EXPIRED, "confirmation link expired"),
+}
 
 
 @workflow.defn(name=m.WORKFLOW_TYPE)
@@ -47,11 +51,7 @@ class EInvoiceConsent:
         self._request: m.Request | None = None
         self._requested_at: datetime | None = None
         self._checking = False
-        self._links_ordered = 0  # link numbers handed out by updates
-        self._links_sent = 0  # link numbers whose mail went out
-        self._issued_at: datetime | None = None
-        self._expires_at: datetime | None = None
-        self._redeeming = 0
+        self._link = MailedLink(inp.link_ttl, inp.resend_cooldown, inp.resend_limit)
         self._consent_id: str | None = None
         self._active_since: datetime | None = None
         self._withdrawing = False
@@ -81,7 +81,7 @@ class EInvoiceConsent:
             await workflow.wait_condition(lambda: self._state != m.State.ACTIVE)
         if self._state == m.State.WITHDRAWN:
             await self._notify("withdrawn")
-        elif self._state in (m.State.UNDELIVERABLE, m.State.ABANDONED) and self._links_ordered:
+        elif self._state in (m.State.UNDELIVERABLE, m.State.ABANDONED) and self._link.ordered:
             # An expired link is left as it is: followed later, it should say "expired".
             await run_activity(m.CLOSE, m.CloseRequest(request_id=self._id, at=workflow.now()))
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -89,51 +89,25 @@ class EInvoiceConsent:
 
     async def _await_confirmation(self) -> None:
         """Mail every link ordered, then wait for the confirmation, a new link, or expiry."""
-        if self._links_sent < self._links_ordered:
-            await self._mail_link(self._links_ordered)
-            return
-        assert self._expires_at is not None
-        deadline, ordered = self._expires_at, self._links_ordered
-        try:
-            await workflow.wait_condition(
-                lambda: (
-                    self._state != m.State.AWAITING_CONFIRMATION or self._links_ordered != ordered
-                ),
-                timeout=max(deadline - workflow.now(), timedelta(0)),
-            )
-        except TimeoutError:
-            # A confirmation that started before the deadline decides, not the timer.
-            await workflow.wait_condition(lambda: self._redeeming == 0)
-            if self._state == m.State.AWAITING_CONFIRMATION:
-                self._close(m.State.EXPIRED, "confirmation link expired")
-
-    async def _mail_link(self, number: int) -> None:
-        assert self._request and self._issued_at is not None and self._expires_at is not None
-        try:
-            await run_activity(
-                m.SEND_LINK,
-                m.SendLink(
-                    request_id=self._id,
-                    account_id=self._request.account_id,
-                    link_number=number,
-                    issued_at=self._issued_at,
-                    expires_at=self._expires_at,
-                ),
-                timeout=EMAIL_TIMEOUT,
-                retry=EMAIL_RETRY,
-                # No point retrying past the link's own expiry.
-                schedule_to_close=max(self._expires_at - workflow.now(), timedelta(seconds=1)),
-            )
-            self._links_sent = max(self._links_sent, number)
+        event = await self._link.advance(
+            m.SEND_LINK,
+            self._link_mail,
+            lambda: self._state == m.State.AWAITING_CONFIRMATION,
+        )
+        if event is LinkEvent.SENT:
             self._refresh()
-        except ActivityError as err:
-            self._links_sent = number  # nobody can use this link
-            if self._state == m.State.AWAITING_CONFIRMATION:
-                refused = error_type(err) == "RecipientRejected"
-                self._close(
-                    m.State.UNDELIVERABLE,
-                    "the relay refused the address" if refused else "confirmation mail not sent",
-                )
+        elif event is not None:
+            self._close(*_LINK_ENDS[event])
+
+    def _link_mail(self, number: int, issued_at: datetime, expires_at: datetime) -> m.SendLink:
+        assert self._request is not None
+        return m.SendLink(
+            request_id=self._id,
+            account_id=self._request.account_id,
+            link_number=number,
+            issued_at=issued_at,
+            expires_at=expires_at,
+        )
 
     async def _notify(self, kind: str) -> None:
         assert self._consent_id is not None
@@ -172,7 +146,7 @@ class EInvoiceConsent:
         if self._checking:
             raise ApplicationError("the previous request is still being checked", type="Busy")
         if self._state == m.State.AWAITING_CONFIRMATION:
-            self._check_resend_allowed()
+            self._link.check_resend()
         elif self._state != m.State.NEW:
             raise ApplicationError(f"e-invoice is {self._state.value}", type="WrongState")
 
@@ -186,13 +160,12 @@ class EInvoiceConsent:
             raise ApplicationError(
                 f"e-invoice is {self._state.value}; no link can be sent", type="WrongState"
             )
-        self._check_resend_allowed()
+        self._link.check_resend()
 
     @workflow.update
     async def confirm(self, req: m.Confirm) -> m.ConfirmAnswer:
         assert self._request is not None and self._requested_at is not None
-        self._redeeming += 1
-        try:
+        with self._link.redeeming():
             answer: m.ConfirmAnswer = await run_activity(
                 m.REDEEM,
                 m.Redeem(
@@ -208,8 +181,6 @@ class EInvoiceConsent:
                 ),
                 result_type=m.ConfirmAnswer,
             )
-        finally:
-            self._redeeming -= 1
         if (
             answer.outcome == m.ConfirmOutcome.ACTIVE
             and self._state == m.State.AWAITING_CONFIRMATION
@@ -261,10 +232,7 @@ class EInvoiceConsent:
             terms_version=r.terms_version if r else None,
             channel=r.channel if r else None,
             requested_at=self._requested_at,
-            links_sent=self._links_sent,
-            expires_at=self._expires_at,
-            next_resend_at=self._next_resend_at(),
-            resends_left=self._resends_left(),
+            **self._link.status(),
             consent_id=self._consent_id,
             active_since=self._active_since,
             withdrawn_at=self._withdrawn_at,
@@ -278,36 +246,10 @@ class EInvoiceConsent:
     def _id(self) -> str:
         return f"{self._in.partner_number}.{self._in.request_key}"
 
-    def _check_resend_allowed(self) -> None:
-        if self._resends_left() <= 0:
-            raise ApplicationError("no resends left", type="ResendLimit")
-        retry_at = self._next_resend_at()
-        if retry_at is not None and workflow.now() < retry_at:
-            raise ApplicationError(
-                f"a new link can be sent from {retry_at.isoformat()}",
-                retry_at.isoformat(),
-                type="RateLimited",
-            )
-
     def _order_link(self) -> m.ConfirmationPending:
-        now = workflow.now()
-        self._links_ordered += 1
-        self._issued_at, self._expires_at = now, now + self._in.link_ttl
+        pending = self._link.order(m.ConfirmationPending)
         self._set(m.State.AWAITING_CONFIRMATION)
-        return m.ConfirmationPending(
-            link_number=self._links_ordered,
-            expires_at=self._expires_at,
-            next_resend_at=self._next_resend_at(),
-            resends_left=self._resends_left(),
-        )
-
-    def _resends_left(self) -> int:
-        return max(self._in.resend_limit - max(self._links_ordered - 1, 0), 0)
-
-    def _next_resend_at(self) -> datetime | None:
-        if self._issued_at is None or self._resends_left() <= 0:
-            return None
-        return self._issued_at + self._in.resend_cooldown
+        return pending
 
     def _close(self, state: m.State, detail: str) -> None:
         self._detail = detail
@@ -315,15 +257,13 @@ class EInvoiceConsent:
 
     def _set(self, state: m.State) -> None:
         self._state = state
-        values: dict[SearchAttributeKey[Any], Any] = {
-            EBOK_STATUS: state.value,
-            EBOK_PARTNER: self._in.partner_number,
-        }
-        if state == m.State.AWAITING_CONFIRMATION and self._expires_at is not None:
-            values[EBOK_DEADLINE] = self._expires_at  # the newest link's expiry
-        if state in m.FINISHED:
-            values[EBOK_OUTCOME] = state.value
-        show(values)
+        awaiting = state == m.State.AWAITING_CONFIRMATION
+        show_status(
+            state.value,
+            also={EBOK_PARTNER: self._in.partner_number},
+            deadline=self._link.expires_at if awaiting else None,  # the newest link's expiry
+            final=state in m.FINISHED,
+        )
         self._refresh()
 
     def _refresh(self) -> None:
@@ -335,13 +275,8 @@ class EInvoiceConsent:
         if s == m.State.NEW:
             return f"E-invoice for partner {partner}: waiting for the request."
         if s == m.State.AWAITING_CONFIRMATION:
-            assert self._expires_at is not None
-            sent = "sent" if self._links_sent >= self._links_ordered else "being sent"
-            return (
-                f"E-invoice for partner {partner}: waiting for confirmation. Link "
-                f"{self._links_ordered} {sent}, expires {self._expires_at:%Y-%m-%d %H:%M} UTC; "
-                f"{self._resends_left()} resend(s) left (update `resend`)."
-            )
+            waiting = f"E-invoice for partner {partner}: waiting for confirmation."
+            return f"{waiting} {self._link.summary()}"
         if s == m.State.ACTIVE:
             since = f"{self._active_since:%Y-%m-%d %H:%M} UTC" if self._active_since else "-"
             terms = self._request.terms_version if self._request else "-"

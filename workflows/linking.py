@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import (
@@ -24,12 +23,11 @@ from workflows.common import (
     error_type,
     run_activity,
     run_store_step,
-    show,
+    show_status,
 )
 
 with workflow.unsafe.imports_passed_through():
     from ebok.models import linking as m
-    from ebok.models.search import EBOK_DEADLINE, EBOK_OUTCOME, EBOK_STATUS
 
 OPERATOR_TIMEOUT = timedelta(seconds=30)
 # Retried by the server until the review time (schedule-to-close): hours of outage cost the
@@ -348,16 +346,12 @@ class PartnerLinking:
 
     def _set(self, state: m.State) -> None:
         self._state = state
-        values: dict[SearchAttributeKey[Any], Any] = {EBOK_STATUS: state.value}
         deadline = {
             m.State.LOCKED: self._locked_until,
             m.State.CHECKING_WITH_OPERATOR: self._review_at,
         }.get(state)
-        if deadline is not None:
-            values[EBOK_DEADLINE] = deadline
-        if state in (m.State.LINKED, m.State.REJECTED, m.State.ABANDONED):
-            values[EBOK_OUTCOME] = state.value
-        show(values)
+        final = state in (m.State.LINKED, m.State.REJECTED, m.State.ABANDONED)
+        show_status(state.value, deadline=deadline, final=final)
         self._refresh()
 
     def _refresh(self) -> None:

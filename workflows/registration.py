@@ -9,28 +9,29 @@ workflow agree on when a link expires, on a real clock or a skipped one.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import (
-    EMAIL_RETRY,
-    EMAIL_TIMEOUT,
     ensure_process_attribute,
     error_type,
     run_activity,
     run_store_step,
-    show,
+    show_status,
     update_id,
 )
+from workflows.mailed_link import LinkEvent, MailedLink
 
 with workflow.unsafe.imports_passed_through():
     from ebok.models import registration as m
-    from ebok.models.search import EBOK_DEADLINE, EBOK_STATUS
 
 _CLOSED = (m.Status.ACTIVATED, m.Status.CANCELLED)
+_LINK_ENDS = {
+    LinkEvent.REFUSED: (m.Status.UNDELIVERABLE, "the relay refused the address"),
+    LinkEvent.NOT_SENT: (m.Status.UNDELIVERABLE, "activation mail not sent"),
+    LinkEvent.EXPIRED: (m.Status.EXPIRED, "activation link expired"),
+}
 
 
 @workflow.defn(name=m.WORKFLOW_TYPE)
@@ -39,12 +40,8 @@ class Registration:
     def __init__(self, inp: m.RegistrationInput) -> None:
         self._in = inp
         self._status = m.Status.AWAITING_PASSWORD
-        self._links_ordered = 0  # link numbers handed out by updates
-        self._links_sent = 0  # link numbers whose mail went out
-        self._issued_at: datetime | None = None
-        self._expires_at: datetime | None = None
+        self._link = MailedLink(inp.activation_ttl, inp.resend_cooldown, inp.resend_limit)
         self._activated_at: datetime | None = None
-        self._redeeming = 0
         self._reason = ""
         self._purged = False
 
@@ -84,51 +81,25 @@ class Registration:
 
     async def _await_activation(self) -> None:
         """Mail every link ordered, then wait for activation, a resend, or the deadline."""
-        if self._links_sent < self._links_ordered:
-            await self._mail_link(self._links_ordered)
-            return
-        assert self._expires_at is not None
-        deadline, ordered = self._expires_at, self._links_ordered
-        try:
-            await workflow.wait_condition(
-                lambda: (
-                    self._status != m.Status.AWAITING_ACTIVATION or self._links_ordered != ordered
-                ),
-                timeout=max(deadline - workflow.now(), timedelta(0)),
-            )
-        except TimeoutError:
-            # A redemption that started before the deadline decides, not the timer.
-            await workflow.wait_condition(lambda: self._redeeming == 0)
-            if self._status == m.Status.AWAITING_ACTIVATION:
-                self._close(m.Status.EXPIRED, "activation link expired")
-
-    async def _mail_link(self, number: int) -> None:
-        assert self._issued_at is not None and self._expires_at is not None
-        try:
-            await run_activity(
-                m.SEND_ACTIVATION,
-                m.SendActivation(
-                    registration_id=self._id,
-                    link_number=number,
-                    issued_at=self._issued_at,
-                    expires_at=self._expires_at,
-                ),
-                timeout=EMAIL_TIMEOUT,
-                retry=EMAIL_RETRY,
-                # No point retrying past the link's own expiry.
-                schedule_to_close=max(self._expires_at - workflow.now(), timedelta(seconds=1)),
-            )
-            self._links_sent = max(self._links_sent, number)
+        event = await self._link.advance(
+            m.SEND_ACTIVATION,
+            self._link_mail,
+            lambda: self._status == m.Status.AWAITING_ACTIVATION,
+        )
+        if event is LinkEvent.SENT:
             self._set(self._status)  # refresh the summary
-        except ActivityError as err:
-            # Refused for good, or retries ran out before the link expired: nobody can use it.
-            self._links_sent = number
-            if self._status == m.Status.AWAITING_ACTIVATION:
-                refused = error_type(err) == "RecipientRejected"
-                self._close(
-                    m.Status.UNDELIVERABLE,
-                    "the relay refused the address" if refused else "activation mail not sent",
-                )
+        elif event is not None:
+            self._close(*_LINK_ENDS[event])
+
+    def _link_mail(
+        self, number: int, issued_at: datetime, expires_at: datetime
+    ) -> m.SendActivation:
+        return m.SendActivation(
+            registration_id=self._id,
+            link_number=number,
+            issued_at=issued_at,
+            expires_at=expires_at,
+        )
 
     async def _reopened_within(self, grace: timedelta) -> bool:
         """Grace period: staff (or the customer) may still ask for a new link."""
@@ -176,7 +147,7 @@ class Registration:
 
     @resend.validator
     def _check_resend(self, req: m.Resend) -> None:
-        if self._links_ordered == 0 or self._status not in (
+        if self._link.ordered == 0 or self._status not in (
             m.Status.AWAITING_ACTIVATION,
             m.Status.EXPIRED,
             m.Status.UNDELIVERABLE,
@@ -184,36 +155,26 @@ class Registration:
             raise ApplicationError(
                 f"registration is {self._status.value}; no link can be sent", type="WrongState"
             )
-        if self._resends_left() <= 0:
-            raise ApplicationError("no resends left", type="ResendLimit")
-        retry_at = self._next_resend_at()
-        if retry_at is not None and workflow.now() < retry_at:
-            raise ApplicationError(
-                f"resend allowed from {retry_at.isoformat()}",
-                retry_at.isoformat(),
-                type="RateLimited",
-            )
+        self._link.check_resend()
 
     @workflow.update
     async def activate(self, req: m.Activate) -> m.ActivationAnswer:
-        self._redeeming += 1
-        try:
-            answer: m.ActivationAnswer = await run_store_step(
-                m.REDEEM_TOKEN,
-                m.RedeemToken(
-                    registration_id=self._id,
-                    token_hash=req.token_hash,
-                    at=workflow.now(),
-                    redemption_id=update_id(),
-                ),
-                result_type=m.ActivationAnswer,
-            )
-        except ActivityError as err:
-            if error_type(err) != "Taken":
-                raise
-            answer = m.ActivationAnswer(outcome=m.ActivationOutcome.INVALID)
-        finally:
-            self._redeeming -= 1
+        with self._link.redeeming():
+            try:
+                answer: m.ActivationAnswer = await run_store_step(
+                    m.REDEEM_TOKEN,
+                    m.RedeemToken(
+                        registration_id=self._id,
+                        token_hash=req.token_hash,
+                        at=workflow.now(),
+                        redemption_id=update_id(),
+                    ),
+                    result_type=m.ActivationAnswer,
+                )
+            except ActivityError as err:
+                if error_type(err) != "Taken":
+                    raise
+                answer = m.ActivationAnswer(outcome=m.ActivationOutcome.INVALID)
         if answer.outcome == m.ActivationOutcome.ACTIVATED and self._status != m.Status.ACTIVATED:
             self._activated_at = workflow.now()
             self._set(m.Status.ACTIVATED)
@@ -235,10 +196,7 @@ class Registration:
         return m.RegistrationStatus(
             registration_id=self._id,
             status=self._status,
-            links_sent=self._links_sent,
-            expires_at=self._expires_at,
-            next_resend_at=self._next_resend_at(),
-            resends_left=self._resends_left(),
+            **self._link.status(),
             activated_at=self._activated_at,
             closed_reason=self._reason,
             purged=self._purged,
@@ -251,25 +209,10 @@ class Registration:
         return self._in.registration_id
 
     def _order_link(self) -> m.ActivationPending:
-        now = workflow.now()
-        self._links_ordered += 1
-        self._issued_at, self._expires_at = now, now + self._in.activation_ttl
+        pending = self._link.order(m.ActivationPending)
         self._reason = ""
         self._set(m.Status.AWAITING_ACTIVATION)
-        return m.ActivationPending(
-            link_number=self._links_ordered,
-            expires_at=self._expires_at,
-            next_resend_at=self._next_resend_at(),
-            resends_left=self._resends_left(),
-        )
-
-    def _resends_left(self) -> int:
-        return max(self._in.resend_limit - max(self._links_ordered - 1, 0), 0)
-
-    def _next_resend_at(self) -> datetime | None:
-        if self._issued_at is None or self._resends_left() <= 0:
-            return None
-        return self._issued_at + self._in.resend_cooldown
+        return pending
 
     def _close(self, status: m.Status, reason: str) -> None:
         self._reason = reason
@@ -277,10 +220,7 @@ class Registration:
 
     def _set(self, status: m.Status) -> None:
         self._status = status
-        values: dict[SearchAttributeKey[Any], Any] = {EBOK_STATUS: status.value}
-        if self._expires_at is not None:
-            values[EBOK_DEADLINE] = self._expires_at  # the newest link's expiry
-        show(values)
+        show_status(status.value, deadline=self._link.expires_at)  # the newest link's expiry
         workflow.set_current_details(self._summary())
 
     def _summary(self) -> str:
@@ -288,13 +228,7 @@ class Registration:
         if s == m.Status.AWAITING_PASSWORD:
             return "Registration: waiting for step 2 (password and terms)."
         if s == m.Status.AWAITING_ACTIVATION:
-            assert self._expires_at is not None
-            sent = "sent" if self._links_sent >= self._links_ordered else "being sent"
-            return (
-                f"Registration: waiting for activation. Link {self._links_ordered} {sent}, "
-                f"expires {self._expires_at:%Y-%m-%d %H:%M} UTC; "
-                f"{self._resends_left()} resend(s) left (update `resend`)."
-            )
+            return f"Registration: waiting for activation. {self._link.summary()}"
         if s == m.Status.ACTIVATED:
             return f"Registration: activated {self._activated_at:%Y-%m-%d %H:%M} UTC."
         tail = " Personal data purged." if self._purged else ""

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
 import httpx
 
+from adapters.http_answers import retry_after
 from adapters.operator.base import OperatorProtocolError, OperatorRejected, OperatorUnavailable
 
 __all__ = [
@@ -36,23 +36,6 @@ E = TypeVar("E", bound=StrEnum)
 
 def malformed(problem: str) -> OperatorProtocolError:
     return OperatorProtocolError(f"DSO sent a malformed answer: {problem}")
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None  # a hint we cannot read is no hint; the caller's back-off applies
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def server_message(response: httpx.Response) -> str:

@@ -29,13 +29,13 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import timedelta
 from typing import Any, NoReturn
 from urllib.parse import quote
 
 import httpx
 
+from adapters.http_answers import retry_after
 from adapters.payments.base import (
     CreatedPayment,
     NotificationRejected,
@@ -69,23 +69,6 @@ HASHES: Mapping[str, Callable[[bytes], Any]] = {
     "SHA256": hashlib.sha256,
 }
 MAX_MESSAGE = 200
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
@@ -216,7 +199,7 @@ class PayUPayments:
         code, desc = _payu_status(response)
         message = f"PayU {what}: {status} {code} {desc}".rstrip()
         if status >= 500 or status in TRANSIENT_4XX:
-            raise PaymentUnavailable(message, _retry_after(response))
+            raise PaymentUnavailable(message, retry_after(response))
         if 400 <= status < 500:
             raise PaymentRejected(message, status)
         raise _malformed(f"{what}: unexpected status {status}")

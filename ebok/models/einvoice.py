@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ebok.ids import PartnerNumber
+from ebok.models.links import LinkPending
+from ebok.models.links import Resend as Resend  # the update is the same in every process
 from ebok.models.registration import Reason, RegistrationId, TermsVersion, TokenHash
 
 WORKFLOW_TYPE = "EInvoiceConsent"
@@ -83,11 +85,6 @@ class Request(BaseModel):
     channel: Channel = "web"
 
 
-class Resend(BaseModel):
-    model_config = _FROZEN
-    requested_by: Literal["customer", "staff"] = "customer"
-
-
 class Confirm(BaseModel):
     """Update ``confirm``: the link was followed. The token's SHA-256, never the token."""
 
@@ -105,12 +102,8 @@ class Withdraw(BaseModel):
     reason: Reason = ""
 
 
-class ConfirmationPending(BaseModel):
-    model_config = _FROZEN
-    link_number: int
-    expires_at: datetime
-    next_resend_at: datetime | None  # None: no resends left
-    resends_left: int
+class ConfirmationPending(LinkPending):
+    """The answer to ``request`` and ``resend``."""
 
 
 class ConfirmAnswer(BaseModel):

@@ -23,6 +23,8 @@ from pydantic import (
 )
 
 from ebok.ids import Login
+from ebok.models.links import LinkPending
+from ebok.models.links import Resend as Resend  # the update is the same in every process
 
 WORKFLOW_TYPE = "Registration"
 ID_PREFIX = "registration-"
@@ -127,13 +129,6 @@ class CredentialsSet(BaseModel):
     terms_version: TermsVersion
 
 
-class Resend(BaseModel):
-    """Update: a new link, the old one stops working. Operators may send it after expiry."""
-
-    model_config = _FROZEN
-    requested_by: Literal["customer", "staff"] = "customer"
-
-
 class Activate(BaseModel):
     """Update: a link was followed. Carries the SHA-256 of the token, never the token."""
 
@@ -148,14 +143,8 @@ class Cancel(BaseModel):
     reason: Reason = ""
 
 
-class ActivationPending(BaseModel):
+class ActivationPending(LinkPending):
     """The answer to step 2 and to resend; the same whether or not the address has an account."""
-
-    model_config = _FROZEN
-    link_number: int
-    expires_at: datetime
-    next_resend_at: datetime | None  # None: no resends left
-    resends_left: int
 
 
 class ActivationAnswer(BaseModel):

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from sqlalchemy.engine import make_url
 
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 from tests.faults.mailbox import CountingSmtpServer
+from tests.faults.tcp_proxy import TcpProxy
 
 
 @dataclass
@@ -98,6 +100,22 @@ async def sqlite_store(sqlite_url: str) -> AsyncIterator[Store]:
     store = await migrated_store(sqlite_url)
     yield store
     await store.aclose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def pg_store(postgres_database: str) -> AsyncIterator[Store]:
+    """Direct to PostgreSQL: the facade's and the checks' view (the portal is not cut off)."""
+    store = await migrated_store(postgres_database)
+    yield store
+    await store.aclose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def pg_proxy(postgres_database: str) -> AsyncIterator[TcpProxy]:
+    """Between a worker and PostgreSQL, to cut the connection and bring it back."""
+    url = make_url(postgres_database)
+    async with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        yield proxy
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import Select, func, select
 from sqlalchemy.engine import make_url
 from temporalio.testing import WorkflowEnvironment
@@ -24,7 +22,7 @@ from ebok.store.db import Store, UnitOfWork
 from ebok.store.tables import accounts, one_time_tokens, partner_links, registrations, sent_mail
 from tests.conftest import make_settings, worker_for
 from tests.factories import Partner, a_partner, an_account
-from tests.faults.conftest import FaultLedger, migrated_store
+from tests.faults.conftest import FaultLedger
 from tests.faults.journeys import (
     activate_by_mail,
     all_of,
@@ -45,21 +43,6 @@ CONFIRMED, COMPREHENSIVE = 8, 3  # linking attempts; the operator refuses the co
 
 async def rows(uow: UnitOfWork, query: Select[Any]) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in await uow.conn.execute(query)]
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def pg_store(postgres_database: str) -> AsyncIterator[Store]:
-    """Direct to PostgreSQL: the facade's and the checks' view (the portal is not cut off)."""
-    store = await migrated_store(postgres_database)
-    yield store
-    await store.aclose()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def pg_proxy(postgres_database: str) -> AsyncIterator[TcpProxy]:
-    url = make_url(postgres_database)
-    async with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        yield proxy
 
 
 async def test_worker_loses_its_database_for_seconds(

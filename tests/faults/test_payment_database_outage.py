@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from sqlalchemy.engine import make_url
 from temporalio.testing import WorkflowEnvironment
 
@@ -20,7 +18,7 @@ from ebok.models import invoice as m
 from ebok.store.db import Store
 from ebok.webhooks import run_webhooks
 from tests.conftest import make_settings, worker_for
-from tests.faults.conftest import FaultLedger, fault_seed, migrated_store
+from tests.faults.conftest import FaultLedger, fault_seed
 from tests.faults.journeys import interruptions
 from tests.faults.mailbox import CountingSmtpServer
 from tests.faults.payments import (
@@ -41,21 +39,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 INVOICES = 60
 SPREAD = 8.0  # seconds over which the payment messages are delivered
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def pg_store(postgres_database: str) -> AsyncIterator[Store]:
-    """Direct to PostgreSQL: the facade's and the checks' view (the portal is not cut off)."""
-    store = await migrated_store(postgres_database)
-    yield store
-    await store.aclose()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def pg_proxy(postgres_database: str) -> AsyncIterator[TcpProxy]:
-    url = make_url(postgres_database)
-    async with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        yield proxy
 
 
 async def test_payments_survive_the_worker_losing_its_database(

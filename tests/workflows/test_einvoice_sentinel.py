@@ -3,7 +3,6 @@ search attributes, history or logs. Checked on the raw history, with no payload 
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import pytest
@@ -17,10 +16,9 @@ from ebok.store.db import Store
 from tests.conftest import worker_for
 from tests.factories import a_linked_account
 from tests.mailbox import link_token
+from tests.sentinel import assert_unseen, visible_to_temporal, watch_logs
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-OUR_LOGGERS = {"temporalio", "ebok", "activities", "workflows", "adapters", "worker"}
 
 
 async def test_no_email_or_token_in_temporal(
@@ -31,7 +29,7 @@ async def test_no_email_or_token_in_temporal(
     ebok_for: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG)
+    watch_logs(caplog)
     ebok: EbokClient = ebok_for(env.client)
     account, email, partner = await a_linked_account(store)
     async with worker_for(env.client, settings, store):
@@ -42,25 +40,8 @@ async def test_no_email_or_token_in_temporal(
         handle = env.client.get_workflow_handle(einvoice_workflow_id(partner.number))
         await handle.result()
         await smtpd.wait_for(3)
-        history = await handle.fetch_history()
-        description = await handle.describe()
+        raw, visible = await visible_to_temporal(handle, caplog)
 
-    raw = history.to_json().encode() + b"".join(e.SerializeToString() for e in history.events)
-    visible = [
-        raw,
-        handle.id.encode(),
-        repr(description.typed_search_attributes).encode(),
-        str(description.raw_description).encode(),
-        "\n".join(
-            r.getMessage() for r in caplog.records if r.name.split(".")[0] in OUR_LOGGERS
-        ).encode(),
-    ]
-    for where in visible:
-        for what, value in {
-            "token": token,
-            "e-mail": email,
-            "mailbox": email.split("@")[0],
-        }.items():
-            assert value.encode() not in where, f"{what} leaked"
+    assert_unseen(visible, {"token": token, "e-mail": email, "mailbox": email.split("@")[0]})
     # The check would catch a leak: the partner number and account id are in the same history.
     assert partner.number.encode() in raw and account.encode() in raw

@@ -4,7 +4,6 @@ Checked on the raw history, as stored by the server, with no payload codec in th
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
@@ -18,10 +17,9 @@ from ebok.settings import Settings
 from ebok.store.db import Store
 from tests.conftest import worker_for
 from tests.mailbox import activation_token
+from tests.sentinel import assert_unseen, visible_to_temporal, watch_logs
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-OUR_LOGGERS = {"temporalio", "ebok", "activities", "workflows", "adapters", "worker"}
 
 
 async def test_no_password_email_login_or_token_in_temporal(
@@ -32,7 +30,7 @@ async def test_no_password_email_login_or_token_in_temporal(
     ebok_for: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG)
+    watch_logs(caplog)
     tag = uuid.uuid4().hex[:12]
     email, login, password = f"Sentinel.{tag}@Example.pl", f"sentinel{tag}", f"Pw-{tag}-secret"
     ebok: EbokClient = ebok_for(env.client)
@@ -46,25 +44,13 @@ async def test_no_password_email_login_or_token_in_temporal(
         await smtpd.wait_for(2)
         handle = env.client.get_workflow_handle(registration_workflow_id(rid))
         await handle.result()
-
-        history = await handle.fetch_history()
-        description = await handle.describe()
+        raw, visible = await visible_to_temporal(handle, caplog)
 
     async with store.begin() as uow:
         stored = await uow.accounts.by_email(email)
         account_hash = await uow.accounts.password_hash(login)
     assert stored is not None and account_hash is not None
 
-    raw = history.to_json().encode() + b"".join(e.SerializeToString() for e in history.events)
-    visible = [
-        raw,
-        handle.id.encode(),
-        repr(description.typed_search_attributes).encode(),
-        str(description.raw_description).encode(),
-        "\n".join(  # ours and the SDK's; drivers' debug logs are not switched on in production
-            r.getMessage() for r in caplog.records if r.name.split(".")[0] in OUR_LOGGERS
-        ).encode(),
-    ]
     secrets = {
         "password": password,
         "password hash": account_hash,
@@ -73,8 +59,6 @@ async def test_no_password_email_login_or_token_in_temporal(
         "e-mail lower-cased": email.lower(),
         "login": login,
     }
-    for where in visible:
-        for what, value in secrets.items():
-            assert value.encode() not in where, f"{what} leaked"
+    assert_unseen(visible, secrets)
     # The test would catch a leak: the registration id is in the same history.
     assert rid.encode() in raw
