@@ -27,6 +27,7 @@ from ebok.billing_import import (
     ImportFileError,
     import_partners,
 )
+from ebok.cli_dso import add_commands as add_dso_commands
 from ebok.cli_einvoice import add_commands as add_einvoice_commands
 from ebok.cli_invoices import add_commands as add_invoice_commands
 from ebok.cli_linking import add_commands as add_linking_commands
@@ -336,6 +337,7 @@ def _parser() -> argparse.ArgumentParser:
     add_payments_commands(sub, _settings)
     add_einvoice_commands(add, _client, _emit)
     add_outage_commands(add, _client, _emit)
+    add_dso_commands(sub, _settings)
     return parser
 
 
