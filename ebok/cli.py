@@ -41,7 +41,7 @@ from ebok.settings import DEV_ENV_FILE, Settings, parse_codec_keys
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade_url
 
-__all__ = ["main"]
+__all__ = ["main", "script"]
 
 OK, FAILED, BAD_INPUT, NOT_ACTIVATED, RATE_LIMITED = 0, 1, 2, 3, 4
 EXIT_CODES = """exit codes:
@@ -365,3 +365,16 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # an operator needs the cause in one line, not a traceback
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return FAILED
+
+
+def script() -> NoReturn:
+    """The console script: ``main``, then out without interpreter teardown.
+
+    The Temporal client's native runtime keeps threads that may still touch the interpreter
+    while it finalizes, which now and then aborts a finished command ("PyGILState_Release …
+    must be current", exit 134; temporalio/sdk-python#300). Nothing is left to clean up here.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
