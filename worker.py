@@ -17,16 +17,18 @@ import os
 import shutil
 import signal
 import sysconfig
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.resources import as_file, files
 
+from aiohttp import web
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import Adapters, build_activities
 from adapters import registry
+from adapters.operator.webhook import verify_status
 from ebok.billing_import import import_partners
 from ebok.client import EbokClient
 from ebok.codec import AesGcmCodec, data_converter, new_key
@@ -38,6 +40,7 @@ from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 from ebok.temporal import connect, runtime_for
 from ebok.webhooks import run_webhooks
+from ebok.webhooks_operator import add_status_route
 from workflows.catalogue import ALL_WORKFLOWS
 
 log = logging.getLogger("ebok.worker")
@@ -94,6 +97,7 @@ def _dev_settings(settings: Settings) -> Settings:
     folder.mkdir(parents=True, exist_ok=True)
     keys = settings.codec_keys.get_secret_value() if settings.codec_keys else f"dev1:{new_key()}"
     token_key = settings.token_key.get_secret_value() if settings.token_key else new_key()
+    dso_secret = settings.operator_webhook_secret
     database = settings.database_url
     if "database_url" not in settings.model_fields_set:
         database = f"sqlite+aiosqlite:///{folder / 'ebok.db'}"
@@ -106,10 +110,28 @@ def _dev_settings(settings: Settings) -> Settings:
         "EBOK_SMTP_HOST": "127.0.0.1",
         "EBOK_SMTP_PORT": str(DEV_SMTP_PORT),
         "EBOK_SMTP_SECURITY": SmtpSecurity.NONE.value,
+        # The sandbox DSO in a file, so `ebok dso …` drives the DSO this worker talks to and
+        # pushes each change as a signed status webhook to the receiver below: news reaches
+        # the incident at once, as from a real DSO, and the 10-minute poll stays a fallback.
+        "EBOK_OPERATOR_SANDBOX_STATE": str(
+            settings.operator_sandbox_state or folder / "dso-state.json"
+        ),
+        "EBOK_OPERATOR_WEBHOOK_SECRET": dso_secret.get_secret_value() if dso_secret else new_key(),
     }
     DEV_ENV_FILE.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     os.chmod(DEV_ENV_FILE, 0o600)  # it holds the keys
     return Settings(_env_file=DEV_ENV_FILE)
+
+
+def _dso_status_route(settings: Settings, ebok: EbokClient) -> Callable[[web.Application], None]:
+    """The sandbox DSO's status webhook beside the payment one, checked with the dev secret."""
+    assert settings.operator_webhook_secret is not None
+    secret = settings.operator_webhook_secret.get_secret_value()
+
+    def add(app: web.Application) -> None:
+        add_status_route(app, lambda body, headers: verify_status(body, headers, secret), ebok)
+
+    return add
 
 
 def _binary(name: str) -> str:
@@ -164,6 +186,8 @@ async def run_dev(settings: Settings, stop: asyncio.Event) -> None:
             f"{(folder / 'mail').resolve()}\n"
             f"  payment webhook  http://{settings.webhook_bind}/payments/"
             f"{settings.payments_adapter}/notify\n"
+            f"  DSO webhook      http://{settings.webhook_bind}/operator/status  (sandbox DSO"
+            f" state {settings.operator_sandbox_state}: drive it with ebok dso)\n"
             f"  settings for the ebok CLI: {DEV_ENV_FILE.resolve()}\n"
             f"  demo billing data: {loaded.loaded} PPEs (ebok/demo/partners.csv); grid operator:"
             " sandbox registry\n"
@@ -175,7 +199,9 @@ async def run_dev(settings: Settings, stop: asyncio.Event) -> None:
         ebok = EbokClient(env.client, Store.from_url(settings.database_url), settings)
         stack.push_async_callback(ebok.aclose)
         host, _, port = settings.webhook_bind.rpartition(":")
-        hooks = await run_webhooks(ebok, settings.payments_adapter, host, int(port))
+        hooks = await run_webhooks(
+            ebok, settings.payments_adapter, host, int(port), _dso_status_route(settings, ebok)
+        )
         stack.push_async_callback(hooks.cleanup)
         async with running_worker(env.client, settings):
             await stop.wait()

@@ -27,6 +27,7 @@ from ebok.billing_import import (
     import_partners,
 )
 from ebok.cli_common import ClientCommand, token_of, too_soon
+from ebok.cli_dso import add_commands as add_dso_commands
 from ebok.cli_einvoice import add_commands as add_einvoice_commands
 from ebok.cli_invoices import add_commands as add_invoice_commands
 from ebok.cli_linking import add_commands as add_linking_commands
@@ -40,7 +41,7 @@ from ebok.settings import DEV_ENV_FILE, Settings, parse_codec_keys
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade_url
 
-__all__ = ["main"]
+__all__ = ["main", "script"]
 
 OK, FAILED, BAD_INPUT, NOT_ACTIVATED = 0, 1, 2, 3
 EXIT_CODES = """exit codes:
@@ -328,6 +329,7 @@ def _parser() -> argparse.ArgumentParser:
     add_payments_commands(sub, _settings)
     add_einvoice_commands(add, _client, _emit)
     add_outage_commands(add, _client, _emit)
+    add_dso_commands(sub, _settings)
     return parser
 
 
@@ -355,3 +357,16 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # an operator needs the cause in one line, not a traceback
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return FAILED
+
+
+def script() -> NoReturn:
+    """The console script: ``main``, then out without interpreter teardown.
+
+    The Temporal client's native runtime keeps threads that may still touch the interpreter
+    while it finalizes, which now and then aborts a finished command ("PyGILState_Release …
+    must be current", exit 134; temporalio/sdk-python#300). Nothing is left to clean up here.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -9,7 +9,8 @@ import csv
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,34 @@ def _read_json(path: str) -> dict[str, Any]:
     return data
 
 
+def demo_invoice(today: date, number: str | None = None) -> dict[str, Any]:
+    """The bundled demo invoice (``ebok/demo/invoice.json``: partner 1000000101, Jan Kowalski)
+    issued ``today`` for last month, due in 14 days, so no reminder falls due during a demo."""
+    invoice: dict[str, Any] = json.loads(
+        files("ebok.demo").joinpath("invoice.json").read_text(encoding="utf-8")
+    )
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    invoice.update(
+        issue_date=today.isoformat(),
+        period_from=last_month_end.replace(day=1).isoformat(),
+        period_to=last_month_end.isoformat(),
+        due_date=(today + timedelta(days=14)).isoformat(),
+    )
+    if number is not None:
+        invoice["number"] = number
+    return invoice
+
+
 def add_commands(
     sub: Any, imports: Any, add: Add, client: Wrap, emit: Emit, settings: Callable[[], Settings]
 ) -> None:
     async def issue(ebok: EbokClient, args: argparse.Namespace) -> int:
         workflow_id = await ebok.issue_invoice(_read_json(args.file))
         print(json.dumps({"workflow_id": workflow_id}) if args.json else workflow_id)
+        return OK
+
+    def demo(args: argparse.Namespace) -> int:
+        print(json.dumps(demo_invoice(date.today(), args.number), indent=2, ensure_ascii=False))
         return OK
 
     async def status(ebok: EbokClient, args: argparse.Namespace) -> int:
@@ -126,6 +149,10 @@ def add_commands(
                            parents=[out])  # fmt: skip
     cmd.add_argument("file", help="the invoice as JSON (see IssueInvoice in the README)")
     cmd.set_defaults(run=client(issue))
+    about = "print a demo invoice for partner 1000000101 dated today (for `ebok invoice issue`)"
+    cmd = which.add_parser("demo", help=about, description=about)
+    cmd.add_argument("--number", help="another invoice number (default FV/2026/12/000101)")
+    cmd.set_defaults(run=demo)
     cmd = which.add_parser("status", help="show where an invoice stands", parents=[out])
     cmd.add_argument("number")
     cmd.set_defaults(run=client(status))

@@ -3,7 +3,10 @@
 ``sandbox-complete REF`` pays a sandbox payment and ``sandbox-cancel REF`` abandons it (REF is
 the payment's provider ref, ``SBX…``, or our key); each prints the signed notification the
 provider sends, as JSON ``{"body": "<raw body>", "headers": {...}}``. The body is the exact
-text that was signed: hand it on byte for byte, or the signature check fails.
+text that was signed: hand it on byte for byte, or the signature check fails. With
+``--deliver`` the command hands it on itself: it POSTs the notification to the webhook receiver
+(``http://EBOK_WEBHOOK_BIND/payments/sandbox/notify``, served by ``python worker.py --dev``), as
+the provider would, and prints the receiver's answer.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import json
 import sys
 from collections.abc import Callable
 
+import httpx
+
 from adapters.payments.base import PaymentError
 from adapters.payments.sandbox import Notification, SandboxPayments
 from ebok.settings import Settings
@@ -21,11 +26,29 @@ from ebok.settings import Settings
 __all__ = ["add_commands"]
 
 OK, FAILED = 0, 1
+_DELIVERY_TIMEOUT = 30.0  # the receiver answers after the invoice's workflow took the signal
 
 
 def _printed(notification: Notification) -> str:
     body, headers = notification
     return json.dumps({"body": body.decode(), "headers": headers}, indent=2, ensure_ascii=False)
+
+
+async def deliver(notification: Notification, url: str) -> int:
+    """POST the notification as the provider does; print the receiver's answer."""
+    body, headers = notification
+    try:
+        async with httpx.AsyncClient(timeout=_DELIVERY_TIMEOUT) as http:
+            answer = await http.post(url, content=body, headers=headers)
+    except httpx.HTTPError as e:
+        print(f"error: {url}: {type(e).__name__}: {e} (is the webhook receiver running?)",
+              file=sys.stderr)  # fmt: skip
+        return FAILED
+    print(answer.text)
+    if answer.status_code != 200:
+        print(f"error: {url} answered {answer.status_code}", file=sys.stderr)
+        return FAILED
+    return OK
 
 
 def add_commands(
@@ -36,17 +59,23 @@ def add_commands(
 
     def run(action: str) -> Callable[[argparse.Namespace], int]:
         def command(args: argparse.Namespace) -> int:
-            sandbox = SandboxPayments.from_settings(settings())
+            s = settings()
+            sandbox = SandboxPayments.from_settings(s)
 
             async def go() -> int:
                 try:
                     move = sandbox.complete if action == "complete" else sandbox.cancel
-                    print(_printed(await move(args.ref)))
+                    notification = await move(args.ref)
+                    if not args.deliver:
+                        print(_printed(notification))
                 except PaymentError as e:
                     print(f"error: {e}", file=sys.stderr)
                     return FAILED
                 finally:
                     await sandbox.aclose()
+                if args.deliver:
+                    url = args.to or f"http://{s.webhook_bind}/payments/sandbox/notify"
+                    return await deliver(notification, url)
                 return OK
 
             return asyncio.run(go())
@@ -61,3 +90,14 @@ def add_commands(
         cmd = what.add_parser(f"sandbox-{action}", help=about, description=about)
         cmd.set_defaults(run=run(action))
         cmd.add_argument("ref", metavar="REF", help="the payment's provider ref (SBX…) or key")
+        cmd.add_argument(
+            "--deliver",
+            action="store_true",
+            help="POST the notification to the webhook receiver instead of printing it",
+        )
+        cmd.add_argument(
+            "--to",
+            metavar="URL",
+            help="with --deliver: the receiver (default http://EBOK_WEBHOOK_BIND"
+            "/payments/sandbox/notify)",
+        )

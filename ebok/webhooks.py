@@ -10,6 +10,7 @@ adapter that is not the configured one; 503 when we cannot take it now (the prov
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from aiohttp import web
@@ -49,10 +50,20 @@ def build_app(sink: NotificationSink, adapter: str) -> web.Application:
     return app
 
 
-async def run_webhooks(sink: NotificationSink, adapter: str, host: str, port: int) -> web.AppRunner:
-    """Start serving on ``host:port`` (0: a free port, see ``runner.addresses``); the caller
-    owns the runner and must ``await runner.cleanup()``."""
-    runner = web.AppRunner(build_app(sink, adapter))
+async def run_webhooks(
+    sink: NotificationSink,
+    adapter: str,
+    host: str,
+    port: int,
+    also: Callable[[web.Application], None] | None = None,
+) -> web.AppRunner:
+    """Start serving on ``host:port`` (0: a free port, see ``runner.addresses``); ``also``
+    adds more routes (the dev mode's DSO status webhook). The caller owns the runner and must
+    ``await runner.cleanup()``."""
+    app = build_app(sink, adapter)
+    if also is not None:
+        also(app)
+    runner = web.AppRunner(app)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

@@ -16,13 +16,21 @@ from adapters.operator.base import IncidentStatus, NotificationRejected
 from ebok.errors import NotFound
 from ebok.facade.outages import OutageFacade
 
-__all__ = ["MAX_BODY", "Verify", "make_app", "run_webhook_server"]
+__all__ = ["MAX_BODY", "Verify", "add_status_route", "make_app", "run_webhook_server"]
 
 Verify = Callable[[bytes, Mapping[str, str]], IncidentStatus]
 MAX_BODY = 64 * 1024  # a status is a few hundred bytes
 
 
 def make_app(verify: Verify, ebok: OutageFacade) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+    add_status_route(app, verify, ebok)
+    return app
+
+
+def add_status_route(app: web.Application, verify: Verify, ebok: OutageFacade) -> None:
+    """Serve ``POST /operator/status`` on ``app`` (the dev mode's one webhook receiver)."""
+
     async def status(request: web.Request) -> web.Response:
         body = await request.read()
         try:
@@ -35,9 +43,7 @@ def make_app(verify: Verify, ebok: OutageFacade) -> web.Application:
             return web.json_response({"followed": False}, status=202)
         return web.json_response({"followed": True, "incident": incident_id})
 
-    app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post("/operator/status", status)
-    return app
 
 
 async def run_webhook_server(

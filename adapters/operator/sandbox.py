@@ -221,8 +221,9 @@ class SandboxOperator:
         """Onto the outage covering the PPE's area, or a new unplanned one; one per key."""
         await self._enter()
         area = self.area_of(_checked_ppe(request.ppe))
-        if request.area != area:
+        if request.area.casefold() != area.casefold():
             # The DSO places its PPEs itself: a ticket for another area is a caller's mistake.
+            # Its names in any case are one area: billing keeps them upper-case.
             raise OperatorRejected(
                 f"sandbox: the PPE is in area {area!r}, not {request.area!r}", 422
             )
