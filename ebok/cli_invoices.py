@@ -77,6 +77,14 @@ def add_commands(
         emit(args, await ebok.invoice_status(args.number))
         return OK
 
+    async def pay(ebok: EbokClient, args: argparse.Namespace) -> int:
+        link = await ebok.pay_online(args.number, args.language)
+        if args.json:
+            emit(args, link)
+        else:
+            print(f"{link.amount} to pay for {link.number}: {link.url}")
+        return OK
+
     async def payments(ebok: EbokClient, args: argparse.Namespace) -> int:
         try:
             report = await ebok.import_bank_statement(args.file)
@@ -156,6 +164,13 @@ def add_commands(
     cmd = which.add_parser("status", help="show where an invoice stands", parents=[out])
     cmd.add_argument("number")
     cmd.set_defaults(run=client(status))
+
+    about = "a pay-online link for what is left to pay of an open invoice"
+    cmd = which.add_parser("pay", help=about, description=about, parents=[out])
+    cmd.add_argument("number")
+    cmd.add_argument("--language", choices=("pl", "en"), default="pl",
+                     help="the provider's payment page language")  # fmt: skip
+    cmd.set_defaults(run=client(pay))
 
     about = "signal the transfers of a bank statement CSV to the invoices they pay"
     cmd = imports.add_parser("payments", help=about, description=about, parents=[out])

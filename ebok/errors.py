@@ -20,6 +20,7 @@ __all__ = [
     "LimitReached",
     "NotFound",
     "RateLimited",
+    "Unavailable",
     "WrongState",
 ]
 
@@ -63,3 +64,7 @@ class RateLimited(EbokError):
 
 class LimitReached(EbokError):
     pass
+
+
+class Unavailable(EbokError):
+    """A service the answer needs (the payment provider) cannot be reached now; try later."""

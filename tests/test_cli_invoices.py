@@ -19,7 +19,7 @@ from ebok.settings import Settings
 from ebok.store.db import Store
 from tests.conftest import worker_for
 from tests.test_cli import clean_env, cli_env, ebok  # noqa: F401 (fixtures)
-from tests.workflows.invoices import an_invoice
+from tests.workflows.invoices import an_invoice, delivered
 
 
 @pytest.mark.usefixtures("cli_env")
@@ -45,6 +45,7 @@ async def test_issue_pay_by_statement_balance_and_paper_export(
         f'bank_reference\n{today},"123,45",PLN,{billed.invoice["nrb"]},,Jan K,'
         f"{billed.number},BNK-CLI-{billed.number[-8:]}\n"
     )
+    handle = env.client.get_workflow_handle(billed.workflow_id, result_type=m.InvoiceStatus)
     async with worker_for(env.client, settings, store):
         assert await ebok("invoice", "issue", str(bad)) == 2
         assert "error: gross: must equal net + vat" in capsys.readouterr().err
@@ -54,12 +55,16 @@ async def test_issue_pay_by_statement_balance_and_paper_export(
         capsys.readouterr()
         assert await ebok("invoice", "status", billed.number, "--json") == 0
         assert json.loads(capsys.readouterr().out)["number"] == billed.number
+        await delivered(env.client, billed.number)
+        assert await ebok("invoice", "pay", billed.number) == 0
+        assert "https://sandbox-payments.invalid/pay/" in capsys.readouterr().out
 
         assert await ebok("import", "payments", str(statement)) == 0
         assert "1 signalled" in capsys.readouterr().out
-        handle = env.client.get_workflow_handle(billed.workflow_id, result_type=m.InvoiceStatus)
         done = await asyncio.wait_for(handle.result(), timeout=30)
         assert done.state is m.State.PAID
+        assert await ebok("invoice", "pay", billed.number) == 1
+        assert "nothing to pay" in capsys.readouterr().err
     assert await ebok("balance", billed.partner.number) == 0
     assert f"paid 123,45\u00a0zł on {today} for {billed.number}" in capsys.readouterr().out
     assert await ebok("balance", billed.partner.number, "--json") == 0

@@ -16,10 +16,17 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters import registry
-from adapters.payments.base import NotificationRejected, PaymentProvider, PaymentStatus
+from adapters.payments.base import (
+    NotificationRejected,
+    PaymentProvider,
+    PaymentRejected,
+    PaymentRequest,
+    PaymentStatus,
+    PaymentUnavailable,
+)
 from ebok.bank_statement import IncomingTransfer, parse_bank_statement
 from ebok.csv_rows import RowError
-from ebok.errors import InvalidInput, NotFound
+from ebok.errors import InvalidInput, NotFound, Unavailable, WrongState
 from ebok.facade.balance import balance_of
 from ebok.facade.base import FacadeBase, validate
 from ebok.models import invoice as m
@@ -124,6 +131,51 @@ class InvoiceFacade(FacadeBase):
                 "payments", self.settings.payments_adapter, self.settings
             )
         return self._payment_provider
+
+    async def pay_online(self, number: str, language: str = "pl") -> m.PaymentLink:
+        """A pay-online link for what is left to pay of an open invoice (after a partial
+        payment or a correction the mailed link is for the wrong amount; a paper customer has
+        none). Asking again for the same standing gives the same link."""
+        number = validate(_Number, number=number).number
+        async with self.store.begin() as uow:
+            invoice = await uow.invoices.get(number)
+            if invoice is None or not invoice.managed:
+                raise NotFound("no such invoice")
+            if invoice.state in FINAL_STATES:
+                raise WrongState(f"the invoice is {invoice.state}: nothing to pay")
+            standing = await uow.invoices.standing(number, datetime.now(UTC))
+            left = standing.amount_due - standing.paid
+            key = m.remainder_key(number, invoice.gross_grosze, standing.amount_due, standing.paid)
+            kept = await uow.invoices.pay_link(key)
+            if kept is None and key == m.payment_key(number):
+                kept = invoice.pay_url
+        if left <= 0:
+            raise WrongState("the invoice is paid: nothing to pay")
+        if kept is not None:
+            return m.PaymentLink(number=number, amount=Money(left), url=kept)
+        try:
+            created = await self.payments_adapter().create_payment(
+                PaymentRequest(
+                    key=key,
+                    invoice_number=number,
+                    amount=Money(left),
+                    description=f"Faktura {number}",
+                    continue_url=self.settings.link("platnosci/powrot", faktura=number),
+                    language=language,
+                )
+            )
+        except PaymentRejected as e:
+            raise WrongState(f"the payment provider refused the payment: {e}") from None
+        except PaymentUnavailable as e:
+            raise Unavailable(f"payment provider unavailable: {e}") from None
+        if not created.redirect_url:
+            raise Unavailable("the payment provider gave no link; pay by transfer")
+        async with self.store.begin() as uow:
+            await uow.invoices.keep_pay_link(
+                key, number, left, created.provider_ref, created.redirect_url, datetime.now(UTC)
+            )
+            url = await uow.invoices.pay_link(key)  # a rival call's link, kept first, wins
+        return m.PaymentLink(number=number, amount=Money(left), url=url or created.redirect_url)
 
     async def payment_notification(
         self, body: bytes, headers: Mapping[str, str]

@@ -8,6 +8,7 @@ numbers, amounts and dates only; e-mail addresses and names stay in the store.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -64,8 +65,19 @@ def payment_key(number: str) -> str:
     return f"inv~{number}"
 
 
+def remainder_key(number: str, gross: int, amount_due: int, paid: int) -> str:
+    """The key of a payment for what is left to pay: untouched, the mailed link's payment;
+    after a partial payment or a correction, one per standing (asking again gives the same
+    payment, a new payment or correction a new one)."""
+    if paid == 0 and amount_due == gross:
+        return payment_key(number)
+    digest = hashlib.sha256(f"{amount_due}:{paid}".encode()).hexdigest()[:12]
+    return f"{payment_key(number)}~{digest}"
+
+
 def invoice_of_key(key: str) -> str | None:
-    prefix, sep, number = key.partition("~")
+    prefix, sep, rest = key.partition("~")
+    number = rest.partition("~")[0]  # invoice numbers have no "~"
     return number if sep and prefix == "inv" and number else None
 
 
@@ -285,6 +297,14 @@ class CancelInvoice(BaseModel):
     model_config = _FROZEN
     reason: Annotated[Reason, Field(min_length=3)]
     staff: Staff
+
+
+class PaymentLink(BaseModel):
+    """Where the customer pays what is left of an invoice online."""
+
+    number: str
+    amount: Money
+    url: str
 
 
 class InvoiceStatus(BaseModel):

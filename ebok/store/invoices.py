@@ -19,6 +19,7 @@ from ebok.store.dialect import insert_for
 from ebok.store.tables import contract_accounts as ca
 from ebok.store.tables import invoice_events as ev
 from ebok.store.tables import invoices as inv
+from ebok.store.tables import online_payments as op
 from ebok.store.tables import partner_credits as cr
 from ebok.store.tables import payments as pay
 
@@ -110,6 +111,23 @@ class InvoiceRepository:
         await self._conn.execute(
             update(inv).where(inv.c.number == number).values(state=state, updated_at=at)
         )
+
+    async def pay_link(self, key: str) -> str | None:
+        """The pay-online link kept for our payment key, if one was made."""
+        found = await self._conn.execute(select(op.c.redirect_url).where(op.c.key == key))
+        return found.scalar_one_or_none()
+
+    async def keep_pay_link(
+        self, key: str, number: str, amount: int, provider_ref: str, url: str, at: datetime
+    ) -> None:
+        """Keep a link the provider gave for ``key``; the first kept stays (a retry writes
+        nothing new)."""
+        await self._conn.execute(
+            insert_for(self._conn)(op)
+            .values(key=key, invoice_number=number, amount_grosze=amount,
+                    provider_ref=provider_ref, redirect_url=url, created_at=at)
+            .on_conflict_do_nothing(index_elements=[op.c.key])
+        )  # fmt: skip
 
     async def set_delivery(
         self, number: str, channel: str, at: datetime, pay_url: str | None = None

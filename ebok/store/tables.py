@@ -286,6 +286,25 @@ payments = Table(
     Index(None, "invoice_number"),
 )
 
+# Pay-online links made for what was left to pay after a partial payment or a correction: the
+# provider gives a link once per key, so it is kept to be handed out again.
+online_payments = Table(
+    "online_payments",
+    metadata,
+    Column("key", String(64), primary_key=True),  # ours, the provider's idempotency key
+    Column(
+        "invoice_number",
+        String(40),
+        ForeignKey("invoices.number", name="fk_online_payments_invoice_number"),
+        nullable=False,
+    ),
+    Column("amount_grosze", BigInteger, nullable=False),
+    Column("provider_ref", String(120), nullable=False),
+    Column("redirect_url", String(500), nullable=False),
+    _ts("created_at", nullable=False),
+    Index(None, "invoice_number"),
+)
+
 # Overpayment of one invoice, kept per invoice so recomputing it is an idempotent upsert.
 partner_credits = Table(
     "partner_credits",

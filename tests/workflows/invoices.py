@@ -3,6 +3,7 @@ through the sandbox provider, and reading the store and the history."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from dataclasses import dataclass
@@ -116,6 +117,16 @@ def pay_reference(mail: EmailMessage) -> str:
 async def pay_online(ebok: EbokClient, sandbox: SandboxPayments, ref: str) -> str:
     note_body, headers = await sandbox.complete(ref)
     return (await ebok.payment_notification(note_body, headers)).outcome
+
+
+async def delivered(client: Client, number: str, channel: str = "paper") -> None:
+    """Wait until the invoice's delivery is recorded (then the store has the invoice)."""
+    handle = client.get_workflow_handle(m.workflow_id(number))
+    for _ in range(400):
+        if (await handle.query("status", result_type=m.InvoiceStatus)).delivery == channel:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"invoice {number} never delivered by {channel}")
 
 
 async def event_count(client: Client, workflow_id: str) -> int:
