@@ -13,8 +13,8 @@ metrics; it drops the layout tables and glyph names itself when it subsets.
 The source must be DejaVu Sans 2.37 (Debian's fonts-dejavu-core installs it in --source's
 default), so that the same fontTools gives the same files. The glyphs, their hinting, the
 font-wide bounding box and the name table (with the licence) are copied unchanged. The
-faces keep their names: the Bitstream Vera licence only bars "Bitstream" and "Vera" from the
-name of a modified font.
+faces keep their names: the Bitstream Vera and Arev licences only bar "Bitstream", "Vera",
+"Arev" and "Tavmjong Bah" from the name of a modified font.
 """
 
 from __future__ import annotations
@@ -69,11 +69,13 @@ def coverage() -> frozenset[int]:
 
 
 def reduce_face(source: Path, target: Path) -> None:
-    """Write ``source`` (full DejaVu Sans 2.37) reduced to COVERAGE as ``target``."""
+    """Write ``source`` (full DejaVu Sans 2.37) reduced to COVERAGE as ``target``.
+
+    Raises ValueError for another version of the font."""
     font = TTFont(source, recalcBBoxes=False, recalcTimestamp=False)
     version = font["name"].getDebugName(5) or ""
     if not version.startswith(SOURCE_VERSION):
-        raise SystemExit(f"{source} is DejaVu Sans {version!r}, not {SOURCE_VERSION!r}")
+        raise ValueError(f"{source} is DejaVu Sans {version!r}, not {SOURCE_VERSION!r}")
     options = subset.Options()
     options.layout_features = []
     options.drop_tables += list(DROPPED)
@@ -115,7 +117,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dest", type=Path, default=BUNDLED_FONTS, help="where the reduced go")
     args = p.parse_args(argv)
     for full, reduced in FACES:
-        reduce_face(args.source / full, args.dest / reduced)
+        try:
+            reduce_face(args.source / full, args.dest / reduced)
+        except (OSError, ValueError) as e:
+            p.error(str(e))
         print(f"{args.dest / reduced}: {(args.dest / reduced).stat().st_size} bytes")
     (args.dest / "LICENSE").write_text(licence(args.source / FACES[0][0]), encoding="utf-8")
 
