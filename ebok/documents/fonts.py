@@ -1,8 +1,11 @@
 """The font of PDF documents: DejaVu Sans, which covers Polish (and most European) letters.
 
 The package ships its own copy (ebok/templates/documents/fonts, with the font's LICENSE), so a
-document is the same on every machine; a system or matplotlib copy is only a fallback for a
-trimmed install. There is no setting for it: a document's look is not a deployment choice.
+document is the same on every machine. That copy is reduced to the scripts an invoice meets
+(``python -m ebok.documents.reduce_fonts`` makes it from the full fonts and says which), because
+the size of the face is most of what rendering a PDF costs; anything else prints as U+FFFD.
+A full system or matplotlib copy is only a fallback for a trimmed install. There is no setting
+for it: a document's look is not a deployment choice.
 """
 
 from __future__ import annotations
@@ -13,16 +16,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BUNDLED_FONTS", "FontFiles", "FontNotFound", "find_fonts", "printable"]
+__all__ = [
+    "BUNDLED_FONTS", "FACES", "SYSTEM_FONTS", "FontFiles", "FontNotFound", "find_fonts",
+    "printable",
+]  # fmt: skip
 
 BUNDLED_FONTS = Path(__file__).resolve().parent.parent / "templates" / "documents" / "fonts"
+SYSTEM_FONTS = Path("/usr/share/fonts/truetype/dejavu")  # Debian/Ubuntu fonts-dejavu-core
 REGULAR, BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
-_SYSTEM = Path("/usr/share/fonts/truetype/dejavu")  # Debian/Ubuntu fonts-dejavu-core
+REDUCED_REGULAR, REDUCED_BOLD = "DejaVuSans-Reduced.ttf", "DejaVuSans-Bold-Reduced.ttf"
+# (full, reduced) file name of each face.
+FACES = ((REGULAR, REDUCED_REGULAR), (BOLD, REDUCED_BOLD))
 REPLACEMENT = "\ufffd"
 
 
 class FontNotFound(RuntimeError):
-    """No directory holds both DejaVu Sans files."""
+    """No directory holds both DejaVu Sans faces, reduced or full."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,18 +49,19 @@ def _matplotlib_fonts() -> list[Path]:
 
 
 def find_fonts(directories: Iterable[Path] | None = None) -> FontFiles:
-    """The first directory with both DejaVuSans.ttf and DejaVuSans-Bold.ttf."""
+    """The first directory with both faces: their reduced copies, else the full fonts
+    (DejaVuSans.ttf and DejaVuSans-Bold.ttf)."""
     looked = list(directories) if directories is not None else [
-        BUNDLED_FONTS, _SYSTEM, *_matplotlib_fonts(),
+        BUNDLED_FONTS, SYSTEM_FONTS, *_matplotlib_fonts(),
     ]  # fmt: skip
     for folder in looked:
-        regular, bold = folder / REGULAR, folder / BOLD
-        if regular.is_file() and bold.is_file():
-            return FontFiles(regular, bold)
+        for regular, bold in ((REDUCED_REGULAR, REDUCED_BOLD), (REGULAR, BOLD)):
+            if (folder / regular).is_file() and (folder / bold).is_file():
+                return FontFiles(folder / regular, folder / bold)
     where = ", ".join(str(p) for p in looked) or "nowhere"
     raise FontNotFound(
-        f"DejaVu Sans ({REGULAR}, {BOLD}) not found in {where}; reinstall the package "
-        "or install the fonts-dejavu-core system package"
+        f"DejaVu Sans ({REDUCED_REGULAR}, {REDUCED_BOLD} or {REGULAR}, {BOLD}) not found in "
+        f"{where}; reinstall the package or install the fonts-dejavu-core system package"
     )
 
 

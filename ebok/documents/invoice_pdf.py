@@ -10,6 +10,7 @@ import copy
 import functools
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -55,9 +56,20 @@ def _decimal(value: Decimal | Money) -> str:
     return f"{number:,f}".replace(",", GROUP_SEPARATOR).replace(".", ",")
 
 
+@dataclass(frozen=True, slots=True)
+class _Face:
+    """One face as ``add_font`` parses it, kept for the process: fpdf2's font object, the
+    file's bytes and the fontTools glyph order."""
+
+    key: str
+    font: TTFFont
+    data: bytes
+    glyph_order: tuple[str, ...]
+
+
 @functools.cache
-def _parsed(fonts: FontFiles) -> tuple[tuple[str, TTFFont, bytes], ...]:
-    """Both faces as ``add_font`` makes them, parsed once per process: (key, font, file bytes).
+def _parsed(fonts: FontFiles) -> tuple[_Face, ...]:
+    """Both faces, parsed once per process.
 
     Parsing DejaVu (its widths and glyph ids for every character) is over half the time of a
     one-page invoice; the result depends on the file only."""
@@ -68,21 +80,30 @@ def _parsed(fonts: FontFiles) -> tuple[tuple[str, TTFFont, bytes], ...]:
     for key, font in pdf.fonts.items():
         if not isinstance(font, TTFFont):  # add_font of a .ttf file always makes one
             raise TypeError(f"{fonts.regular} is not a TrueType font")
-        parsed.append((key, font, Path(font.ttffile).read_bytes()))
+        order = tuple(font.ttfont.getGlyphOrder())
+        parsed.append(_Face(key, font, Path(font.ttffile).read_bytes(), order))
     return tuple(parsed)
 
 
-def _fresh(parsed: TTFFont, data: bytes) -> TTFFont:
+def _fresh(face: _Face) -> TTFFont:
     """A copy of a parsed face for one document, as ``add_font`` would make it: the metrics
-    shared (read only), its own widths, glyph ids, missing glyphs and subset map. The fontTools
-    font is subset in place when the PDF is written, so each document opens its own from the
-    file's bytes (lazily: only the tables the subset needs are read)."""
-    font = copy.copy(parsed)
-    font.cw = copy.copy(parsed.cw)
-    font.glyph_ids = dict(parsed.glyph_ids)
+    shared (read only), its own widths, glyph ids, missing glyphs and subset map.
+
+    The fontTools font is subset in place when the PDF is written, so each document opens its
+    own from the file's bytes (lazily: only the tables the subset needs are read), with the
+    glyph order already known: the reduced faces name their glyphs from cmap, which would
+    otherwise be worked out again. Bounding boxes are kept as the face has them (fontTools'
+    own subsetter does the same): the glyphs are copied, not changed, so theirs stay right, and
+    the font-wide box stays the face's, which encloses any subset of it."""
+    font = copy.copy(face.font)
+    font.cw = copy.copy(face.font.cw)
+    font.glyph_ids = dict(face.font.glyph_ids)
     font.missing_glyphs = []
     font.biggest_size_pt = 0
-    font.ttfont = TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+    font.ttfont = TTFont(
+        io.BytesIO(face.data), recalcBBoxes=False, recalcTimestamp=False, lazy=True
+    )
+    font.ttfont.setGlyphOrder(list(face.glyph_order))
     font.subset = SubsetMap(font)
     return font
 
@@ -90,8 +111,8 @@ def _fresh(parsed: TTFFont, data: bytes) -> TTFFont:
 class _Pdf(FPDF):
     def __init__(self, fonts: FontFiles, title: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
-        for key, parsed, data in _parsed(fonts):
-            self.fonts[key] = _fresh(parsed, data)
+        for face in _parsed(fonts):
+            self.fonts[face.key] = _fresh(face)
         font = self.fonts[FAMILY.lower()]
         assert isinstance(font, TTFFont)
         self.cmap = font.cmap

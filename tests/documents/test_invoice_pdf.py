@@ -13,10 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ebok.documents.fonts import BUNDLED_FONTS, FontNotFound, find_fonts, printable
+from ebok.documents.fonts import (
+    BUNDLED_FONTS,
+    FACES,
+    FontFiles,
+    FontNotFound,
+    find_fonts,
+    printable,
+)
 from ebok.documents.invoice_pdf import (
     Correction,
     InvoiceDocument,
@@ -25,6 +33,7 @@ from ebok.documents.invoice_pdf import (
     VatTotal,
     render_invoice_pdf,
 )
+from ebok.documents.reduce_fonts import SOURCE_VERSION, coverage, reduce_face
 from ebok.errors import InvalidInput
 from ebok.money import Money
 
@@ -188,6 +197,17 @@ def test_missing_glyphs_are_replaced_not_fatal(tmp_path: Path) -> None:
     assert "Prąd \ufffd \ufffd odwrócone {nb}" in text  # fpdf2's default page-count alias too
 
 
+def test_scripts_beyond_the_shipped_faces_print_as_replacement(tmp_path: Path) -> None:
+    # The shipped faces keep Latin (Vietnamese included), Greek and Cyrillic; DejaVu's Georgian,
+    # Armenian, Hebrew and Arabic are left out of them, so those print as U+FFFD.
+    doc = an_invoice(
+        buyer=Party("Nguyễn Thị Ánh Ωμέγα Жанна", ("ქუჩა Երևան שלום سلام",)),
+    )  # fmt: skip
+    text = text_of(render_invoice_pdf(doc), tmp_path)
+    assert "Nguyễn Thị Ánh Ωμέγα Жанна" in text
+    assert "\ufffd" * 4 + " " + "\ufffd" * 5 + " " + "\ufffd" * 4 + " " + "\ufffd" * 4 in text
+
+
 def test_printable_keeps_what_the_font_has() -> None:
     cmap = {ord(c): "g" for c in "abcą \ufffd"}
     assert printable("ab\tc\x00ą\u200bz\ue000", cmap) == "ab c ą\ufffd\ufffd"
@@ -197,10 +217,51 @@ def test_printable_keeps_what_the_font_has() -> None:
 
 
 def test_fonts_are_bundled_and_a_missing_font_is_named(tmp_path: Path) -> None:
-    assert find_fonts().regular.parent == BUNDLED_FONTS
+    fonts = find_fonts()
+    assert fonts.regular == BUNDLED_FONTS / "DejaVuSans-Reduced.ttf"
+    assert fonts.bold == BUNDLED_FONTS / "DejaVuSans-Bold-Reduced.ttf"
     assert (BUNDLED_FONTS / "LICENSE").is_file()
     with pytest.raises(FontNotFound, match="DejaVuSans.ttf"):
         find_fonts([tmp_path])
+
+
+def test_the_reduced_faces_come_first(tmp_path: Path) -> None:
+    for full, _ in FACES:
+        (tmp_path / full).touch()
+    assert find_fonts([tmp_path]).regular.name == "DejaVuSans.ttf"
+    (tmp_path / "DejaVuSans-Reduced.ttf").touch()  # not both reduced faces: the full pair
+    assert find_fonts([tmp_path]).regular.name == "DejaVuSans.ttf"
+    (tmp_path / "DejaVuSans-Bold-Reduced.ttf").touch()
+    assert find_fonts([tmp_path]) == FontFiles(
+        tmp_path / "DejaVuSans-Reduced.ttf", tmp_path / "DejaVuSans-Bold-Reduced.ttf"
+    )
+
+
+def test_the_shipped_faces_cover_an_invoice() -> None:
+    wanted = "ąćęłńóśźżĄĆĘŁŃÓŚŹŻ–—„”•…·№€₴§°²³½×÷−≤≥ÀÿŒœŠžễΩωЖжЇї\u00a0\ufffd"
+    for _, reduced in FACES:
+        cmap = TTFont(BUNDLED_FONTS / reduced, lazy=True).getBestCmap()
+        assert set(cmap) <= coverage()
+        assert not [c for c in wanted if ord(c) not in cmap]
+
+
+def _system_version() -> str | None:
+    regular = SYSTEM_FONTS / FACES[0][0]
+    return TTFont(regular, lazy=True)["name"].getDebugName(5) if regular.is_file() else None
+
+
+@pytest.mark.skipif(
+    not (_system_version() or "").startswith(SOURCE_VERSION),
+    reason=f"no system DejaVu Sans {SOURCE_VERSION} here",
+)
+def test_the_shipped_faces_are_what_reduce_fonts_makes(tmp_path: Path) -> None:
+    # The same characters and the same glyphs: a changed COVERAGE needs the faces remade.
+    for full, reduced in FACES:
+        reduce_face(SYSTEM_FONTS / full, tmp_path / reduced)
+        made, shipped = TTFont(tmp_path / reduced), TTFont(BUNDLED_FONTS / reduced)
+        assert made.getBestCmap() == shipped.getBestCmap()
+        assert made["hmtx"].metrics == shipped["hmtx"].metrics
+        assert made["glyf"].compile(made) == shipped["glyf"].compile(shipped)
 
 
 def test_same_bytes_in_another_process() -> None:
