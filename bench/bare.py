@@ -19,12 +19,15 @@ from temporalio.common import RetryPolicy
 from bench.bare_storm import STORM_WORKFLOWS, StormActivities
 
 __all__ = [
-    "BARE_WORKFLOWS", "BareActivities", "BareInvoice", "BareKey", "BareLinking", "BareRegistration",
+    "BARE_WORKFLOWS", "BareActivities", "BareEInvoice", "BareInvoice", "BareKey", "BareLinking",
+    "BareRegistration",
 ]  # fmt: skip
 
 TIMEOUT = timedelta(seconds=30)
 # Ours waits on a timer until the first reminder, 3 days before a 14-day due date.
 UNTIL_REMINDER = timedelta(days=11)
+# Ours waits for the request, then for the confirmation, each at most as long as a link lives.
+LINK_TTL = timedelta(hours=72)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
 
@@ -104,11 +107,29 @@ class BareActivities:
     async def deliver_invoice(self, req: BareKey) -> None:
         await self._tell(req.key)
 
+    @activity.defn(name="bench.bare.check_einvoice")
+    async def check_einvoice(self, req: BareKey) -> None:
+        pass
+
+    @activity.defn(name="bench.bare.send_einvoice_link")
+    async def send_einvoice_link(self, req: BareKey) -> None:
+        await self._tell(req.key)
+
+    @activity.defn(name="bench.bare.record_consent")
+    async def record_consent(self, req: BareKey) -> None:
+        pass
+
+    @activity.defn(name="bench.bare.notify_einvoice")
+    async def notify_einvoice(self, req: BareKey) -> None:
+        await self._tell(req.key)
+
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.send, self.redeem, self.welcome,
             self.match, self.check_contract, self.record_link, self.notify,
             self.record_invoice, self.deliver_invoice,
+            self.check_einvoice, self.send_einvoice_link, self.record_consent,
+            self.notify_einvoice,
             *self.storm.all(),
         ]  # fmt: skip
 
@@ -204,4 +225,53 @@ class BareInvoice:
         self._paid = True
 
 
-BARE_WORKFLOWS: list[type] = [BareRegistration, BareLinking, BareInvoice, *STORM_WORKFLOWS]
+@workflow.defn(name="BenchBareEInvoice")
+class BareEInvoice:
+    """E-invoice consent up to active: update ``request`` runs one activity (check) and
+    answers; the run mails the link (one activity, tells the driver) and waits with a timer;
+    update ``confirm`` runs one activity (record the consent); the run notifies (one activity,
+    tells the driver) and waits, with no timer, for a ``withdraw`` signal. Ours waits for the
+    request and for the confirmation each under a timer that the message cancels."""
+
+    def __init__(self) -> None:
+        self._requested = False
+        self._confirmed = False
+        self._withdrawn = False
+
+    @workflow.run
+    async def run(self, req: BareKey) -> str:
+        try:
+            await workflow.wait_condition(lambda: self._requested, timeout=LINK_TTL)
+            await _call("bench.bare.send_einvoice_link", req)
+            await workflow.wait_condition(lambda: self._confirmed, timeout=LINK_TTL)
+        except TimeoutError:
+            return "expired"
+        await _call("bench.bare.notify_einvoice", req)
+        await workflow.wait_condition(lambda: self._withdrawn)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return "withdrawn"
+
+    @workflow.update
+    async def request(self, req: BareKey) -> str:
+        await _call("bench.bare.check_einvoice", req)
+        self._requested = True
+        return "awaiting_confirmation"
+
+    @workflow.update
+    async def confirm(self, req: BareKey) -> str:
+        await _call("bench.bare.record_consent", req)
+        self._confirmed = True
+        return "active"
+
+    @workflow.signal
+    def withdraw(self, req: BareKey) -> None:
+        self._withdrawn = True
+
+
+async def _call(name: str, req: BareKey) -> None:
+    await workflow.execute_activity(name, req, start_to_close_timeout=TIMEOUT, retry_policy=RETRY)
+
+
+BARE_WORKFLOWS: list[type] = [
+    BareRegistration, BareLinking, BareInvoice, BareEInvoice, *STORM_WORKFLOWS,
+]  # fmt: skip

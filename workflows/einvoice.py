@@ -25,6 +25,7 @@ from workflows.common import (
     ensure_process_attribute,
     error_type,
     run_activity,
+    run_store_step,
     show_status,
     update_id,
 )
@@ -124,7 +125,7 @@ class EInvoiceConsent:
     async def request(self, req: m.Request) -> m.ConfirmationPending:
         self._checking = True
         try:
-            await run_activity(
+            await run_store_step(
                 m.CHECK_REQUEST,
                 m.CheckRequest(partner_number=self._in.partner_number, account_id=req.account_id),
             )
@@ -166,7 +167,7 @@ class EInvoiceConsent:
     async def confirm(self, req: m.Confirm) -> m.ConfirmAnswer:
         assert self._request is not None and self._requested_at is not None
         with self._link.redeeming():
-            answer: m.ConfirmAnswer = await run_activity(
+            answer: m.ConfirmAnswer = await run_store_step(
                 m.REDEEM,
                 m.Redeem(
                     request_id=self._id,
@@ -199,7 +200,7 @@ class EInvoiceConsent:
         """Recorded in the store before the answer: the next invoice already goes on paper."""
         self._withdrawing = True
         try:
-            await run_activity(
+            await run_store_step(
                 m.RECORD_WITHDRAWAL,
                 m.RecordWithdrawal(
                     partner_number=self._in.partner_number, at=workflow.now(), channel=req.channel

@@ -13,7 +13,6 @@ from datetime import datetime
 
 from pydantic import TypeAdapter
 from temporalio.client import WorkflowFailureError
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from ebok.errors import InvalidInput, NotFound, WrongState
@@ -70,14 +69,11 @@ class EInvoiceFacade(FacadeBase):
                 raise WrongState("e-invoice is already active for this partner")
         workflow_id = einvoice_workflow_id(partner)
         try:
-            return await self._update(workflow_id, "request", req, m.ConfirmationPending)
-        except NotFound:
-            pass
+            return await self._request(partner, workflow_id, req)
         except WrongState:
             if not await self._closing(workflow_id):
                 raise
-        await self._start_cycle(partner, workflow_id)
-        return await self._update(workflow_id, "request", req, m.ConfirmationPending)
+        return await self._request(partner, workflow_id, req)  # a new cycle after the closed one
 
     async def confirm_einvoice(self, token: str) -> m.ConfirmOutcome:
         """Follow a confirmation link. Anything unknown, malformed or replaced is ``invalid``."""
@@ -161,13 +157,17 @@ class EInvoiceFacade(FacadeBase):
                 return None
             raise
 
-    async def _start_cycle(self, partner: str, workflow_id: str) -> None:
+    async def _request(
+        self, partner: str, workflow_id: str, req: m.Request
+    ) -> m.ConfirmationPending:
+        """The ``request`` update to the open cycle, or to a new one started with it (the
+        first request of a partner, or the first after the previous cycle closed)."""
         s = self.settings
-        await self._start(
+        return await self._update_with_start(
             m.WORKFLOW_TYPE,
             m.EInvoiceInput(
                 partner_number=partner,
-                request_key=secrets.token_hex(8),
+                request_key=secrets.token_hex(8),  # used only if this starts a new run
                 link_ttl=s.einvoice_link_ttl,
                 resend_cooldown=s.einvoice_resend_cooldown,
                 resend_limit=s.einvoice_resend_limit,
@@ -175,8 +175,9 @@ class EInvoiceFacade(FacadeBase):
             workflow_id,
             "einvoice",
             m.State.NEW.value,
-            # Two first requests at once: both land on one run.
-            conflict=WorkflowIDConflictPolicy.USE_EXISTING,
+            "request",
+            req,
+            m.ConfirmationPending,
         )
 
 
