@@ -1,0 +1,36 @@
+"""Every bench scenario runs end to end with a handful of iterations: both sides complete with
+no failure and the table carries its ratios. (The figures themselves come from ``python -m
+bench`` runs with a real N, not from here.)"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.scenarios import SCENARIOS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_scenario_module_is_registered() -> None:
+    modules = {p.stem for p in (ROOT / "bench" / "scenarios").glob("*.py")} - {"__init__"}
+    assert set(SCENARIOS) == modules
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_scenario_runs_on_both_sides(scenario: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", scenario, "--n", "3", "--warmup", "0",
+         "--concurrency", "3", "--db", "sqlite", "--no-record", "--timeout", "60"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert re.search(r"^failures\s+0\s+0\b", done.stdout, re.M), done.stdout
+    assert re.search(r"^throughput \(.*\)\s+[\d.]+\s+[\d.]+\s+[\d.]+x$", done.stdout, re.M)
+    assert re.search(r"^history events/workflow\s+[\d.]+\s+[\d.]+", done.stdout, re.M)
