@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -38,17 +37,6 @@ PAID_ON_TIME_MAX_EVENTS = 45
 
 async def final(env: WorkflowEnvironment, number: str) -> m.InvoiceStatus:
     return await outcome(env, m.workflow_id(number), m.InvoiceStatus)
-
-
-@pytest.fixture
-def ebok(skipping_env: WorkflowEnvironment, ebok_for: Any) -> EbokClient:
-    client: EbokClient = ebok_for(skipping_env.client)
-    return client
-
-
-@pytest.fixture
-def sandbox(settings: Settings) -> SandboxPayments:
-    return SandboxPayments.from_settings(settings)
 
 
 async def test_paid_online_on_time(

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.operator.sandbox import SandboxOperator
@@ -26,12 +25,6 @@ from tests.workflows.invoices import Billed, an_invoice, event_count
 
 FULL_DUNNING_MAX_EVENTS = 110
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def ebok(skipping_env: WorkflowEnvironment, ebok_for: Any) -> EbokClient:
-    client: EbokClient = ebok_for(skipping_env.client)
-    return client
 
 
 def statement(tmp_path: Path, billed: Billed, *rows: tuple[str, str, str]) -> Path:

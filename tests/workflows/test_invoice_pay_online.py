@@ -5,8 +5,6 @@ databases), real SMTP, the sandbox payments adapter."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
@@ -23,17 +21,6 @@ from tests.timeskip import outcome
 from tests.workflows.invoices import an_invoice, delivered, pay_online, pay_reference
 
 SANDBOX_LINK = "https://sandbox-payments.invalid/pay/"
-
-
-@pytest.fixture
-def ebok(skipping_env: WorkflowEnvironment, ebok_for: Any) -> EbokClient:
-    client: EbokClient = ebok_for(skipping_env.client)
-    return client
-
-
-@pytest.fixture
-def sandbox(settings: Settings) -> SandboxPayments:
-    return SandboxPayments.from_settings(settings)
 
 
 def reference_of(link: m.PaymentLink) -> str:

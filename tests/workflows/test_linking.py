@@ -30,12 +30,6 @@ async def final(env: WorkflowEnvironment, account_id: str) -> m.LinkingStatus:
     return await outcome(env, linking_workflow_id(account_id), m.LinkingStatus)
 
 
-@pytest.fixture
-def ebok(skipping_env: WorkflowEnvironment, ebok_for: Any) -> EbokClient:
-    client: EbokClient = ebok_for(skipping_env.client)
-    return client
-
-
 async def test_invoice_proof_confirmed_links_and_tells_the_customer(
     skipping_env: WorkflowEnvironment,
     settings: Settings,
