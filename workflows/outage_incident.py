@@ -18,13 +18,7 @@ from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import (
-    ActivityError,
-    ApplicationError,
-    RetryState,
-    is_cancelled_exception,
-)
-from temporalio.exceptions import TimeoutError as ActivityTimeout
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import (
     EMAIL_RETRY,
@@ -35,6 +29,7 @@ from workflows.common import (
     run_activity,
     show,
 )
+from workflows.ticket_watch import TicketWatch
 
 with workflow.unsafe.imports_passed_through():
     from ebok.models import outage as m
@@ -58,12 +53,9 @@ OPERATOR_RETRY = RetryPolicy(
 NOTIFY_TIMEOUT = timedelta(minutes=30)
 NOTIFY_HEARTBEAT = timedelta(minutes=2)
 MAX_ESCALATIONS = 3
-# Patch id of the switch from a timer and a status activity every ``poll_interval`` (three
-# events and a workflow task each time) to the watch; histories from before it replay the poll.
+# Patch id of the switch from a timer and a status activity every ``poll_interval`` to the
+# ticket watch; histories from before it replay the poll.
 WATCH_PATCH = "outage-watch-ticket"
-# How long one watch runs before the workflow starts it again: its retries in between write
-# nothing to the history, and a DSO unreachable for that long is logged.
-WATCH_SPAN = timedelta(hours=6)
 
 _ORDER = {  # how far along an incident is; the DSO's statuses never move it back
     m.Phase.FORMING: 0,
@@ -98,9 +90,9 @@ class OutageIncident:
         self._wake = 0  # bumped by messages that need the loop
         self._handled = 0  # the value of ``_wake`` the loop last acted on
         self._routing: asyncio.Task[None] | None = None
-        self._watching = False  # by the watch activity (else by the poll of older histories)
-        self._watch: asyncio.Task[None] | None = None
-        self._watch_req: m.WatchRequest | None = None  # what the running watch asks
+        self._watching = False  # by the watch (else by the poll, as older histories did)
+        # News from the watch queues for the loop as the webhook's does.
+        self._watch = TicketWatch(self._cfg.poll_interval, self.operator_status)
         # One notice batch at a time, in serial order: a reporter's mails arrive in order, and
         # the next batch sees what the previous one marked as told.
         self._notifying = asyncio.Lock()
@@ -119,7 +111,7 @@ class OutageIncident:
             if self._routing is not None and self._routing.done():
                 self._routing.result()  # a failed first step fails the incident, visibly
             if self._time_to_continue():
-                self._stop_watch()  # the next run starts its own, from the memo's baseline
+                self._watch.stop()  # the next run starts its own, from the memo's baseline
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     m.IncidentInput(
@@ -128,8 +120,8 @@ class OutageIncident:
                 )
             await self._step()
             if self._watching:
-                self._keep_watch()
-        self._stop_watch()
+                self._watch.keep(self._watch_request())
+        self._watch.stop()
         await run_activity(
             m.FINALIZE,
             m.Finalize(incident_id=inp.incident_id, phase=self._s.phase, at=workflow.now()),
@@ -323,70 +315,12 @@ class OutageIncident:
         if st.reference == s.reference and (s.seen is None or st.changed_at >= s.seen.changed_at):
             s.seen = st
 
-    # --- the watch ----------------------------------------------------------------------------
-
-    def _keep_watch(self) -> None:
-        """One watch while the incident follows a ticket, always asking from what the incident
-        knows now: when a status from the webhook or a status check (or the watch's own
-        answer) moves that baseline, the watch starts again from it, so it never brings back
-        what was applied already and never misses what came after."""
+    def _watch_request(self) -> m.WatchRequest | None:
+        """While the incident follows a ticket: watch it from what the incident knows now."""
         s = self._s
-        want = None
-        if s.reference is not None and s.phase != m.Phase.FORMING and not s.phase.terminal:
-            want = m.WatchRequest(
-                incident_id=self._in.incident_id, reference=s.reference, known=s.seen
-            )
-        if self._watch is not None and not self._watch.done() and want == self._watch_req:
-            return
-        self._stop_watch()
-        if want is not None:
-            self._watch_req = want
-            self._watch = asyncio.create_task(self._watch_ticket(want))
-
-    def _stop_watch(self) -> None:
-        if self._watch is not None and not self._watch.done():
-            self._watch.cancel()  # an activity waiting for its next retry is dropped at once
-        self._watch, self._watch_req = None, None
-
-    async def _watch_ticket(self, req: m.WatchRequest) -> None:
-        every = self._cfg.poll_interval
-        retry = RetryPolicy(
-            initial_interval=every,
-            backoff_coefficient=1.0,
-            maximum_interval=every,
-            non_retryable_error_types=PERMANENT,
-        )
-        span = max(WATCH_SPAN, 2 * every)
-        while True:
-            try:
-                status: m.OperatorStatus = await workflow.execute_activity(
-                    m.WATCH_TICKET,
-                    req,
-                    result_type=m.OperatorStatus,
-                    start_to_close_timeout=OPERATOR_TIMEOUT,
-                    schedule_to_close_timeout=span,
-                    retry_policy=retry,
-                )
-            except ActivityError as err:
-                if is_cancelled_exception(err):
-                    return
-                last = err.cause.cause if isinstance(err.cause, ActivityTimeout) else err.cause
-                if err.retry_state == RetryState.TIMEOUT:
-                    # The span is over (the server stops once the next try would not fit).
-                    if not (isinstance(last, ApplicationError) and last.type == m.UNCHANGED):
-                        workflow.logger.warning(
-                            "no answer about %s for %s (%s); watching on", req.reference, span, last
-                        )
-                    continue
-                workflow.logger.warning(
-                    "watching %s failed (%s); trying again in %s", req.reference, last, span
-                )
-                await workflow.sleep(span)
-                continue
-            if self._watch_req is req:  # not replaced meanwhile by a newer baseline
-                self._statuses.append(status)
-                self._wake += 1
-            return
+        if s.reference is None or s.phase == m.Phase.FORMING or s.phase.terminal:
+            return None
+        return m.WatchRequest(incident_id=self._in.incident_id, reference=s.reference, known=s.seen)
 
     async def _apply(self, st: m.OperatorStatus) -> None:
         """Merge one status into the incident; tell the reporters what changed."""
