@@ -56,6 +56,9 @@ MAX_ESCALATIONS = 3
 # Patch id of the switch from a timer and a status activity every ``poll_interval`` to the
 # ticket watch; histories from before it replay the poll.
 WATCH_PATCH = "outage-watch-ticket"
+# Patch id of finishing a merged incident only once its reports have moved: its last batch
+# closed the reports it still had, and could catch them just as they joined the other one.
+MERGE_PATCH = "outage-finish-after-merge"
 
 _ORDER = {  # how far along an incident is; the DSO's statuses never move it back
     m.Phase.FORMING: 0,
@@ -90,6 +93,7 @@ class OutageIncident:
         self._wake = 0  # bumped by messages that need the loop
         self._handled = 0  # the value of ``_wake`` the loop last acted on
         self._routing: asyncio.Task[None] | None = None
+        self._merging = False  # the reports are moving to the incident this one joins
         self._watching = False  # by the watch (else by the poll, as older histories did)
         # News from the watch queues for the loop as the webhook's does.
         self._watch = TicketWatch(self._cfg.poll_interval, self.operator_status)
@@ -135,7 +139,9 @@ class OutageIncident:
         s = self._s
         if not s.phase.terminal or s.ended_at is None:
             return False
-        return s.phase == m.Phase.MERGED or workflow.now() >= s.ended_at + self._cfg.reopen_grace
+        if s.phase == m.Phase.MERGED:
+            return not self._merging
+        return workflow.now() >= s.ended_at + self._cfg.reopen_grace
 
     def _time_to_continue(self) -> bool:
         if self._routing is not None and not self._routing.done():
@@ -446,11 +452,15 @@ class OutageIncident:
         s = self._s
         s.phase, s.merged_into, s.ended_at = m.Phase.MERGED, target, workflow.now()
         s.detail = f"merged into {target}: {why}"
-        await run_activity(
-            m.MERGE,
-            m.Merge(source=self._in.incident_id, target=target, at=workflow.now()),
-            result_type=m.Counted,
-        )
+        self._merging = workflow.patched(MERGE_PATCH)
+        try:
+            await run_activity(
+                m.MERGE,
+                m.Merge(source=self._in.incident_id, target=target, at=workflow.now()),
+                result_type=m.Counted,
+            )
+        finally:
+            self._merging = False
         self._show()
         self._wake += 1
 
