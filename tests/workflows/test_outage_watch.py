@@ -176,3 +176,48 @@ async def test_the_watch_outlasts_an_operator_outage(
     got = subjects(smtpd.messages, point.email)
     assert sum(s.startswith("Stoen Operator przyjął") for s in got) == 1
     assert got[-1] == f"Zasilanie przywrócone (PPE {point.ppe})"
+
+
+async def test_an_eta_passed_without_news_is_checked_and_told(
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    smtpd: DevSmtpServer,
+    world: World,
+) -> None:
+    world.simulation.on_status = None
+    (point,) = await world.points(an_area())
+    assert world.ebok is not None
+    poll = settings.outage_poll_interval
+    async with worker_for(skipping_env.client, settings, store, operator=world.operator):
+        accepted = await world.ebok.report_outage(point.ppe, "Brak prądu", email=point.email)
+        incident = await incident_of(world.ebok, accepted.report_id)
+        reference = incident.reference or ""
+        await smtpd.wait_for(1)
+        await world.clock.sync(skipping_env)
+        await world.simulation.acknowledge(reference)
+        await world.simulation.set_expected_restoration(reference, world.clock() + poll * 3)
+        await skipping_env.sleep(poll * 5)  # the watch tells the ETA; then it passes quietly
+        await smtpd.wait_for(3)
+        history = await skipping_env.client.get_workflow_handle(
+            incident.incident_id
+        ).fetch_history()
+        await world.clock.sync(skipping_env)
+        await world.simulation.set_expected_restoration(reference, world.clock() + poll * 3)
+        await skipping_env.sleep(poll + timedelta(minutes=1))
+        await smtpd.wait_for(4)
+        await world.clock.sync(skipping_env)
+        await world.simulation.restore(reference)
+        done = await outcome(skipping_env, incident.incident_id, m.IncidentStatus)
+    checks = [
+        e
+        for e in history.events
+        if e.activity_task_scheduled_event_attributes.activity_type.name == m.TICKET_STATUS
+    ]
+    assert len(checks) == 1  # one look at the ticket when the ETA passed
+    assert done.phase is m.Phase.RESTORED
+    got = subjects(smtpd.messages, point.email)
+    assert got[1].startswith("Stoen Operator przyjął")
+    assert got[2] == f"Usuwanie awarii trwa dłużej (PPE {point.ppe})"
+    assert got[3].startswith("Nowy przewidywany czas")
+    assert got[-1] == f"Zasilanie przywrócone (PPE {point.ppe})"
