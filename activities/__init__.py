@@ -81,6 +81,7 @@ def outage_activities(outage: OutageActivities) -> list[Callable[..., Any]]:
         outage.follow,
         outage.open_ticket,
         outage.ticket_status,
+        outage.watch_ticket,
         outage.attach,
         outage.close_report,
         outage.tell_reporter,

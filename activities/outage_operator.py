@@ -1,10 +1,11 @@
 """Outage activities that talk to the grid operator: what it knows of a PPE, the one ticket
-of an incident, and the incident's status. The DSO's answers become workflow models here."""
+of an incident, and the incident's status (once, or watched until it changes). The DSO's
+answers become workflow models here."""
 
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from adapters.operator.base import (
     IncidentStatus,
@@ -115,8 +116,27 @@ class OperatorCalls:
 
     @activity.defn(name=m.TICKET_STATUS)
     async def ticket_status(self, req: m.StatusRequest) -> m.OperatorStatus:
+        return await self._status(req.reference)
+
+    @activity.defn(name=m.WATCH_TICKET)
+    async def watch_ticket(self, req: m.WatchRequest) -> m.OperatorStatus:
+        """The ticket's status once the DSO has news for the incident. Until then each attempt
+        fails as ``Unchanged`` and the server tries again after the retry interval: waiting
+        that way writes nothing to the workflow's history, where a timer and an activity per
+        look at the ticket would. A read only, so any attempt may run again."""
+        status = await self._status(req.reference)
+        if not req.is_news(status):
+            raise ApplicationError(
+                f"no news of {req.reference} since {status.changed_at.isoformat()}",
+                type=m.UNCHANGED,
+                # Expected, not a fault: the SDK logs it quietly and counts no failure.
+                category=ApplicationErrorCategory.BENIGN,
+            )
+        return status
+
+    async def _status(self, reference: str) -> m.OperatorStatus:
         try:
-            return operator_status(await self._operator.ticket_status(req.reference))
+            return operator_status(await self._operator.ticket_status(reference))
         except OperatorRejected as e:
             raise _rejected(e) from None
         except OperatorUnavailable as e:

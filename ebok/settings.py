@@ -214,7 +214,8 @@ class Settings(BaseSettings):
         default=timedelta(hours=24), description="unplanned interruption giving a bonifikata"
     )
     outage_poll_interval: PositiveDuration = Field(
-        default=timedelta(minutes=10), description="how often an incident's status is polled"
+        default=timedelta(minutes=10),
+        description="how often an incident's watch asks the DSO for its ticket's status",
     )
     outage_batch_size: Annotated[int, Field(ge=1, le=5000)] = Field(
         default=200, description="reporters read and mailed per page of a notification"

@@ -3,10 +3,11 @@
 Reports arrive by the ``attach`` signal (signal-with-start from the report's activity). The
 first one decides: the DSO already knows the outage → follow its incident; else open ONE
 ticket keyed by this workflow's id. Then the DSO's status (``operator_status`` signal from the
-webhook, or a poll every ``poll_interval``) and the clocks (acknowledgement SLA, ETA, the legal
-24 h) produce notices, each mailed to all reporters by one activity that pages through the
-store. The workflow keeps counts only, so thousands of reports cost one signal event each;
-it continues as new after ``reports_per_run`` reports or when the server suggests it.
+webhook, or the watch: one activity that the server retries every ``poll_interval`` until the
+ticket has news) and the clocks (acknowledgement SLA, ETA, the legal 24 h) produce notices,
+each mailed to all reporters by one activity that pages through the store. The workflow keeps
+counts only, so thousands of reports cost one signal event each; it continues as new after
+``reports_per_run`` reports or when the server suggests it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from workflows.common import (
     run_activity,
     show,
 )
+from workflows.ticket_watch import TicketWatch
 
 with workflow.unsafe.imports_passed_through():
     from ebok.models import outage as m
@@ -51,6 +53,12 @@ OPERATOR_RETRY = RetryPolicy(
 NOTIFY_TIMEOUT = timedelta(minutes=30)
 NOTIFY_HEARTBEAT = timedelta(minutes=2)
 MAX_ESCALATIONS = 3
+# Patch id of the switch from a timer and a status activity every ``poll_interval`` to the
+# ticket watch; histories from before it replay the poll.
+WATCH_PATCH = "outage-watch-ticket"
+# Patch id of finishing a merged incident only once its reports have moved: its last batch
+# closed the reports it still had, and could catch them just as they joined the other one.
+MERGE_PATCH = "outage-finish-after-merge"
 
 _ORDER = {  # how far along an incident is; the DSO's statuses never move it back
     m.Phase.FORMING: 0,
@@ -85,6 +93,10 @@ class OutageIncident:
         self._wake = 0  # bumped by messages that need the loop
         self._handled = 0  # the value of ``_wake`` the loop last acted on
         self._routing: asyncio.Task[None] | None = None
+        self._merging = False  # the reports are moving to the incident this one joins
+        self._watching = False  # by the watch (else by the poll, as older histories did)
+        # News from the watch queues for the loop as the webhook's does.
+        self._watch = TicketWatch(self._cfg.poll_interval, self.operator_status)
         # One notice batch at a time, in serial order: a reporter's mails arrive in order, and
         # the next batch sees what the previous one marked as told.
         self._notifying = asyncio.Lock()
@@ -93,6 +105,7 @@ class OutageIncident:
 
     @workflow.run
     async def run(self, inp: m.IncidentInput) -> m.IncidentStatus:
+        self._watching = workflow.patched(WATCH_PATCH)
         ensure_process_attribute("incident")
         self._show()
         if self._s.phase == m.Phase.FORMING:
@@ -102,6 +115,7 @@ class OutageIncident:
             if self._routing is not None and self._routing.done():
                 self._routing.result()  # a failed first step fails the incident, visibly
             if self._time_to_continue():
+                self._watch.stop()  # the next run starts its own, from the memo's baseline
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     m.IncidentInput(
@@ -109,6 +123,9 @@ class OutageIncident:
                     )
                 )
             await self._step()
+            if self._watching:
+                self._watch.keep(self._watch_request())
+        self._watch.stop()
         await run_activity(
             m.FINALIZE,
             m.Finalize(incident_id=inp.incident_id, phase=self._s.phase, at=workflow.now()),
@@ -122,7 +139,9 @@ class OutageIncident:
         s = self._s
         if not s.phase.terminal or s.ended_at is None:
             return False
-        return s.phase == m.Phase.MERGED or workflow.now() >= s.ended_at + self._cfg.reopen_grace
+        if s.phase == m.Phase.MERGED:
+            return not self._merging
+        return workflow.now() >= s.ended_at + self._cfg.reopen_grace
 
     def _time_to_continue(self) -> bool:
         if self._routing is not None and not self._routing.done():
@@ -147,17 +166,19 @@ class OutageIncident:
         now = workflow.now()
         s = self._s
         while self._statuses and s.phase != m.Phase.FORMING:
-            await self._apply(self._statuses.pop(0))
+            status = self._statuses.pop(0)
+            self._saw(status)
+            await self._apply(status)
         await self._escalate_if_unacknowledged(now)
         if s.phase.terminal or s.phase == m.Phase.FORMING:
             if s.unconfirmed and s.notice is not None:
                 await self._confirm()
             return
         await self._legal_clock(now)
-        if s.next_poll is not None and now >= s.next_poll:
+        if not self._watching and s.next_poll is not None and now >= s.next_poll:
             await self._poll()
         if self._eta_passed(now):
-            await self._poll()
+            await self._poll()  # one look at the ticket before telling anyone it is late
             if self._eta_passed(workflow.now()) and not s.phase.terminal:
                 s.delayed_for = s.eta
                 await self._announce(m.NoticeKind.DELAYED)
@@ -172,7 +193,8 @@ class OutageIncident:
         else:
             if s.phase in (m.Phase.FORMING, m.Phase.REPORTED) and s.escalations < MAX_ESCALATIONS:
                 times.append(self._ack_deadline())
-            times.append(s.next_poll)
+            if not self._watching:
+                times.append(s.next_poll)
             if s.eta is not None and s.delayed_for != s.eta:
                 times.append(s.eta)
             if self._legal_deadline() is not None and not s.entitled:
@@ -290,7 +312,21 @@ class OutageIncident:
         except ActivityError:
             workflow.logger.warning("status poll of %s failed; next poll later", s.reference)
             return
+        self._saw(status)
         await self._apply(status)
+
+    def _saw(self, st: m.OperatorStatus) -> None:
+        """Keep the DSO's newest status, however it came: the watch waits for anything else."""
+        s = self._s
+        if st.reference == s.reference and (s.seen is None or st.changed_at >= s.seen.changed_at):
+            s.seen = st
+
+    def _watch_request(self) -> m.WatchRequest | None:
+        """While the incident follows a ticket: watch it from what the incident knows now."""
+        s = self._s
+        if s.reference is None or s.phase == m.Phase.FORMING or s.phase.terminal:
+            return None
+        return m.WatchRequest(incident_id=self._in.incident_id, reference=s.reference, known=s.seen)
 
     async def _apply(self, st: m.OperatorStatus) -> None:
         """Merge one status into the incident; tell the reporters what changed."""
@@ -416,11 +452,15 @@ class OutageIncident:
         s = self._s
         s.phase, s.merged_into, s.ended_at = m.Phase.MERGED, target, workflow.now()
         s.detail = f"merged into {target}: {why}"
-        await run_activity(
-            m.MERGE,
-            m.Merge(source=self._in.incident_id, target=target, at=workflow.now()),
-            result_type=m.Counted,
-        )
+        self._merging = workflow.patched(MERGE_PATCH)
+        try:
+            await run_activity(
+                m.MERGE,
+                m.Merge(source=self._in.incident_id, target=target, at=workflow.now()),
+                result_type=m.Counted,
+            )
+        finally:
+            self._merging = False
         self._show()
         self._wake += 1
 

@@ -7,9 +7,10 @@ Two workflow types:
   the description stay in the store (``outage_reports``); the workflow sees ids, the PPE and
   the area. Duplicate reports of one customer for one PPE, while open, are the same report.
 - ``OutageIncident``, id ``incident-<area>-<random>``: one incident at the DSO, which collects
-  reports by signal, opens at most one operator ticket, follows its status (webhook signal or
-  polling) and mails reporters in batches read from the store. It keeps counts, not reporters,
-  and continues as new with :class:`IncidentMemo`.
+  reports by signal, opens at most one operator ticket, follows its status (webhook signal, or
+  a watch: one activity the server retries while nothing changes) and mails reporters in
+  batches read from the store. It keeps counts, not reporters, and continues as new with
+  :class:`IncidentMemo`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ LOOKUP = "outage.lookup"
 FOLLOW = "outage.follow"
 OPEN_TICKET = "outage.open_ticket"
 TICKET_STATUS = "outage.ticket_status"
+WATCH_TICKET = "outage.watch_ticket"
+UNCHANGED = "Unchanged"  # what the watch fails with while the ticket has no news
 NOTIFY = "outage.notify"
 ENTITLE = "outage.entitle"
 END_INTERRUPTION = "outage.end_interruption"
@@ -201,7 +204,7 @@ class Located(BaseModel):
 
 
 class OperatorStatus(BaseModel):
-    """Signal ``operator_status`` (verified webhook) and the result of a poll."""
+    """Signal ``operator_status`` (verified webhook) and what a look at the ticket finds."""
 
     model_config = _FROZEN
     reference: str
@@ -353,7 +356,8 @@ class IncidentMemo(BaseModel):
     escalations: int = 0
     entitled: bool = False
     delayed_for: datetime | None = None  # the ETA the "delayed" mail was about
-    next_poll: datetime | None = None
+    next_poll: datetime | None = None  # histories from before the watch poll on a timer
+    seen: OperatorStatus | None = None  # the DSO's newest status we know: the watch's baseline
     status_at: datetime | None = None  # ``changed_at`` of the newest DSO status applied
     merged_into: str | None = None
     absorbed: list[str] = []  # incidents merged into this one (a repeated signal counts once)
@@ -466,6 +470,22 @@ class StatusRequest(BaseModel):
     model_config = _FROZEN
     incident_id: str
     reference: str
+
+
+class WatchRequest(BaseModel):
+    """Ask the DSO until it has news: ``known`` is the newest status the incident has."""
+
+    model_config = _FROZEN
+    incident_id: str
+    reference: str
+    known: OperatorStatus | None = None
+
+    def is_news(self, status: OperatorStatus) -> bool:
+        """Anything but ``known`` again, or an older status (a lagging replica of the DSO's)."""
+        known = self.known
+        if known is None:
+            return True
+        return status != known and status.changed_at >= known.changed_at
 
 
 class Notify(BaseModel):
