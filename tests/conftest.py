@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import inspect
+import os
 import shutil
+import sys
 import sysconfig
 import tempfile
 import uuid
@@ -40,6 +44,49 @@ from workflows.catalogue import ALL_WORKFLOWS
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_TOKEN_KEY = base64.b64encode(b"link tokens of the test suite only").decode()
+
+
+# No test may hang CI: past this many seconds an async test is cancelled, after every task's
+# stack is printed, so the failure says where it waited. The slowest test takes ~2 minutes.
+TEST_LIMIT_SECONDS = float(os.environ.get("EBOK_TEST_LIMIT_SECONDS", "480"))
+
+
+def _awaiting(coro: Any) -> list[str]:
+    """Where a suspended coroutine waits, outermost first (``Task.get_stack`` shows only the
+    outermost frame)."""
+    where = []
+    while coro is not None and getattr(coro, "cr_frame", None) is not None:
+        frame = coro.cr_frame
+        where.append(f"{frame.f_code.co_qualname} ({Path(frame.f_code.co_filename).name}:"
+                     f"{frame.f_lineno})")  # fmt: skip
+        coro = getattr(coro, "cr_await", None)
+    return where
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="session")
+async def _no_test_hangs(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    if not inspect.iscoroutinefunction(request.function):
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    name = request.function.__name__
+
+    def give_up() -> None:
+        print(f"\n{request.node.nodeid}: over {TEST_LIMIT_SECONDS:.0f} s; tasks:", file=sys.stderr)
+        tests = []
+        for task in asyncio.all_tasks(loop):
+            chain = " <- ".join(_awaiting(task.get_coro()))
+            print(f"  {task.get_name()}: {chain}", file=sys.stderr)
+            if getattr(task.get_coro(), "__name__", "") == name:
+                tests.append(task)
+        for task in tests:
+            task.cancel(f"over {TEST_LIMIT_SECONDS:.0f} s")
+
+    timer = loop.call_later(TEST_LIMIT_SECONDS, give_up)
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
