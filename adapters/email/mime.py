@@ -187,14 +187,14 @@ def render(mail: OutgoingEmail, *, date: datetime | None = None) -> tuple[bytes,
             raise EmailError(f"{name}: may appear only once in a message")
         head.append(_extra_header(name, value))
     head.append("MIME-Version: 1.0\r\n")
-    body = _text_part("plain", mail.text)
-    if mail.html is not None:
-        body = _multipart("alternative", mail, (body, _text_part("html", mail.html)))
-    if mail.attachments:
-        parts = (body, *(_attachment(att) for att in mail.attachments))
-        body = _multipart("mixed", mail, parts)
-    part_head, content = body
     try:
+        body = _text_part("plain", mail.text)
+        if mail.html is not None:
+            body = _multipart("alternative", mail, (body, _text_part("html", mail.html)))
+        if mail.attachments:
+            parts = (body, *(_attachment(att) for att in mail.attachments))
+            body = _multipart("mixed", mail, parts)
+        part_head, content = body
         data = "".join((*head, part_head, _CRLF)).encode("ascii")
     except UnicodeEncodeError as e:  # folded headers are ASCII; this would be a bug of ours
         raise EmailError(f"header is not 7-bit after encoding: {e}") from None
@@ -276,9 +276,9 @@ _Part = tuple[str, bytes]  # header lines (ASCII, each ending in CRLF) and the e
 
 
 def _text_part(subtype: str, text: str) -> _Part:
-    # As the standard library's text content manager does it: lines split on any line end and
-    # joined with LF, a final line end added; encoded to quoted-printable lines of at most 76
-    # characters (binascii encodes trailing white space, "=", controls and non-ASCII bytes).
+    # As the standard library's text content manager does it: lines split on CR, LF or CRLF
+    # and joined with LF, a final line end added; encoded to quoted-printable lines of at most
+    # 76 characters (binascii encodes trailing white space, "=", controls and non-ASCII bytes).
     lines = text.encode("utf-8").splitlines()
     encoded = binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True)
     head = f'Content-Type: text/{subtype}; charset="utf-8"\r\n{_QP}'
@@ -313,7 +313,7 @@ def _disposition(filename: str) -> str:
 def _multipart(subtype: str, mail: OutgoingEmail, parts: Sequence[_Part]) -> _Part:
     # "=_" cannot occur in quoted-printable or base64 text, so the boundary cannot occur in a
     # part; derived from the Message-ID, the same mail is written the same way every time.
-    digest = hashlib.sha256(mail.message_id.encode("utf-8", "surrogatepass")).hexdigest()
+    digest = hashlib.sha256(mail.message_id.encode("ascii")).hexdigest()
     boundary = f"=_{subtype[0]}.{digest[:24]}"
     delimiter = f"--{boundary}\r\n".encode("ascii")
     chunks: list[bytes] = []
