@@ -41,6 +41,9 @@ class MailComposer:
             autoescape=select_autoescape(enabled_extensions=("html",), default=False),
             undefined=StrictUndefined,
             keep_trailing_newline=True,
+            # The templates ship with the package and do not change under a running worker;
+            # without this, every get_template() stats the file and its parents for changes.
+            auto_reload=False,
         )
         self._env.filters["local_time"] = local_time
 

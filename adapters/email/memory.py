@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 from adapters.email.base import EmailError, EmailUnavailable, OutgoingEmail, SendReceipt
-from adapters.email.mime import build_message
+from adapters.email.mime import render
 from ebok.settings import Settings
 
 __all__ = ["MemorySender", "SentEmail"]
@@ -59,12 +59,12 @@ class MemorySender:
 
     async def send(self, mail: OutgoingEmail) -> SendReceipt:
         self.attempts += 1
-        message = build_message(mail)  # validates, so a bad mail fails like with a relay
+        data, _ = render(mail)  # validates, so a bad mail fails like with a relay
         if self._failures:
             raise self._failures.pop(0)
         if any(s.mail.message_id == mail.message_id for s in self.sent):
             return SendReceipt(mail.message_id, "duplicate Message-ID: already stored")
-        parsed = BytesParser(policy=policy.default).parsebytes(message.as_bytes())
+        parsed = BytesParser(policy=policy.default).parsebytes(data)
         self.sent.append(SentEmail(mail, parsed))
         return SendReceipt(mail.message_id, "stored in memory")
 

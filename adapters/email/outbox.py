@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from adapters.email.base import EmailUnavailable, OutgoingEmail, SendReceipt
-from adapters.email.mime import build_message
+from adapters.email.mime import render
 from ebok.settings import Settings
 
 __all__ = ["OutboxSender"]
@@ -34,7 +34,7 @@ class OutboxSender:
         return self.folder / f"{hashlib.sha256(message_id.encode()).hexdigest()[:32]}.eml"
 
     async def send(self, mail: OutgoingEmail) -> SendReceipt:
-        data = build_message(mail).as_bytes()
+        data, _ = render(mail)
         path = self.path_for(mail.message_id)
         try:
             await asyncio.to_thread(_write_atomically, path, data)

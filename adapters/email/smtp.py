@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from email.message import EmailMessage
 
 import aiosmtplib
 
@@ -28,7 +27,7 @@ from adapters.email.base import (
     RecipientRejected,
     SendReceipt,
 )
-from adapters.email.mime import Envelope, build_message_and_envelope
+from adapters.email.mime import Envelope, render
 from ebok.settings import Settings, SmtpSecurity
 
 __all__ = ["SmtpSender"]
@@ -81,13 +80,13 @@ class SmtpSender:
         )
 
     async def send(self, mail: OutgoingEmail) -> SendReceipt:
-        message, env = build_message_and_envelope(mail)
+        data, env = render(mail)
         if self._closed:  # before waiting: aclose() may hold every slot
             raise EmailError("SmtpSender is closed")
         async with self._slots:
             if self._closed:
                 raise EmailError("SmtpSender is closed")
-            detail = await self._deliver(message, env)
+            detail = await self._deliver(data, env)
         return SendReceipt(mail.message_id, detail)
 
     async def aclose(self) -> None:
@@ -110,7 +109,7 @@ class SmtpSender:
     def _where(self) -> str:
         return f"{self._host}:{self._port}"
 
-    async def _deliver(self, message: EmailMessage, env: Envelope) -> str:
+    async def _deliver(self, data: bytes, env: Envelope) -> str:
         for attempt in (1, 2):
             # The retry always opens a new connection: if the relay restarted, the other idle
             # ones are as stale as the one that just failed.
@@ -119,9 +118,9 @@ class SmtpSender:
             try:
                 if smtp is None:
                     smtp = await self._connect()
-                _, reply = await smtp.send_message(
-                    message, sender=env.mail_from, recipients=[env.rcpt_to]
-                )
+                # The message is already 7-bit with CRLF line ends: no BODY or SMTPUTF8
+                # option is needed, and aiosmtplib need not flatten an EmailMessage again.
+                _, reply = await smtp.sendmail(env.mail_from, [env.rcpt_to], data)
             except (EmailError, asyncio.CancelledError):
                 # An EmailError comes from _connect, which closed its own connection; cancelled
                 # mid-transaction, the session state is unknown, so it cannot go back.
