@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from ebok.devsmtp import DevSmtpServer
+from ebok.devsmtp import Delivery, DevSmtpServer
 
 __all__ = ["Arrival", "BareInbox", "Mailbox"]
 
@@ -22,7 +22,12 @@ __all__ = ["Arrival", "BareInbox", "Mailbox"]
 @dataclass(frozen=True)
 class Arrival:
     at: float  # time.perf_counter() when the driver saw it
-    message: EmailMessage | None = None  # the mail, on our side
+    delivery: Delivery | None = None  # the mail, on our side
+
+    @property
+    def message(self) -> EmailMessage | None:
+        """The mail parsed (only when a scenario reads it, as the SMTP server parses lazily)."""
+        return self.delivery.message if self.delivery is not None else None
 
 
 class Mailbox:
@@ -60,7 +65,7 @@ class Mailbox:
                 for rcpt in delivery.rcpt_tos:
                     waiter = self._waiting.pop(rcpt.lower(), None)
                     if waiter is not None and not waiter.done():
-                        waiter.set_result(Arrival(now, delivery.message))
+                        waiter.set_result(Arrival(now, delivery))
             self._seen = len(received)
 
 

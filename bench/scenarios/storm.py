@@ -177,13 +177,13 @@ class _Mail:
             now = time.perf_counter()
             received = self._smtpd.received
             for delivery in received[self._seen :]:
-                subject = str(delivery.message["Subject"] or "")
+                subject = str(delivery.headers["Subject"] or "")
                 for title in (RECEIVED, RESTORED):
                     if subject.startswith(title):
                         for rcpt in delivery.rcpt_tos:
                             waiter = self._waiting.pop((rcpt.lower(), title), None)
                             if waiter is not None and not waiter.done():
-                                waiter.set_result(Arrival(now, delivery.message))
+                                waiter.set_result(Arrival(now, delivery))
             self._seen = len(received)
 
 
