@@ -13,6 +13,7 @@ from ebok.errors import InvalidInput, NotFound
 from ebok.facade.base import FacadeBase, checked, validate
 from ebok.ids import opaque_id
 from ebok.models import outage as m
+from ebok.store.db import UnitOfWork
 from ebok.store.outages import NewReport
 
 __all__ = ["OutageFacade"]
@@ -44,8 +45,10 @@ class OutageFacade(FacadeBase):
             phone=phone,
             language=language,
         )
-        new = await self._new_report(req)
+        # One transaction: the portal's back end is a busy writer beside the worker, and on
+        # SQLite a transaction (a connection taken, a commit) is what a storm of reports waits on.
         async with self.store.begin() as uow:
+            new = await self._new_report(uow, req)
             report_id, created = await uow.outages.create_report(new)
         try:
             await self._start(
@@ -70,40 +73,33 @@ class OutageFacade(FacadeBase):
             raise
         return m.ReportAccepted(report_id=report_id, duplicate=not created)
 
-    async def _new_report(self, req: m.ReportRequest) -> NewReport:
+    async def _new_report(self, uow: UnitOfWork, req: m.ReportRequest) -> NewReport:
         """Who reports and where the PPE is: from the account and billing, PII to the store."""
-        async with self.store.begin() as uow:
-            partner_number = await uow.billing.partner_of_ppe(req.ppe)
-            email, language = req.email, str(req.language)
-            if req.account_id is not None:
-                account = await uow.accounts.get(req.account_id)
-                if account is None:
-                    raise NotFound("no such account")
-                partners = await uow.billing.partners_of_account(req.account_id)
-                if partner_number is None or partner_number not in partners:
-                    raise InvalidInput.one("ppe", "is not a point of delivery of this account")
-                email, language = account.email, account.language
-                reporter = f"account:{req.account_id}"
-            else:
-                reporter = f"contact:{(req.email or req.phone or '').strip().lower()}"
-            area, household = None, True
-            if partner_number is not None:
-                partner = await uow.billing.partner(partner_number)
-                household = partner is None or partner.kind == "household"
-                for point in await uow.billing.ppes_of_partner(partner_number):
-                    if point.ppe == req.ppe:
-                        area = point.area
+        owner = await uow.billing.owner_of_ppe(req.ppe)
+        partner_number = owner.partner_number if owner is not None else None
+        email, language = req.email, str(req.language)
+        if req.account_id is not None:
+            account = await uow.accounts.get(req.account_id)
+            if account is None:
+                raise NotFound("no such account")
+            partners = await uow.billing.partners_of_account(req.account_id)
+            if partner_number is None or partner_number not in partners:
+                raise InvalidInput.one("ppe", "is not a point of delivery of this account")
+            email, language = account.email, account.language
+            reporter = f"account:{req.account_id}"
+        else:
+            reporter = f"contact:{(req.email or req.phone or '').strip().lower()}"
         return NewReport(
             id=opaque_id(m.REPORT_PREFIX),
             reporter_key=reporter,
             account_id=req.account_id,
             partner_number=partner_number,
-            household=household,
+            household=owner.household if owner is not None else True,
             email=email,
             phone=req.phone,
             language=language if language in ("pl", "en") else "pl",
             ppe=req.ppe,
-            area=area,
+            area=owner.area if owner is not None else None,
             description=req.description,
             reported_at=datetime.now(UTC),
         )

@@ -23,7 +23,8 @@ from ebok.store.tables import partner_links as pl
 from ebok.store.tables import points_of_delivery as pod
 
 __all__ = [
-    "LINK_METHODS", "PARTNER_KINDS", "BillingRepository", "PartnerRecord", "PpeRecord",
+    "LINK_METHODS", "PARTNER_KINDS", "BillingRepository", "PartnerRecord", "PointOwner",
+    "PpeRecord",
 ]  # fmt: skip
 
 PARTNER_KINDS = ("household", "business")
@@ -37,6 +38,13 @@ class PartnerRecord:
     kind: str
     nip: str | None
     pesel: str | None
+
+
+@dataclass(frozen=True)
+class PointOwner:
+    partner_number: str
+    household: bool  # or no partner record yet, which counts as one
+    area: str | None
 
 
 @dataclass(frozen=True)
@@ -164,19 +172,34 @@ class BillingRepository:
 
     async def partner_of_ppe(self, code: str) -> str | None:
         """The partner behind a current PPE code (spaces allowed) or a legacy one."""
+        owner = await self.owner_of_ppe(code)
+        return owner.partner_number if owner is not None else None
+
+    async def owner_of_ppe(self, code: str) -> PointOwner | None:
+        """:meth:`partner_of_ppe` with the partner's kind and, if ``code`` is the point's
+        current PPE as written, its grid area: one query where a report needs all three."""
         stripped = code.strip()
         if not stripped:
             return None
         # A legacy code is free-form, so it is looked up as written as well as compacted.
         candidates = {stripped, stripped.replace(" ", "")}
-        found = await self._conn.execute(
-            select(ca.c.partner_number)
-            .join(pod, pod.c.contract_account == ca.c.number)
-            .where(or_(pod.c.ppe.in_(candidates), pod.c.legacy_ppe.in_(candidates)))
-        )
+        rows = (
+            await self._conn.execute(
+                select(ca.c.partner_number, bp.c.kind, pod.c.ppe, pod.c.area)
+                .join(pod, pod.c.contract_account == ca.c.number)
+                .outerjoin(bp, bp.c.number == ca.c.partner_number)
+                .where(or_(pod.c.ppe.in_(candidates), pod.c.legacy_ppe.in_(candidates)))
+            )
+        ).all()
         # Two rows would need one code to be one point's PPE and another's legacy code.
-        partners = set(found.scalars())
-        return partners.pop() if len(partners) == 1 else None
+        partners = {row.partner_number for row in rows}
+        if len(partners) != 1:
+            return None
+        return PointOwner(
+            partner_number=partners.pop(),
+            household=rows[0].kind in (None, "household"),
+            area=next((row.area for row in rows if row.ppe == code), None),
+        )
 
     async def invoice_matches(
         self, partner_number: str, invoice_number: str, gross_grosze: int, *, since: date
