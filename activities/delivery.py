@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from adapters.email.base import EmailSender, OutgoingEmail, RecipientRejected, UnsafeHeader
 from ebok.store.db import Store
+from ebok.store.mail import SentMail
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,9 @@ async def deliver(
     delay, waited = 0.25, 0.0
     while True:
         try:
-            async with store.begin() as uow:
-                await uow.mail.record(mail.message_id, kind, subject_id, datetime.now(UTC))
+            await store.sent_mail.record(
+                SentMail(mail.message_id, kind, subject_id, datetime.now(UTC))
+            )
             return
         except DBAPIError:
             if waited >= RECORD_PATIENCE:
