@@ -143,16 +143,22 @@ class OutageActivities(OperatorCalls):
                 page = await uow.outages.reporters(
                     req.incident_id, below_serial=req.notice.serial, after=after, limit=size
                 )
-            if not page:
-                return m.NotifyResult(sent=sent)
-            told = await asyncio.gather(*(self._tell(req, r, after, sent) for r in page))
+                if not page:
+                    return m.NotifyResult(sent=sent)
+                done = await uow.mail.sent_among([self._message_id(req, r) for r in page])
+            told = await asyncio.gather(*(self._tell(req, r, after, sent, done) for r in page))
             sent += sum(told)
             async with self._store.begin() as uow:
                 await uow.outages.mark_told([r.id for r in page], req.notice.serial)
             after = page[-1].id
             activity.heartbeat(after, sent)
 
-    async def _tell(self, req: m.Notify, reporter: Reporter, after: str, sent: int) -> bool:
+    def _message_id(self, req: m.Notify, reporter: Reporter) -> str:
+        return message_id("outage", reporter.id, req.notice.serial, self._composer.domain)
+
+    async def _tell(
+        self, req: m.Notify, reporter: Reporter, after: str, sent: int, done: set[str]
+    ) -> bool:
         notice = req.notice
         # The bonifikata is recorded for households only (business tariffs settle it apart).
         entitled = notice.entitled and reporter.household
@@ -160,12 +166,11 @@ class OutageActivities(OperatorCalls):
             return False
         if notice.kind is m.NoticeKind.COMPENSATION and not entitled and reporter.notice_serial:
             return False
-        mid = message_id("outage", reporter.id, notice.serial, self._composer.domain)
+        mid = self._message_id(req, reporter)
+        if mid in done:  # an earlier attempt sent it
+            return False
         async with self._sending:
             activity.heartbeat(after, sent)  # alive as long as mails go (the SDK throttles it)
-            async with self._store.begin() as uow:
-                if await uow.mail.was_sent(mid):
-                    return False
             kind = m.NoticeKind.RECEIVED if reporter.notice_serial == 0 else notice.kind
             mail = self._composer.compose(
                 "outage_notice",

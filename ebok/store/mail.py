@@ -24,6 +24,13 @@ class SentMailRepository:
         found = await self._conn.execute(select(t.c.message_id).where(t.c.message_id == message_id))
         return found.first() is not None
 
+    async def sent_among(self, message_ids: list[str]) -> set[str]:
+        """Those of ``message_ids`` already sent: one query for a page of notices."""
+        found = await self._conn.execute(
+            select(t.c.message_id).where(t.c.message_id.in_(message_ids))
+        )
+        return set(found.scalars())
+
     async def record_all(self, mails: list[SentMail]) -> None:
         await self._conn.execute(
             insert_for(self._conn)(t)
