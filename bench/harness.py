@@ -43,8 +43,8 @@ from bench.bare import BARE_WORKFLOWS, BareActivities
 from bench.child import REPO, WORKER_PY, child_process, clean_env, worker_env
 from bench.inbox import BareInbox
 from bench.meter import Meter, Usage
+from bench.smtp_sink import SmtpSink
 from ebok.codec import data_converter, new_key
-from ebok.devsmtp import DevSmtpServer
 from ebok.models.search import ALL as SEARCH_ATTRIBUTES
 from ebok.settings import Settings, SmtpSecurity
 from ebok.store.db import Store
@@ -111,7 +111,7 @@ class Stack:
     """The servers of one run, shared by both sides."""
 
     client: Client
-    smtpd: DevSmtpServer
+    smtpd: SmtpSink
     db: str
     database_url: str
     temporal: str  # where Temporal runs, for the report
@@ -186,7 +186,7 @@ async def started(
 ) -> AsyncIterator[Stack]:
     async with AsyncExitStack() as stack:
         url = await stack.enter_async_context(_database(db, postgres_url))
-        smtpd = await stack.enter_async_context(DevSmtpServer())
+        smtpd = await stack.enter_async_context(SmtpSink())
         converter = data_converter({})  # no payload codec: see README
         if temporal_address:
             client = await Client.connect(

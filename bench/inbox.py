@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email import message_from_bytes
+from email.message import Message
 
-from ebok.devsmtp import Delivery, DevSmtpServer
+from bench.smtp_sink import SmtpSink
+from ebok.devsmtp import Delivery
 
 __all__ = ["Arrival", "BareInbox", "Mailbox"]
 
@@ -24,17 +26,33 @@ class Arrival:
     at: float  # time.perf_counter() when the driver saw it
     delivery: Delivery | None = None  # the mail, on our side
 
+    # What the scenarios check of a mail, read at a tenth of the cost of a full parse with
+    # the modern policy: the driver shares the machine with the side it measures.
     @property
-    def message(self) -> EmailMessage | None:
-        """The mail parsed (only when a scenario reads it, as the SMTP server parses lazily)."""
-        return self.delivery.message if self.delivery is not None else None
+    def subject(self) -> str:
+        return str(self.delivery.headers["Subject"] or "") if self.delivery else ""
+
+    def parts(self) -> list[Message]:
+        """The leaf parts of the mail (the legacy parser: no header objects built)."""
+        if self.delivery is None:
+            return []
+        return [p for p in message_from_bytes(self.delivery.raw).walk() if not p.is_multipart()]
+
+    def text(self) -> str:
+        """The plain-text body, decoded."""
+        for part in self.parts():
+            if part.get_content_type() == "text/plain":
+                payload = part.get_payload(decode=True)
+                assert isinstance(payload, bytes)
+                return payload.decode(part.get_content_charset() or "utf-8")
+        return ""
 
 
 class Mailbox:
     """Hands each arriving mail to whoever waits for its recipient; others are dropped.
     One reader of the SMTP server, so waiters never scan the whole list."""
 
-    def __init__(self, smtpd: DevSmtpServer) -> None:
+    def __init__(self, smtpd: SmtpSink) -> None:
         self._smtpd = smtpd
         self._waiting: dict[str, asyncio.Future[Arrival]] = {}
         self._seen = len(smtpd.received)

@@ -154,8 +154,8 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
                         raise AssertionError(
                             f"no mail within {MAIL_TIMEOUT:.0f} s for workflow {workflow_id}"
                         ) from None
-                    subject = arrived.message["Subject"] if arrived.message else None
-                    if not subject or not subject.startswith(SUBJECT):
+                    subject = arrived.subject
+                    if not subject.startswith(SUBJECT):
                         raise AssertionError(f"linking {i}: mail {subject!r}")
                     timings.add("mail", arrived.at - began)
                     return workflow_id

@@ -13,11 +13,10 @@ import contextlib
 import re
 import time
 from collections.abc import AsyncIterator
-from email.message import EmailMessage
 
 from bench.bare import BareKey, BareRegistration
 from bench.harness import Running, Stack, Timings, bare_worker, our_worker
-from bench.inbox import Mailbox
+from bench.inbox import Arrival, Mailbox
 from bench.scenarios import Scenario, register
 from ebok.client import EbokClient, registration_workflow_id
 from ebok.models.registration import ActivationOutcome
@@ -27,13 +26,10 @@ MAIL_TIMEOUT = 30.0  # below the harness's per-iteration timeout, so the failure
 PASSWORD = "Zielona łąka pod Radomiem 2026"  # passes the policy; contains no login or address
 
 
-def _token(mail: EmailMessage | None, link: re.Pattern[str]) -> str:
-    if mail is None:
-        raise AssertionError("an arrival without a mail")
-    part = mail.get_body(preferencelist=("plain",))
-    found = link.search(part.get_content() if part is not None else "")
+def _token(mail: Arrival, link: re.Pattern[str]) -> str:
+    found = link.search(mail.text())
     if found is None:
-        raise AssertionError(f"no activation link in mail {mail['Subject']!r}")
+        raise AssertionError(f"no activation link in mail {mail.subject!r}")
     return found.group(1)
 
 
@@ -60,7 +56,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
                 with timings.measure("mail"):
                     try:
                         async with asyncio.timeout(MAIL_TIMEOUT):
-                            token = _token((await mail).message, link)
+                            token = _token(await mail, link)
                     except TimeoutError:
                         raise AssertionError(
                             f"no activation mail within {MAIL_TIMEOUT:.0f} s for workflow "

@@ -57,9 +57,9 @@ from bench.child import WORKER_PY, child_process, worker_env
 from bench.harness import Running, Stack, Timings, bare_worker
 from bench.inbox import Arrival
 from bench.scenarios import Scenario, register
+from bench.smtp_sink import SmtpSink
 from ebok.billing_import import COLUMNS, INVOICE_COLUMNS, import_partners
 from ebok.client import EbokClient
-from ebok.devsmtp import DevSmtpServer
 from ebok.ids import STOEN_PPE_PREFIX
 from ebok.settings import Settings
 from ebok.store.db import Store
@@ -160,7 +160,7 @@ def _env(settings: Settings) -> dict[str, str]:
 class _Mail:
     """Hands each arriving mail to the waiter for its recipient and subject."""
 
-    def __init__(self, smtpd: DevSmtpServer) -> None:
+    def __init__(self, smtpd: SmtpSink) -> None:
         self._smtpd = smtpd
         self._waiting: dict[tuple[str, str], asyncio.Future[Arrival]] = {}
         self._seen = len(smtpd.received)
