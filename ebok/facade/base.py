@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -82,13 +83,18 @@ class FacadeBase:
         *,
         reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         conflict: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.FAIL,
+        also: Sequence[SearchAttributePair[Any]] = (),
     ) -> None:
-        """Start a process with its search attributes set, so operators see it at once."""
+        """Start a process with its search attributes set, so operators see it at once.
+
+        ``also``: more that the process would set in its first workflow task; given here,
+        that costs no upsert event and no extra visibility write (the process sets only what
+        changed)."""
         await self.temporal.start_workflow(
             workflow,
             arg,
             id=workflow_id,
-            **self._start_options(process, status, reuse, conflict),
+            **self._start_options(process, status, reuse, conflict, also),
         )
 
     async def _update_with_start(
@@ -101,6 +107,7 @@ class FacadeBase:
         update: str,
         update_arg: BaseModel,
         result: type[R],
+        also: Sequence[SearchAttributePair[Any]] = (),
     ) -> R:
         """Send an update to the running process, or start it (as :meth:`_start`) and deliver
         the update in its first workflow task: one round trip, and one workflow task fewer
@@ -116,6 +123,7 @@ class FacadeBase:
                 status,
                 WorkflowIDReusePolicy.ALLOW_DUPLICATE,
                 WorkflowIDConflictPolicy.USE_EXISTING,
+                also,
             ),
         )
         try:
@@ -132,6 +140,7 @@ class FacadeBase:
         status: str,
         reuse: WorkflowIDReusePolicy,
         conflict: WorkflowIDConflictPolicy,
+        also: Sequence[SearchAttributePair[Any]],
     ) -> dict[str, Any]:
         return {
             "task_queue": self.settings.task_queue,
@@ -142,6 +151,7 @@ class FacadeBase:
                 [
                     SearchAttributePair(EBOK_PROCESS, process),
                     SearchAttributePair(EBOK_STATUS, status),
+                    *also,
                 ]
             ),
         }

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from pydantic import TypeAdapter
 from temporalio.client import WorkflowFailureError
+from temporalio.common import SearchAttributePair
 from temporalio.service import RPCError, RPCStatusCode
 
 from ebok.errors import InvalidInput, NotFound, WrongState
@@ -21,6 +22,7 @@ from ebok.facade.links import follow, state_after_close
 from ebok.ids import PartnerNumber
 from ebok.models import einvoice as m
 from ebok.models.registration import RegistrationId
+from ebok.models.search import EBOK_PARTNER
 from ebok.store.consents import Consent
 from ebok.store.tokens import TokenState
 
@@ -178,6 +180,7 @@ class EInvoiceFacade(FacadeBase):
             "request",
             req,
             m.ConfirmationPending,
+            also=[SearchAttributePair(EBOK_PARTNER, partner)],
         )
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import TypeAdapter
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import SearchAttributePair, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from ebok.errors import InvalidInput, NotFound
 from ebok.facade.base import FacadeBase, checked, validate
 from ebok.ids import opaque_id
 from ebok.models import outage as m
+from ebok.models.search import EBOK_AREA
 from ebok.store.db import UnitOfWork
 from ebok.store.outages import NewReport
 
@@ -65,6 +66,7 @@ class OutageFacade(FacadeBase):
                 "outage",
                 m.ReportState.LOCATING.value,
                 conflict=WorkflowIDConflictPolicy.USE_EXISTING,
+                also=[SearchAttributePair(EBOK_AREA, new.area[:64])] if new.area else (),
             )
         except BaseException:
             if created:  # nothing half-written: the customer may simply try again

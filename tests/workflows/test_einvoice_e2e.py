@@ -21,6 +21,7 @@ from ebok.settings import Settings
 from ebok.store.db import Store
 from tests.conftest import worker_for
 from tests.factories import a_linked_account, a_partner, an_account
+from tests.histories import search_attribute_writes
 from tests.mailbox import addressed_to, body, link_token
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -56,6 +57,11 @@ async def test_request_confirm_withdraw_and_request_again(
         assert attrs.get(EBOK_STATUS) == "awaiting_confirmation"
         deadline = attrs.get(EBOK_DEADLINE)
         assert deadline is not None and deadline == pending.expires_at
+        # The partner is known to the facade: set with the start, never upserted after.
+        at_start, upserted = search_attribute_writes(
+            await env.client.get_workflow_handle(wid).fetch_history()
+        )
+        assert "EbokPartner" in at_start and "EbokPartner" not in upserted
         async with store.begin() as uow:
             assert await uow.consents.active_for(partner.number) is None  # paper until confirmed
 

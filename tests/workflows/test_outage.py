@@ -18,6 +18,7 @@ from ebok.models import outage as m
 from ebok.settings import Settings
 from ebok.store.db import Store
 from tests.conftest import make_settings, worker_for
+from tests.histories import search_attribute_writes
 from tests.mailbox import addressed_to, body
 from tests.timeskip import outcome
 from tests.workflows.outage_world import World, an_area
@@ -103,6 +104,10 @@ async def test_single_report_to_restoration(
     async with store.begin() as uow:
         report = await uow.outages.report(accepted.report_id)
     assert report is not None and report.closed_at is not None
+    # The area is known when the report is made: set with the start, never upserted after.
+    history = await skipping_env.client.get_workflow_handle(accepted.report_id).fetch_history()
+    at_start, upserted = search_attribute_writes(history)
+    assert "EbokArea" in at_start and "EbokArea" not in upserted and "EbokStatus" in upserted
     handle = skipping_env.client.get_workflow_handle(accepted.report_id)
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
 
