@@ -9,13 +9,15 @@ from __future__ import annotations
 import copy
 import functools
 import io
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
-from fontTools.ttLib import TTFont  # type: ignore[import-untyped]  # fpdf2 depends on it
+from fontTools import subset  # type: ignore[import-untyped]  # fpdf2 depends on fontTools
+from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from fpdf import FPDF, FontFace
 from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import SubsetMap, TTFFont
@@ -44,6 +46,12 @@ LEFT, RIGHT_X, RIGHT_W = 15.0, 115.0, 80.0
 COLUMNS = (7, 51, 17, 10, 19, 10, 22, 20, 24)
 HEADINGS = ("Lp.", "Opis", "Ilość", "J.m.", "Cena netto", "VAT", "Netto", "Kwota VAT", "Brutto")
 ALIGN = ("R", "L", "R", "L", "R", "R", "R", "R", "R")
+# What nearly every invoice is written in: ASCII and Polish letters, digits, the signs of
+# amounts, dates and addresses, and our own layout's dash and dot.
+COMMON = frozenset(
+    string.ascii_letters + string.digits + string.punctuation
+    + " ąćęłńóśźżĄĆĘŁŃÓŚŹŻ–—„”’·×§°€\u00a0\ufffd"
+)  # fmt: skip
 
 
 def _day(value: date) -> str:
@@ -65,6 +73,36 @@ class _Face:
     font: TTFFont
     data: bytes
     glyph_order: tuple[str, ...]
+    common: _Cut  # the face cut down to COMMON
+
+
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    """A face subset once per process (fpdf2 subsets the font of every document it writes,
+    at a cost that grows with the font it is given): its bytes, glyph order and glyphs."""
+
+    data: bytes
+    glyph_order: tuple[str, ...]
+    glyphs: frozenset[str]
+
+    @classmethod
+    def of(cls, data: bytes, chars: frozenset[str]) -> _Cut:
+        font = TTFont(io.BytesIO(data), recalcBBoxes=False, recalcTimestamp=False)
+        # As fpdf2 subsets (the outlines and their hinting, .notdef drawn), names from cmap.
+        options = subset.Options(notdef_outline=True, recommended_glyphs=True)
+        options.glyph_names = False
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=sorted(ord(c) for c in chars))
+        subsetter.subset(font)
+        out = io.BytesIO()
+        font.save(out)
+        order = tuple(TTFont(io.BytesIO(out.getvalue()), lazy=True).getGlyphOrder())
+        return cls(out.getvalue(), order, frozenset(order))
+
+    def open(self) -> TTFont:
+        font = TTFont(io.BytesIO(self.data), recalcBBoxes=False, recalcTimestamp=False, lazy=True)
+        font.setGlyphOrder(list(self.glyph_order))
+        return font
 
 
 @functools.cache
@@ -81,7 +119,8 @@ def _parsed(fonts: FontFiles) -> tuple[_Face, ...]:
         if not isinstance(font, TTFFont):  # add_font of a .ttf file always makes one
             raise TypeError(f"{fonts.regular} is not a TrueType font")
         order = tuple(font.ttfont.getGlyphOrder())
-        parsed.append(_Face(key, font, Path(font.ttffile).read_bytes(), order))
+        data = Path(font.ttffile).read_bytes()
+        parsed.append(_Face(key, font, data, order, _Cut.of(data, COMMON)))
     return tuple(parsed)
 
 
@@ -111,7 +150,8 @@ def _fresh(face: _Face) -> TTFFont:
 class _Pdf(FPDF):
     def __init__(self, fonts: FontFiles, title: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
-        for face in _parsed(fonts):
+        self.faces = {face.key: face for face in _parsed(fonts)}
+        for face in self.faces.values():
             self.fonts[face.key] = _fresh(face)
         font = self.fonts[FAMILY.lower()]
         assert isinstance(font, TTFFont)
@@ -120,6 +160,16 @@ class _Pdf(FPDF):
         self.set_margins(LEFT, 15, 15)
         self.set_auto_page_break(auto=True, margin=18)
         self.footer_title = title
+
+    def pdf_bytes(self) -> bytes:
+        """The PDF. A face whose glyphs this document takes all from COMMON is subset from
+        the face cut down to COMMON: the same glyphs, a third of the time."""
+        for key, face in self.faces.items():
+            font = self.fonts[key]
+            assert isinstance(font, TTFFont)
+            if set(font.subset.get_all_glyph_names()) <= face.common.glyphs:
+                font.ttfont = face.common.open()
+        return bytes(self.output())
 
     def text_of(self, text: str, *, newlines: bool = False) -> str:
         return printable(text, self.cmap, newlines=newlines)
@@ -254,4 +304,4 @@ def render_invoice_pdf(doc: InvoiceDocument, *, fonts: FontFiles | None = None) 
     _table(pdf, COLUMNS, ALIGN, [list(HEADINGS), *lines])
     _table(pdf, (20, 30, 30, 30), ("L", "R", "R", "R"), _vat_rows(doc.vat_totals, doc.gross_total))
     _payment(pdf, doc)
-    return bytes(pdf.output())
+    return pdf.pdf_bytes()

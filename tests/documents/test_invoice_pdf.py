@@ -31,6 +31,7 @@ from ebok.documents.invoice_pdf import (
     InvoiceLine,
     Party,
     VatTotal,
+    _Cut,
     render_invoice_pdf,
 )
 from ebok.documents.reduce_fonts import SOURCE_VERSION, coverage, reduce_face
@@ -286,3 +287,23 @@ def test_a_system_copy_is_the_fallback(tmp_path: Path) -> None:
     assert fonts.regular == SYSTEM_FONTS / "DejaVuSans.ttf"
     text = text_of(render_invoice_pdf(an_invoice(), fonts=fonts), tmp_path)
     assert "Należność" in text
+
+
+def test_an_invoice_in_common_letters_is_subset_from_the_cut_faces(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    opened: list[_Cut] = []
+    cut_open = _Cut.open
+
+    def counted(cut: _Cut) -> TTFont:
+        opened.append(cut)
+        return cut_open(cut)
+
+    monkeypatch.setattr(_Cut, "open", counted)
+    assert "Zażółć Gęślą Jaźń" in text_of(render_invoice_pdf(an_invoice()), tmp_path)
+    assert len(opened) == 2  # both faces
+    opened.clear()
+    # The buyer's name is in bold: that face is subset whole, the regular one from its cut.
+    other = an_invoice(buyer=Party("Jürgen Müller-Straße", ("ul. Łąkowa 7", "02-001 Warszawa")))
+    assert "Jürgen Müller-Straße" in text_of(render_invoice_pdf(other), tmp_path)
+    assert len(opened) == 1
