@@ -190,7 +190,12 @@ class _Pdf(FPDF):
             w = self.epw
         elif not w:
             w = RIGHT_W
-        self.multi_cell(w, h, self.text_of(text), new_x=XPos.LEFT, new_y=YPos.NEXT)
+        text = self.text_of(text)
+        # A line that fits is drawn at once; multi_cell would lay it out to find that out.
+        if self.get_string_width(text) <= w - 2 * self.c_margin:
+            self.cell(w, h, text, new_x=XPos.LEFT, new_y=YPos.NEXT)
+        else:
+            self.multi_cell(w, h, text, new_x=XPos.LEFT, new_y=YPos.NEXT)
 
 
 def _party(pdf: _Pdf, label: str, party: Party) -> None:
