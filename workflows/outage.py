@@ -21,13 +21,12 @@ from workflows.common import (
     run_activity,
     show,
 )
-from workflows.outage_incident import OutageIncident
 
 with workflow.unsafe.imports_passed_through():
     from ebok.models import outage as m
     from ebok.models.search import EBOK_AREA, EBOK_OUTCOME, EBOK_STATUS
 
-__all__ = ["OutageIncident", "OutageReport"]
+__all__ = ["OutageReport"]
 
 OPERATOR_TIMEOUT = timedelta(seconds=30)
 # The DSO being down is retried by the server with back-off: no history per attempt.
