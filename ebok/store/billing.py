@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.store.dialect import insert_for
@@ -60,6 +60,21 @@ def _check(kind: str, value: str, allowed: tuple[str, ...]) -> None:
     # The CHECK constraint would refuse it too, but with a driver message naming no value.
     if value not in allowed:
         raise ValueError(f"{kind} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+# Built once (with the codes as an expanding parameter): every outage report runs it, and
+# building the statement cost more than running it.
+_OWNER_OF_PPE = (
+    select(ca.c.partner_number, bp.c.kind, pod.c.ppe, pod.c.area)
+    .join(pod, pod.c.contract_account == ca.c.number)
+    .outerjoin(bp, bp.c.number == ca.c.partner_number)
+    .where(
+        or_(
+            pod.c.ppe.in_(bindparam("codes", expanding=True)),
+            pod.c.legacy_ppe.in_(bindparam("codes", expanding=True)),
+        )
+    )
+)
 
 
 class BillingRepository:
@@ -182,15 +197,8 @@ class BillingRepository:
         if not stripped:
             return None
         # A legacy code is free-form, so it is looked up as written as well as compacted.
-        candidates = {stripped, stripped.replace(" ", "")}
-        rows = (
-            await self._conn.execute(
-                select(ca.c.partner_number, bp.c.kind, pod.c.ppe, pod.c.area)
-                .join(pod, pod.c.contract_account == ca.c.number)
-                .outerjoin(bp, bp.c.number == ca.c.partner_number)
-                .where(or_(pod.c.ppe.in_(candidates), pod.c.legacy_ppe.in_(candidates)))
-            )
-        ).all()
+        candidates = sorted({stripped, stripped.replace(" ", "")})
+        rows = (await self._conn.execute(_OWNER_OF_PPE, {"codes": candidates})).all()
         # Two rows would need one code to be one point's PPE and another's legacy code.
         partners = {row.partner_number for row in rows}
         if len(partners) != 1:
