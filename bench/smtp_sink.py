@@ -17,7 +17,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from ebok.devsmtp import Delivery
+from ebok.devsmtp import Delivery, until_received
 
 __all__ = ["SmtpSink"]
 
@@ -37,10 +37,7 @@ class SmtpSink:
 
     async def wait_for(self, count: int, timeout: float = 10) -> list[Delivery]:
         """Wait until at least ``count`` messages have arrived; return all of them."""
-        async with asyncio.timeout(timeout):
-            while len(self.received) < count:
-                self._arrived.clear()
-                await self._arrived.wait()
+        await until_received(self.received, self._arrived, count, timeout)
         return self.received
 
     async def __aenter__(self) -> Self:

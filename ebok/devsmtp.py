@@ -24,7 +24,7 @@ from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-__all__ = ["Delivery", "DevSmtpServer"]
+__all__ = ["Delivery", "DevSmtpServer", "until_received"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,16 @@ class Delivery:
     def headers(self) -> EmailMessage:
         """The header section only (the body left unparsed), for routing by subject."""
         return BytesParser(policy=policy.default).parsebytes(self.raw, headersonly=True)
+
+
+async def until_received(
+    received: list[Delivery], arrived: asyncio.Event, count: int, timeout: float
+) -> None:
+    """Wait until ``received`` holds ``count`` messages; ``arrived`` is set on each arrival."""
+    async with asyncio.timeout(timeout):
+        while len(received) < count:
+            arrived.clear()
+            await arrived.wait()
 
 
 class _Handler:
@@ -177,10 +187,7 @@ class DevSmtpServer:
 
     async def wait_for(self, count: int, timeout: float = 10) -> list[EmailMessage]:
         """Wait until at least ``count`` messages have arrived; return all of them."""
-        async with asyncio.timeout(timeout):
-            while len(self.received) < count:
-                self._arrived.clear()
-                await self._arrived.wait()
+        await until_received(self.received, self._arrived, count, timeout)
         return self.messages
 
     async def __aenter__(self) -> Self:
