@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.store.dialect import insert_for
@@ -81,11 +82,14 @@ class SentMailLedger:
             batch, self._waiting = self._waiting, []
             try:
                 await self._commit([mail for mail, _ in batch])
-            except Exception:
-                # One record may be at fault (or the database away): each on its own, so
-                # only its caller sees the error, and decides whether to try again.
+            except (IntegrityError, DataError):
+                # One record is at fault: each on its own, so only its caller sees the error.
                 for mail, done in batch:
                     await self._settle(done, [mail])
+            except Exception as e:  # the database is away: every caller waits and retries
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(e)
             else:
                 for _, done in batch:
                     if not done.done():

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ebok.store.db import Store, UnitOfWork
 from ebok.store.mail import SentMail, SentMailLedger
@@ -83,3 +83,20 @@ async def test_a_cancelled_caller_does_not_lose_the_others_records(
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     assert await recorded(store, batch[cancelled:]) == 8 - cancelled
+
+
+async def test_a_database_away_fails_the_batch_at_once() -> None:
+    """Not one attempt per record: each caller gets the error and retries on its own."""
+    opened = 0
+
+    @asynccontextmanager
+    async def unreachable() -> AsyncIterator[UnitOfWork]:
+        nonlocal opened
+        opened += 1
+        raise OperationalError("connect", {}, ConnectionRefusedError())
+        yield  # pragma: no cover
+
+    ledger = SentMailLedger(unreachable)
+    results = await asyncio.gather(*(ledger.record(m) for m in mails(10)), return_exceptions=True)
+    assert all(isinstance(r, OperationalError) for r in results)
+    assert opened <= 2  # the first record's commit, then the other nine's
