@@ -30,6 +30,7 @@ from ebok.documents.invoice import (
     Party,
     VatTotal,
 )
+from ebok.documents.pdf_table import draw_table
 from ebok.ids import format_nrb
 from ebok.money import GROUP_SEPARATOR, Money
 
@@ -242,75 +243,10 @@ def _title(correction: Correction | None) -> str:
     return "Faktura korygująca" if correction else "Faktura VAT"
 
 
-ROW_LINE = 4.0  # mm per line of a table cell
-PAD = 0.8  # mm around a cell's text
-HEADING_FILL = (235, 235, 235)
-
-
 def _table(pdf: _Pdf, widths: Sequence[float], align: Sequence[str], rows: list[list[str]]) -> None:
-    """A ruled table, the first row its bold, shaded heading (again on every new page).
-
-    Drawn cell by cell: most cells are one short line, which ``cell`` draws at once, and only
-    the others are wrapped (fpdf2's own table lays every cell out twice, a third of a
-    one-page invoice's render)."""
     pdf.set_font(FAMILY, size=7.5)
-    heading, *body = ([pdf.text_of(cell, newlines=True) for cell in row] for row in rows)
-    _row(pdf, widths, align, heading, heading=True)
-    for cells in body:
-        lines = _wrapped(pdf, widths, cells)
-        if pdf.will_page_break(_height(lines)):
-            pdf.add_page()
-            _row(pdf, widths, align, heading, heading=True)
-        _row(pdf, widths, align, cells, lines=lines)
-    pdf.set_x(LEFT)
+    draw_table(pdf, LEFT, widths, align, [[pdf.text_of(c, newlines=True) for c in r] for r in rows])
     pdf.ln(4)
-
-
-def _wrapped(pdf: _Pdf, widths: Sequence[float], cells: list[str]) -> list[list[str]]:
-    """Each cell's text as the lines it takes in its column."""
-    out = []
-    for width, text in zip(widths, cells, strict=True):
-        room = width - 2 * PAD
-        if "\n" not in text and pdf.get_string_width(text) <= room:
-            out.append([text])
-        else:
-            wrapped = pdf.multi_cell(room, ROW_LINE, text, dry_run=True, output="LINES")
-            assert isinstance(wrapped, list)  # what output="LINES" gives
-            out.append(wrapped)
-    return out
-
-
-def _height(lines: list[list[str]]) -> float:
-    return max(len(cell) for cell in lines) * ROW_LINE + 2 * PAD
-
-
-def _row(
-    pdf: _Pdf,
-    widths: Sequence[float],
-    align: Sequence[str],
-    cells: list[str],
-    *,
-    heading: bool = False,
-    lines: list[list[str]] | None = None,
-) -> None:
-    """One row from the left margin; each cell's lines centred in the row's height."""
-    if heading:
-        pdf.set_font(style="B")
-        pdf.set_fill_color(*HEADING_FILL)
-        align = ["C"] * len(cells)
-    lines = lines if lines is not None else _wrapped(pdf, widths, cells)
-    height, top, x = _height(lines), pdf.get_y(), LEFT
-    for width, side, cell in zip(widths, align, lines, strict=True):
-        pdf.rect(x, top, width, height, style="DF" if heading else "D")
-        y = top + (height - len(cell) * ROW_LINE) / 2
-        for line in cell:
-            pdf.set_xy(x + PAD, y)
-            pdf.cell(width - 2 * PAD, ROW_LINE, line, align=side)
-            y += ROW_LINE
-        x += width
-    pdf.set_xy(LEFT, top + height)
-    if heading:
-        pdf.set_font(style="")
 
 
 def _line_row(number: int, line: InvoiceLine) -> list[str]:
