@@ -12,7 +12,6 @@ from temporalio.exceptions import ApplicationError
 
 from adapters.email.base import EmailSender, OutgoingEmail, RecipientRejected, UnsafeHeader
 from ebok.store.db import Store
-from ebok.store.mail import SentMail
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +47,8 @@ async def deliver(
     delay, waited = 0.25, 0.0
     while True:
         try:
-            await store.sent_mail.record(
-                SentMail(mail.message_id, kind, subject_id, datetime.now(UTC))
-            )
+            async with store.begin() as uow:
+                await uow.mail.record(mail.message_id, kind, subject_id, datetime.now(UTC))
             return
         except DBAPIError:
             if waited >= RECORD_PATIENCE:

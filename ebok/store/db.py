@@ -14,7 +14,7 @@ from ebok.store.billing import BillingRepository
 from ebok.store.consents import ConsentRepository
 from ebok.store.invoices import InvoiceRepository
 from ebok.store.letters import PaperRepository, SuspensionRepository
-from ebok.store.mail import SentMailLedger, SentMailRepository
+from ebok.store.mail import SentMailRepository
 from ebok.store.outages import OutageRepository
 from ebok.store.registrations import RegistrationRepository
 from ebok.store.tokens import TokenRepository
@@ -61,7 +61,6 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.sent_mail = SentMailLedger(self.begin)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
