@@ -85,7 +85,7 @@ class Entitlement:
 @functools.cache
 def _new_report(dialect: str) -> Any:
     """The report's INSERT, built once: a storm of reports runs it hundreds of times a
-    second, and building the statement cost more than running it."""
+    second, and building the statement cost about as much as running it."""
     columns = [*NewReport.__dataclass_fields__, "open_key", "notice_serial"]
     return (
         insert_of(dialect)(rep)
