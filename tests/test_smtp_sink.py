@@ -11,7 +11,7 @@ MESSAGES = [
     b"Subject: one line\r\n\r\nhello\r\n",
     b"Subject: dots\r\n\r\n.starts with a dot\r\n..two\r\nends with a dot.\r\n.\r\nlast\r\n",
     b"Subject: no body\r\n\r\n",
-    b"Subject: big\r\n\r\n" + b"QUJD" * 19 + b"\r\n" * 1 + (b"x" * 76 + b"\r\n") * 2000,
+    b"Subject: big\r\n\r\n" + b"QUJD" * 19 + b"\r\n" + (b"x" * 76 + b"\r\n") * 2000,
 ]
 
 
