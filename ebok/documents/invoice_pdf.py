@@ -6,21 +6,13 @@ font is the packaged copy, so a retried activity stores and mails an identical f
 
 from __future__ import annotations
 
-import copy
-import functools
-import io
-import string
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from pathlib import Path
 
-from fontTools import subset  # type: ignore[import-untyped]  # fpdf2 depends on fontTools
-from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
-from fpdf.fonts import SubsetMap, TTFFont
+from fpdf.fonts import TTFFont
 
 from ebok.documents.fonts import FontFiles, find_fonts, printable
 from ebok.documents.invoice import (
@@ -30,6 +22,7 @@ from ebok.documents.invoice import (
     Party,
     VatTotal,
 )
+from ebok.documents.pdf_faces import FAMILY, ReusedFonts, faces, fresh, only_common
 from ebok.documents.pdf_table import draw_table
 from ebok.ids import format_nrb
 from ebok.money import GROUP_SEPARATOR, Money
@@ -38,21 +31,12 @@ __all__ = [
     "Correction", "InvoiceDocument", "InvoiceLine", "Party", "VatTotal", "render_invoice_pdf",
 ]  # fmt: skip
 
-FAMILY = "DejaVu"
-# fpdf2 substitutes the page count for this text at output. Private-use characters never
-# survive printable(), so no customer text can contain it.
 PAGES = "\ue000nb\ue000"
 LEFT, RIGHT_X, RIGHT_W = 15.0, 115.0, 80.0
 # Lp., description, quantity, unit, unit price, VAT %, net, VAT, gross (mm; 180 in all).
 COLUMNS = (7, 51, 17, 10, 19, 10, 22, 20, 24)
 HEADINGS = ("Lp.", "Opis", "Ilość", "J.m.", "Cena netto", "VAT", "Netto", "Kwota VAT", "Brutto")
 ALIGN = ("R", "L", "R", "L", "R", "R", "R", "R", "R")
-# What nearly every invoice is written in: ASCII and Polish letters, digits, the signs of
-# amounts, dates and addresses, and our own layout's dash and dot.
-COMMON = frozenset(
-    string.ascii_letters + string.digits + string.punctuation
-    + " ąćęłńóśźżĄĆĘŁŃÓŚŹŻ–—„”’·×§°€\u00a0\ufffd"
-)  # fmt: skip
 
 
 def _day(value: date) -> str:
@@ -65,95 +49,12 @@ def _decimal(value: Decimal | Money) -> str:
     return f"{number:,f}".replace(",", GROUP_SEPARATOR).replace(".", ",")
 
 
-@dataclass(frozen=True, slots=True)
-class _Face:
-    """One face as ``add_font`` parses it, kept for the process: fpdf2's font object, the
-    file's bytes and the fontTools glyph order."""
-
-    key: str
-    font: TTFFont
-    data: bytes
-    glyph_order: tuple[str, ...]
-    common: _Cut  # the face cut down to COMMON
-
-
-@dataclass(frozen=True, slots=True)
-class _Cut:
-    """A face subset once per process (fpdf2 subsets the font of every document it writes,
-    at a cost that grows with the font it is given): its bytes, glyph order and glyphs."""
-
-    data: bytes
-    glyph_order: tuple[str, ...]
-    glyphs: frozenset[str]
-
-    @classmethod
-    def of(cls, data: bytes, chars: frozenset[str]) -> _Cut:
-        font = TTFont(io.BytesIO(data), recalcBBoxes=False, recalcTimestamp=False)
-        # As fpdf2 subsets (the outlines and their hinting, .notdef drawn), names from cmap.
-        options = subset.Options(notdef_outline=True, recommended_glyphs=True)
-        options.glyph_names = False
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=sorted(ord(c) for c in chars))
-        subsetter.subset(font)
-        out = io.BytesIO()
-        font.save(out)
-        order = tuple(TTFont(io.BytesIO(out.getvalue()), lazy=True).getGlyphOrder())
-        return cls(out.getvalue(), order, frozenset(order))
-
-    def open(self) -> TTFont:
-        font = TTFont(io.BytesIO(self.data), recalcBBoxes=False, recalcTimestamp=False, lazy=True)
-        font.setGlyphOrder(list(self.glyph_order))
-        return font
-
-
-@functools.cache
-def _parsed(fonts: FontFiles) -> tuple[_Face, ...]:
-    """Both faces, parsed once per process.
-
-    Parsing DejaVu (its widths and glyph ids for every character) is over half the time of a
-    one-page invoice; the result depends on the file only."""
-    pdf = FPDF()
-    pdf.add_font(FAMILY, "", str(fonts.regular))
-    pdf.add_font(FAMILY, "B", str(fonts.bold))
-    parsed = []
-    for key, font in pdf.fonts.items():
-        if not isinstance(font, TTFFont):  # add_font of a .ttf file always makes one
-            raise TypeError(f"{fonts.regular} is not a TrueType font")
-        order = tuple(font.ttfont.getGlyphOrder())
-        data = Path(font.ttffile).read_bytes()
-        parsed.append(_Face(key, font, data, order, _Cut.of(data, COMMON)))
-    return tuple(parsed)
-
-
-def _fresh(face: _Face) -> TTFFont:
-    """A copy of a parsed face for one document, as ``add_font`` would make it: the metrics
-    shared (read only), its own widths, glyph ids, missing glyphs and subset map.
-
-    The fontTools font is subset in place when the PDF is written, so each document opens its
-    own from the file's bytes (lazily: only the tables the subset needs are read), with the
-    glyph order already known: the reduced faces name their glyphs from cmap, which would
-    otherwise be worked out again. Bounding boxes are kept as the face has them (fontTools'
-    own subsetter does the same): the glyphs are copied, not changed, so theirs stay right, and
-    the font-wide box stays the face's, which encloses any subset of it."""
-    font = copy.copy(face.font)
-    font.cw = copy.copy(face.font.cw)
-    font.glyph_ids = dict(face.font.glyph_ids)
-    font.missing_glyphs = []
-    font.biggest_size_pt = 0
-    font.ttfont = TTFont(
-        io.BytesIO(face.data), recalcBBoxes=False, recalcTimestamp=False, lazy=True
-    )
-    font.ttfont.setGlyphOrder(list(face.glyph_order))
-    font.subset = SubsetMap(font)
-    return font
-
-
 class _Pdf(FPDF):
     def __init__(self, fonts: FontFiles, title: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
-        self.faces = {face.key: face for face in _parsed(fonts)}
+        self.faces = {face.key: face for face in faces(fonts)}
         for face in self.faces.values():
-            self.fonts[face.key] = _fresh(face)
+            self.fonts[face.key] = fresh(face)
         font = self.fonts[FAMILY.lower()]
         assert isinstance(font, TTFFont)
         self.cmap = font.cmap
@@ -164,13 +65,16 @@ class _Pdf(FPDF):
 
     def pdf_bytes(self) -> bytes:
         """The PDF. A face whose glyphs this document takes all from COMMON is subset from
-        the face cut down to COMMON: the same glyphs, a third of the time."""
+        the face cut down to COMMON: the same glyphs, a third of the time. When every face
+        drew COMMON characters only, the fonts' objects are those of the first such PDF."""
+        reuse = True
         for key, face in self.faces.items():
             font = self.fonts[key]
             assert isinstance(font, TTFFont)
             if set(font.subset.get_all_glyph_names()) <= face.common.glyphs:
                 font.ttfont = face.common.open()
-        return bytes(self.output())
+            reuse = reuse and only_common(face, font)
+        return bytes(self.output(output_producer_class=ReusedFonts) if reuse else self.output())
 
     def text_of(self, text: str, *, newlines: bool = False) -> str:
         return printable(text, self.cmap, newlines=newlines)

@@ -31,9 +31,9 @@ from ebok.documents.invoice_pdf import (
     InvoiceLine,
     Party,
     VatTotal,
-    _Cut,
     render_invoice_pdf,
 )
+from ebok.documents.pdf_faces import Cut, kept_font_objects
 from ebok.documents.reduce_fonts import SOURCE_VERSION, coverage, reduce_face
 from ebok.errors import InvalidInput
 from ebok.money import Money
@@ -292,14 +292,14 @@ def test_a_system_copy_is_the_fallback(tmp_path: Path) -> None:
 def test_an_invoice_in_common_letters_is_subset_from_the_cut_faces(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    opened: list[_Cut] = []
-    cut_open = _Cut.open
+    opened: list[Cut] = []
+    cut_open = Cut.open
 
-    def counted(cut: _Cut) -> TTFont:
+    def counted(cut: Cut) -> TTFont:
         opened.append(cut)
         return cut_open(cut)
 
-    monkeypatch.setattr(_Cut, "open", counted)
+    monkeypatch.setattr(Cut, "open", counted)
     assert "Zażółć Gęślą Jaźń" in text_of(render_invoice_pdf(an_invoice()), tmp_path)
     assert len(opened) == 2  # both faces
     opened.clear()
@@ -307,3 +307,30 @@ def test_an_invoice_in_common_letters_is_subset_from_the_cut_faces(
     other = an_invoice(buyer=Party("Jürgen Müller-Straße", ("ul. Łąkowa 7", "02-001 Warszawa")))
     assert "Jürgen Müller-Straße" in text_of(render_invoice_pdf(other), tmp_path)
     assert len(opened) == 1
+
+
+def test_font_objects_built_once_write_the_same_bytes(tmp_path: Path) -> None:
+    # Two invoices in COMMON characters: the second is written with the first one's fonts.
+    first, second = an_invoice(), an_invoice(number="FV/2026/11/000102")
+    render_invoice_pdf(first)
+    reused = render_invoice_pdf(second)
+    kept_font_objects().clear()
+    assert render_invoice_pdf(second) == reused  # built for it alone: not a byte different
+    assert "FV/2026/11/000102" in text_of(reused, tmp_path)
+    # A document with other letters has its own fonts and leaves the kept ones as they were
+    # (on more pages, so its objects are numbered otherwise).
+    lines = tuple(a_line(f"Pozycja {i:02d}") for i in range(60))
+    other = an_invoice(lines, buyer=Party("Олена Ковальчук", ("вул. Шевченка 5",)))
+    assert "Олена Ковальчук" in text_of(render_invoice_pdf(other), tmp_path)
+    assert render_invoice_pdf(second) == reused
+    assert kept_font_objects()
+
+
+@pytest.mark.skipif(not SYSTEM_FONTS.is_dir(), reason="no system DejaVu fonts here")
+def test_font_objects_are_kept_per_font_file(tmp_path: Path) -> None:
+    system = find_fonts([tmp_path, SYSTEM_FONTS])
+    bundled = render_invoice_pdf(an_invoice())
+    from_system = render_invoice_pdf(an_invoice(), fonts=system)
+    kept_font_objects().clear()
+    assert render_invoice_pdf(an_invoice(), fonts=system) == from_system != bundled
+    assert render_invoice_pdf(an_invoice()) == bundled
