@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from ebok.models.search import EBOK_DEADLINE, EBOK_OUTCOME, EBOK_PROCESS, EBOK_STATUS
 
 # Business refusals raised by activities (ApplicationError types): retrying cannot help.
-PERMANENT = ["RecipientRejected", "UnsafeHeader", "RegistrationGone", "Taken", "OperatorRejected"]
+PERMANENT = ("RecipientRejected", "UnsafeHeader", "RegistrationGone", "Taken", "OperatorRejected")
 
 EMAIL_TIMEOUT = timedelta(seconds=60)
 EMAIL_RETRY = RetryPolicy(

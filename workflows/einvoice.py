@@ -19,21 +19,20 @@ from datetime import datetime
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import (
-    EMAIL_RETRY,
-    EMAIL_TIMEOUT,
-    ensure_process_attribute,
-    error_type,
-    run_activity,
-    run_store_step,
-    show_status,
-    update_id,
-)
-from workflows.mailed_link import LinkEvent, MailedLink
-
 with workflow.unsafe.imports_passed_through():
     from ebok.models import einvoice as m
     from ebok.models.search import EBOK_PARTNER
+    from workflows.common import (
+        EMAIL_RETRY,
+        EMAIL_TIMEOUT,
+        ensure_process_attribute,
+        error_type,
+        run_activity,
+        run_store_step,
+        show_status,
+        update_id,
+    )
+    from workflows.mailed_link import LinkEvent, MailedLink
 
 _REQUESTABLE = (m.State.NEW, m.State.AWAITING_CONFIRMATION)
 _LINK_ENDS = {

@@ -16,14 +16,6 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import (
-    EMAIL_RETRY,
-    EMAIL_TIMEOUT,
-    ensure_process_attribute,
-    run_activity,
-)
-from workflows.invoice_state import InvoiceState
-
 with workflow.unsafe.imports_passed_through():
     # stdnum.iban imports its country module on first use, which would happen in the sandbox
     # when an invoice's NRB is decoded: passed through here instead.
@@ -32,6 +24,13 @@ with workflow.unsafe.imports_passed_through():
     from ebok.interest import RateTableError, late_interest
     from ebok.models import invoice as m
     from ebok.money import Money
+    from workflows.common import (
+        EMAIL_RETRY,
+        EMAIL_TIMEOUT,
+        ensure_process_attribute,
+        run_activity,
+    )
+    from workflows.invoice_state import InvoiceState
 
 PAYMENT_TIMEOUT = timedelta(seconds=60)  # asks the provider, then writes the store
 LATE_PAYMENTS = "invoice-late-payments"  # patch: payments signalled after settling count

@@ -12,9 +12,6 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
-from workflows.common import show
-from workflows.invoice_plan import Plan
-
 with workflow.unsafe.imports_passed_through():
     from ebok.models import invoice as m
     from ebok.models.search import (
@@ -26,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
         EBOK_STATUS,
     )
     from ebok.money import Money
+    from workflows.common import show
+    from workflows.invoice_plan import Plan
 
 
 class InvoiceState:

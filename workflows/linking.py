@@ -15,19 +15,18 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import (
-    EMAIL_RETRY,
-    EMAIL_TIMEOUT,
-    PERMANENT,
-    ensure_process_attribute,
-    error_type,
-    run_activity,
-    run_store_step,
-    show_status,
-)
-
 with workflow.unsafe.imports_passed_through():
     from ebok.models import linking as m
+    from workflows.common import (
+        EMAIL_RETRY,
+        EMAIL_TIMEOUT,
+        PERMANENT,
+        ensure_process_attribute,
+        error_type,
+        run_activity,
+        run_store_step,
+        show_status,
+    )
 
 OPERATOR_TIMEOUT = timedelta(seconds=30)
 # Retried by the server until the review time (schedule-to-close): hours of outage cost the

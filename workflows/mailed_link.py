@@ -17,10 +17,9 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import EMAIL_RETRY, EMAIL_TIMEOUT, error_type, run_activity
-
 with workflow.unsafe.imports_passed_through():
     from ebok.models.links import LinkPending
+    from workflows.common import EMAIL_RETRY, EMAIL_TIMEOUT, error_type, run_activity
 
 P = TypeVar("P", bound=LinkPending)
 # Builds the mail activity's argument from the link's number, issue time and expiry.

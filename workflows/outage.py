@@ -13,18 +13,17 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
-from workflows.common import (
-    EMAIL_RETRY,
-    EMAIL_TIMEOUT,
-    PERMANENT,
-    ensure_process_attribute,
-    run_activity,
-    show,
-)
-
 with workflow.unsafe.imports_passed_through():
     from ebok.models import outage as m
     from ebok.models.search import EBOK_AREA, EBOK_OUTCOME, EBOK_STATUS
+    from workflows.common import (
+        EMAIL_RETRY,
+        EMAIL_TIMEOUT,
+        PERMANENT,
+        ensure_process_attribute,
+        run_activity,
+        show,
+    )
 
 __all__ = ["OutageReport"]
 

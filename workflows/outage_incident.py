@@ -20,17 +20,6 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import (
-    EMAIL_RETRY,
-    EMAIL_TIMEOUT,
-    PERMANENT,
-    ensure_process_attribute,
-    error_type,
-    run_activity,
-    show,
-)
-from workflows.ticket_watch import TicketWatch
-
 with workflow.unsafe.imports_passed_through():
     from ebok.models import outage as m
     from ebok.models.search import (
@@ -40,6 +29,16 @@ with workflow.unsafe.imports_passed_through():
         EBOK_OUTCOME,
         EBOK_STATUS,
     )
+    from workflows.common import (
+        EMAIL_RETRY,
+        EMAIL_TIMEOUT,
+        PERMANENT,
+        ensure_process_attribute,
+        error_type,
+        run_activity,
+        show,
+    )
+    from workflows.ticket_watch import TicketWatch
 
 OPERATOR_TIMEOUT = timedelta(seconds=30)
 OPERATOR_RETRY = RetryPolicy(

@@ -13,18 +13,17 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import (
-    ensure_process_attribute,
-    error_type,
-    run_activity,
-    run_store_step,
-    show_status,
-    update_id,
-)
-from workflows.mailed_link import LinkEvent, MailedLink
-
 with workflow.unsafe.imports_passed_through():
     from ebok.models import registration as m
+    from workflows.common import (
+        ensure_process_attribute,
+        error_type,
+        run_activity,
+        run_store_step,
+        show_status,
+        update_id,
+    )
+    from workflows.mailed_link import LinkEvent, MailedLink
 
 _CLOSED = (m.Status.ACTIVATED, m.Status.CANCELLED)
 _LINK_ENDS = {

@@ -22,10 +22,9 @@ from temporalio.exceptions import (
 )
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
-from workflows.common import PERMANENT
-
 with workflow.unsafe.imports_passed_through():
     from ebok.models import outage as m
+    from workflows.common import PERMANENT
 
 WATCH_TIMEOUT = timedelta(seconds=30)  # one look at the ticket
 # How long one watch runs before it starts again: its retries in between write nothing to the
