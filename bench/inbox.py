@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -37,6 +38,16 @@ class Arrival:
         if self.delivery is None:
             return []
         return [p for p in message_from_bytes(self.delivery.raw).walk() if not p.is_multipart()]
+
+    def attaches(self, content_type: str) -> bool:
+        """Whether a part of the mail is of ``content_type``, read from the header lines after
+        a boundary alone: a parse would read every line of the base64 body (a PDF's is a
+        thousand of them)."""
+        if self.delivery is None:
+            return False
+        wanted = re.escape(content_type.encode())
+        part = rb"(?im)^--\S+\r?\n(?:[^\r\n]+\r?\n)*?content-type:[ \t]*" + wanted + rb"\b"
+        return re.search(part, self.delivery.raw) is not None
 
     def text(self) -> str:
         """The plain-text body, decoded."""

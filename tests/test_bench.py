@@ -8,11 +8,14 @@ import os
 import re
 import subprocess
 import sys
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
+from bench.inbox import Arrival
 from bench.scenarios import SCENARIOS
+from ebok.devsmtp import Delivery
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,3 +37,18 @@ def test_scenario_runs_on_both_sides(scenario: str, tmp_path: Path) -> None:
     assert re.search(r"^failures\s+0\s+0\b", done.stdout, re.M), done.stdout
     assert re.search(r"^throughput \(.*\)\s+[\d.]+\s+[\d.]+\s+[\d.]+x$", done.stdout, re.M)
     assert re.search(r"^history events/workflow\s+[\d.]+\s+[\d.]+", done.stdout, re.M)
+
+
+def test_an_arrival_tells_an_attachment_from_a_line_of_text() -> None:
+    def arrival(mail: EmailMessage) -> Arrival:
+        return Arrival(0.0, Delivery("a@x.pl", ("b@x.pl",), ("::1", 1), False, None, bytes(mail)))
+
+    mail = EmailMessage()
+    mail["Subject"] = "Faktura FV/2026/11/000101"
+    mail.set_content("W załączniku faktura.\nContent-Type: application/pdf\n")
+    without = arrival(mail)
+    mail.add_attachment(b"%PDF-1.7", maintype="application", subtype="pdf", filename="f.pdf")
+    with_pdf = arrival(mail)
+    assert with_pdf.attaches("application/pdf")
+    assert not with_pdf.attaches("application/pd")
+    assert not without.attaches("application/pdf")  # the text's line is no part's header

@@ -142,7 +142,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
                     ) from None
                 if str(invoices[i]["number"]) not in arrived.subject:
                     raise AssertionError(f"billing {i}: mail {arrived.subject!r}")
-                if not any(p.get_content_type() == "application/pdf" for p in arrived.parts()):
+                if not arrived.attaches("application/pdf"):
                     raise AssertionError(f"billing {i}: no PDF attached")
                 timings.add("mail", arrived.at - began)
                 return workflow_id
