@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # the dev SMTP server's chatter
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # every step of a font subset
     settings = Settings()
 
     async def _main() -> None:
