@@ -33,8 +33,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     connections waited for the file's lock on its own, in SQLite's busy handler, which sleeps
     up to 100 ms between tries: during an outage storm a report waited 1 s at p95 and 2 s at
     p99 for its one insert. With one connection, a process's transactions queue in order for
-    it (no sleeping), and one per process waits at the file: p95 380 ms, p99 430 ms, as the
-    report's workflow start leaves them (``python -m bench storm --db sqlite``)."""
+    it (no sleeping), and one per process waits at the file: the report's p95 380–490 ms and
+    p99 430–710 ms over four runs, its workflow start included (``python -m bench storm``)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(
             url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, **kwargs
