@@ -31,6 +31,8 @@ __all__ = [
     "Correction", "InvoiceDocument", "InvoiceLine", "Party", "VatTotal", "render_invoice_pdf",
 ]  # fmt: skip
 
+# fpdf2 substitutes the page count for this text at output. Private-use characters never
+# survive printable(), so no customer text can contain it.
 PAGES = "\ue000nb\ue000"
 LEFT, RIGHT_X, RIGHT_W = 15.0, 115.0, 80.0
 # Lp., description, quantity, unit, unit price, VAT %, net, VAT, gross (mm; 180 in all).

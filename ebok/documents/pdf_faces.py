@@ -13,7 +13,6 @@ character (a name in Cyrillic, say) has its fonts built by fpdf2 for it alone.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import io
 import string
@@ -94,7 +93,7 @@ class Face:
     data: bytes
     glyph_order: tuple[str, ...]
     common: Cut  # the face cut down to COMMON
-    common_size: int = 0  # glyphs in a fresh copy's subset map: COMMON's and the reserved
+    common_size: int  # glyphs in a fresh copy's subset map: COMMON's and the reserved
 
 
 @functools.cache
@@ -112,8 +111,8 @@ def faces(fonts: FontFiles) -> tuple[Face, ...]:
             raise TypeError(f"{fonts.regular} is not a TrueType font")
         order = tuple(font.ttfont.getGlyphOrder())
         data = Path(font.ttffile).read_bytes()
-        face = Face(key, font, data, order, Cut.of(data, COMMON))
-        parsed.append(dataclasses.replace(face, common_size=len(fresh(face).subset)))
+        common_size = len(_common_codes(font))
+        parsed.append(Face(key, font, data, order, Cut.of(data, COMMON), common_size))
     return tuple(parsed)
 
 
@@ -139,10 +138,16 @@ def fresh(face: Face) -> TTFFont:
         io.BytesIO(face.data), recalcBBoxes=False, recalcTimestamp=False, lazy=True
     )
     font.ttfont.setGlyphOrder(list(face.glyph_order))
-    font.subset = SubsetMap(font)
-    for code in _COMMON_CODES:
-        font.subset.pick(code)
+    font.subset = _common_codes(font)
     return font
+
+
+def _common_codes(font: TTFFont) -> SubsetMap:
+    """A subset map of ``font`` holding every COMMON character's code, in their fixed order."""
+    codes = SubsetMap(font)
+    for code in _COMMON_CODES:
+        codes.pick(code)
+    return codes
 
 
 def only_common(face: Face, font: TTFFont) -> bool:
