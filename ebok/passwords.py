@@ -50,9 +50,7 @@ def check_strength(password: str, *, login: str = "", email: str = "") -> None:
 
 
 def _hash(password: str) -> str:
-    encoded: bytes = argon2id.str(
-        password.encode(), opslimit=_TIME_COST, memlimit=_MEMORY_BYTES
-    )
+    encoded: bytes = argon2id.str(password.encode(), opslimit=_TIME_COST, memlimit=_MEMORY_BYTES)
     return encoded.decode("ascii")
 
 
