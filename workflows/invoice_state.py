@@ -5,7 +5,6 @@ search attributes and the UI's current-details line. The process itself is in
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, time
 from typing import Any, Literal
 
 from temporalio import workflow
@@ -32,7 +31,7 @@ class InvoiceState:
         self._in, self._inv = inp, inp.invoice
         self._state = m.State.ISSUED
         self._totals = m.Totals(amount_due=inp.invoice.gross, paid=Money(0), credit=Money(0))
-        self._plan = Plan(inp, self._due_start())
+        self._plan = Plan(inp, inp.due_start)
         self._delivery: Literal["email", "paper", "pending"] = "pending"
         self._paper = False  # customer notices go on paper: no consent, or the e-mail bounced
         self._inbox: list[tuple[m.PaymentArrived, str | None]] = []
@@ -51,9 +50,6 @@ class InvoiceState:
     def _check_open(self) -> None:
         if self._state.final:
             raise ApplicationError(f"the invoice is {self._state.value}", type="WrongState")
-
-    def _due_start(self) -> datetime:
-        return datetime.combine(self._inv.due, time(0), tzinfo=UTC)
 
     def _set(self, state: m.State) -> None:
         self._state = state

@@ -9,7 +9,7 @@ numbers, amounts and dates only; e-mail addresses and names stay in the store.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -202,6 +202,12 @@ class InvoiceInput(BaseModel):
         if self.complaint_escalation_margin >= self.complaint_deadline:
             raise ValueError("complaint_escalation_margin must be below complaint_deadline")
         return self
+
+    @property
+    def due_start(self) -> datetime:
+        """The start of the due date, UTC: the customer may pay all of that day, and every
+        dunning step counts from here."""
+        return datetime.combine(self.invoice.due, time(0), tzinfo=UTC)
 
 
 # --- signals and updates -------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.webhooks import run_webhooks
 from tests.conftest import worker_for
+from tests.histories import search_attribute_writes
 from tests.mailbox import addressed_to, body
 from tests.timeskip import outcome
 from tests.workflows.invoices import (
@@ -71,6 +72,17 @@ async def test_paid_online_on_time(
         stored = await uow.invoices.get(billed.number)
         assert stored is not None and stored.state == "paid" and stored.delivery == "email"
         assert len(await uow.invoices.payments_of([billed.number])) == 1
+    # What the facade knows at issue is set with the start; the workflow's first upsert is
+    # only its change of state (issued → open).
+    history = await skipping_env.client.get_workflow_handle(workflow_id).fetch_history()
+    at_start, _ = search_attribute_writes(history)
+    assert {"EbokInvoice", "EbokPartner", "EbokAmountDue", "EbokDeadline"} <= at_start
+    first_upsert = next(
+        e.upsert_workflow_search_attributes_event_attributes.search_attributes
+        for e in history.events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+    )
+    assert set(first_upsert.indexed_fields) == {"EbokStatus"}
     events = await event_count(skipping_env.client, workflow_id)
     print(f"paid on time: {events} history events")
     assert events <= PAID_ON_TIME_MAX_EVENTS
