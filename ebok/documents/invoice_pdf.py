@@ -24,6 +24,7 @@ from ebok.documents.invoice import (
 )
 from ebok.documents.pdf_faces import FAMILY, ReusedFonts, faces, fresh, only_common
 from ebok.documents.pdf_table import draw_table
+from ebok.documents.pdf_text import put_line, width_of
 from ebok.ids import format_nrb
 from ebok.money import GROUP_SEPARATOR, Money
 
@@ -99,8 +100,13 @@ class _Pdf(FPDF):
             w = RIGHT_W
         text = self.text_of(text)
         # A line that fits is drawn at once; multi_cell would lay it out to find that out.
-        if self.get_string_width(text) <= w - 2 * self.c_margin:
-            self.cell(w, h, text, new_x=XPos.LEFT, new_y=YPos.NEXT)
+        if width_of(self, text) <= w - 2 * self.c_margin:
+            if self.will_page_break(h):  # as cell would: on the next page, at the same x
+                x = self.get_x()
+                self.add_page(same=True)
+                self.set_x(x)
+            put_line(self, w, h, text)
+            self.set_xy(self.get_x(), self.get_y() + h)
         else:
             self.multi_cell(w, h, text, new_x=XPos.LEFT, new_y=YPos.NEXT)
 
@@ -186,8 +192,7 @@ def _payment(pdf: _Pdf, doc: InvoiceDocument) -> None:
     pdf.line_of("Rachunek jest przypisany tylko do Ciebie: wpłata na niego trafia na Twoje konto.")
     if doc.pay_url and doc.gross_total.grosze > 0:
         pdf.ln(2)
-        pdf.set_font(FAMILY, "B", 10)
-        pdf.cell(0, 5, "Zapłać online:", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.line_of("Zapłać online:", size=10, bold=True, h=5)
         pdf.set_font(FAMILY, "", 9)
         pdf.set_text_color(0, 70, 160)
         pdf.multi_cell(0, 4.6, doc.pay_url, link=doc.pay_url, new_x=XPos.LMARGIN)

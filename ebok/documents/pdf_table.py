@@ -1,6 +1,6 @@
 """A ruled table on an fpdf2 page, drawn cell by cell.
 
-Most cells of an invoice's tables are one short line, which ``cell`` draws at once; only the
+Most cells of an invoice's tables are one short line, drawn at once (``put_line``); only the
 others are wrapped. fpdf2's own ``table`` lays every cell out twice, which was a third of the
 time a one-page invoice took to render.
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fpdf import FPDF
+
+from ebok.documents.pdf_text import put_line, width_of
 
 __all__ = ["draw_table"]
 
@@ -38,7 +40,7 @@ def _wrapped(pdf: FPDF, widths: Sequence[float], cells: list[str]) -> list[list[
     out = []
     for width, text in zip(widths, cells, strict=True):
         room = width - 2 * PAD
-        if "\n" not in text and pdf.get_string_width(text) <= room:
+        if "\n" not in text and width_of(pdf, text) <= room:
             out.append([text])
         else:
             wrapped = pdf.multi_cell(room, ROW_LINE, text, dry_run=True, output="LINES")
@@ -73,7 +75,7 @@ def _row(
         y = top + (height - len(cell) * ROW_LINE) / 2
         for line in cell:
             pdf.set_xy(x + PAD, y)
-            pdf.cell(width - 2 * PAD, ROW_LINE, line, align=side)
+            put_line(pdf, width - 2 * PAD, ROW_LINE, line, side)
             y += ROW_LINE
         x += width
     pdf.set_xy(left, top + height)
