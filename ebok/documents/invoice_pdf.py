@@ -89,10 +89,18 @@ class _Pdf(FPDF):
         self.cell(0, 5, label, align=Align.R)
 
     def line_of(
-        self, text: str, *, size: float = 9, bold: bool = False, h: float = 4.6, w: float = 0
+        self,
+        text: str,
+        *,
+        size: float = 9,
+        bold: bool = False,
+        h: float = 4.6,
+        w: float = 0,
+        link: str = "",
     ) -> None:
         """One paragraph wrapped at ``w`` (0: the right margin), then back to the same x on
-        the next line: header blocks are two columns side by side."""
+        the next line: header blocks are two columns side by side. ``link``: the text is a
+        link to that address."""
         self.set_font(FAMILY, "B" if bold else "", size)
         if not w and self.get_x() < RIGHT_X:
             w = self.epw
@@ -106,9 +114,11 @@ class _Pdf(FPDF):
                 self.add_page(same=True)
                 self.set_x(x)
             put_line(self, w, h, text)
+            if link:
+                self.link(self.get_x() + self.c_margin, self.get_y(), width_of(self, text), h, link)
             self.set_xy(self.get_x(), self.get_y() + h)
         else:
-            self.multi_cell(w, h, text, new_x=XPos.LEFT, new_y=YPos.NEXT)
+            self.multi_cell(w, h, text, new_x=XPos.LEFT, new_y=YPos.NEXT, link=link or None)
 
 
 def _party(pdf: _Pdf, label: str, party: Party) -> None:
@@ -195,7 +205,7 @@ def _payment(pdf: _Pdf, doc: InvoiceDocument) -> None:
         pdf.line_of("Zapłać online:", size=10, bold=True, h=5)
         pdf.set_font(FAMILY, "", 9)
         pdf.set_text_color(0, 70, 160)
-        pdf.multi_cell(0, 4.6, doc.pay_url, link=doc.pay_url, new_x=XPos.LMARGIN)
+        pdf.line_of(doc.pay_url, link=doc.pay_url)
         pdf.set_text_color(0, 0, 0)
 
 

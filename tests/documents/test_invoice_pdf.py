@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -102,6 +103,30 @@ def test_pdftotext_reads_the_invoice(tmp_path: Path) -> None:
     assert "1 612,903" in text and "0,6200" in text
     assert PPE in text and "1000000101" in text and "200000000101" in text
     assert "Słownie: jeden tysiąc" in text
+
+
+@pytest.mark.parametrize("tail", ["abc123", "x" * 120])  # one line, and wrapped
+def test_the_pay_link_is_a_link_over_its_text(tmp_path: Path, tail: str) -> None:
+    url = f"https://ebok.example.pl/pay/{tail}"
+    pdf = render_invoice_pdf(an_invoice(pay_url=url))
+    annotation = re.search(rb"/URI \((.*?)\)>>.*?/Rect \[([\d. ]+)\]", pdf, re.DOTALL)
+    assert annotation is not None and annotation.group(1).decode() == url
+    left, bottom, right, top = (float(v) for v in annotation.group(2).split())
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(pdf)
+    boxes = subprocess.run(
+        [PDFTOTEXT, "-bbox", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    page_height = float(re.search(r'<page width="[\d.]+" height="([\d.]+)"', boxes).group(1))  # type: ignore[union-attr]
+    word = re.search(
+        r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">https://ebok', boxes
+    )
+    assert word is not None
+    x0, y0, x1, y1 = (float(v) for v in word.groups())
+    # pdftotext counts y from the top, the annotation from the bottom of the page. The link
+    # starts where the text does and is on its (first) line; one line is covered whole.
+    assert abs(left - x0) < 1 and y0 < page_height - (bottom + top) / 2 < y1
+    assert right >= x1 - 0.5 or len(url) > 80
 
 
 def test_same_document_same_bytes() -> None:
