@@ -28,6 +28,8 @@ TIMEOUT = timedelta(seconds=30)
 UNTIL_REMINDER = timedelta(days=11)
 # Ours waits for the request, then for the confirmation, each at most as long as a link lives.
 LINK_TTL = timedelta(hours=72)
+# A registration waits for step 2 at most this long (EBOK_REGISTRATION_PASSWORD_TIMEOUT).
+UNTIL_STEP2 = timedelta(hours=24)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
 
@@ -137,7 +139,8 @@ class BareActivities:
 @workflow.defn(name="BenchBareRegistration")
 class BareRegistration:
     """Registration's happy path: update ``credentials_set`` answers at once and the run
-    sends; update ``activate`` runs one activity; the run sends a welcome and ends."""
+    sends; update ``activate`` runs one activity; the run sends a welcome and ends. Both
+    waits have the timers ours has: step 2's deadline and the link's expiry."""
 
     def __init__(self) -> None:
         self._step2 = False
@@ -145,9 +148,9 @@ class BareRegistration:
 
     @workflow.run
     async def run(self, req: BareKey) -> str:
-        await workflow.wait_condition(lambda: self._step2)
+        await workflow.wait_condition(lambda: self._step2, timeout=UNTIL_STEP2)
         await self._call("bench.bare.send", req)
-        await workflow.wait_condition(lambda: self._activated)
+        await workflow.wait_condition(lambda: self._activated, timeout=LINK_TTL)
         await self._call("bench.bare.welcome", req)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return "activated"
