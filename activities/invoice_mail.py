@@ -56,13 +56,15 @@ class InvoiceMailActivities:
             consent = None if req.paper_only else await uow.consents.active_for(
                 invoice.partner_number
             )  # fmt: skip
-            if consent is not None and await uow.mail.was_sent(mid):
-                return m.Delivered(channel="email")
+            already_sent = consent is not None and await uow.mail.was_sent(mid)
             partner = await uow.billing.partner(invoice.partner_number)
             ppes = [invoice.ppe] if invoice.ppe else [
                 p.ppe for p in await uow.billing.ppes_of_partner(invoice.partner_number)
                 if p.contract_account == invoice.contract_account
             ]  # fmt: skip
+        if already_sent:  # a retry after the send: only the record may be missing
+            await self._record(req, emailed=req.kind == "issued")
+            return m.Delivered(channel="email")
         if consent is None:
             if req.kind != "paid":  # a confirmation is not worth a stamp
                 await self._paper(invoice, req)
@@ -103,10 +105,7 @@ class InvoiceMailActivities:
             await self._fallback(invoice, req, str(e))
             await self._record(req)
             return m.Delivered(channel="paper", bounced=True)
-        if req.kind == "issued":
-            async with self._store.begin() as uow:
-                await uow.invoices.set_delivery(req.number, "email", datetime.now(UTC), pay_url)
-        await self._record(req)
+        await self._record(req, emailed=req.kind == "issued", pay_url=pay_url)
         return m.Delivered(channel="email")
 
     @activity.defn(name=m.PAPER_FALLBACK)
@@ -128,10 +127,16 @@ class InvoiceMailActivities:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    async def _record(self, req: m.Notify) -> None:
-        """The state the notice puts the invoice in, and an audit row for the notice."""
+    async def _record(
+        self, req: m.Notify, *, emailed: bool = False, pay_url: str | None = None
+    ) -> None:
+        """The state the notice puts the invoice in, and an audit row for the notice; with
+        ``emailed``, the invoice itself went by e-mail (with ``pay_url``, if not kept yet).
+        One transaction, idempotent: a retry writes the same."""
         now = datetime.now(UTC)
         async with self._store.begin() as uow:
+            if emailed:
+                await uow.invoices.set_delivery(req.number, "email", now, pay_url)
             if req.state is not m.State.PAID:  # paid is written where the payment is applied
                 await uow.invoices.set_state(req.number, req.state.value, now)
             await uow.invoices.log(

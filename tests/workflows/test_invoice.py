@@ -4,12 +4,15 @@ PostgreSQL), real SMTP, the sandbox payments adapter and the sandbox grid operat
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from activities.invoice_mail import InvoiceMailActivities
+from activities.mail import MailComposer
+from adapters.email.smtp import SmtpSender
 from adapters.payments.base import NotificationRejected
 from adapters.payments.sandbox import SandboxPayments
 from ebok.client import EbokClient
@@ -28,6 +31,7 @@ from tests.timeskip import outcome
 from tests.workflows.invoices import (
     activity_count,
     an_invoice,
+    delivered,
     event_count,
     pay_online,
     pay_reference,
@@ -247,3 +251,45 @@ async def test_unknown_partner_or_account_starts_nothing(
     assert field in err.value.errors
     with pytest.raises(NotFound):
         await ebok.invoice_status(billed.number)
+
+
+async def test_a_notice_retried_after_its_mail_went_out_records_it_and_mails_nothing(
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    smtpd: DevSmtpServer,
+    ebok: EbokClient,
+    sandbox: SandboxPayments,
+) -> None:
+    """The worker died after the relay took the invoice (its Message-ID recorded) and before
+    the invoice's own record: the retried activity writes that record and sends nothing."""
+    billed = await an_invoice(store)
+    assert billed.email
+    async with worker_for(skipping_env.client, settings, store):
+        await ebok.issue_invoice(billed.invoice)
+        await delivered(skipping_env.client, billed.number, "email")
+    assert len(addressed_to(await smtpd.wait_for(1), billed.email)) == 1
+    async with store.begin() as uow:  # what the store held at the moment of the kill
+        await uow.invoices.set_delivery(billed.number, "pending", datetime.now(UTC))
+        await uow.invoices.set_state(billed.number, m.State.ISSUED.value, datetime.now(UTC))
+        stored = await uow.invoices.get(billed.number)
+    assert stored is not None and stored.due_date is not None
+    retry = m.Notify(
+        number=billed.number, kind="issued", state=m.State.OPEN,
+        outstanding=Money(stored.gross_grosze), due_date=stored.due_date,
+    )  # fmt: skip
+    sender = SmtpSender.from_settings(settings)
+    calls = InvoiceMailActivities(
+        store, sender, sandbox, MailComposer(settings.mail_from), settings
+    )
+    try:
+        answer = await ActivityEnvironment().run(calls.notify, retry)
+    finally:
+        await sender.aclose()
+    assert answer == m.Delivered(channel="email")
+    async with store.begin() as uow:
+        again = await uow.invoices.get(billed.number)
+        log = [event for event, *_ in await uow.invoices.events(billed.number)]
+    assert again is not None and (again.delivery, again.state) == ("email", "open")
+    assert log.count("notice:issued:1") == 1
+    assert len(smtpd.messages) == 1  # no second mail
