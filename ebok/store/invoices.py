@@ -8,14 +8,15 @@ from the payments, never kept as a running total that a retry could add to twice
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ebok.store.dialect import insert_for
+from ebok.store.dialect import insert_for, insert_of
 from ebok.store.tables import contract_accounts as ca
 from ebok.store.tables import invoice_events as ev
 from ebok.store.tables import invoices as inv
@@ -77,6 +78,54 @@ class Standing:
 
 _COLUMNS = [inv.c[f] for f in InvoiceRecord.__dataclass_fields__]
 
+# The statements every invoice runs, built once (per dialect where they have ON CONFLICT):
+# building one cost about as much as running it. Parameters of an UPDATE are named apart
+# from the columns it sets, as SQLAlchemy requires.
+_GET = select(*_COLUMNS).where(inv.c.number == bindparam("number"))
+_SET_STATE = (
+    update(inv)
+    .where(inv.c.number == bindparam("the_number"))
+    .values(
+        state=bindparam("new_state", type_=inv.c.state.type),
+        updated_at=bindparam("at", type_=inv.c.updated_at.type),
+    )
+)
+_SET_DELIVERY = (
+    update(inv)
+    .where(inv.c.number == bindparam("the_number"))
+    .values(
+        delivery=bindparam("channel", type_=inv.c.delivery.type),
+        updated_at=bindparam("at", type_=inv.c.updated_at.type),
+        # None keeps the link the invoice has.
+        pay_url=func.coalesce(bindparam("new_pay_url", type_=inv.c.pay_url.type), inv.c.pay_url),
+    )
+)
+_PAID = select(func.coalesce(func.sum(pay.c.amount_grosze), 0)).where(
+    pay.c.invoice_number == bindparam("number")
+)
+_LOGGED = ("invoice_number", "event", "state", "detail", "actor", "at")
+_CREDITED = ("invoice_number", "partner_number", "contract_account", "amount_grosze", "updated_at")
+
+
+@functools.cache
+def _log(dialect: str) -> Any:
+    return (
+        insert_of(dialect)(ev)
+        .values({c: bindparam(c, type_=ev.c[c].type) for c in _LOGGED})
+        .on_conflict_do_nothing(index_elements=[ev.c.invoice_number, ev.c.event])
+        .returning(ev.c.event)
+    )
+
+
+@functools.cache
+def _credit(dialect: str) -> Any:
+    ins = insert_of(dialect)(cr).values({c: bindparam(c, type_=cr.c[c].type) for c in _CREDITED})
+    return ins.on_conflict_do_update(
+        index_elements=[cr.c.invoice_number],
+        set_={"amount_grosze": ins.excluded.amount_grosze, "updated_at": ins.excluded.updated_at},
+        where=cr.c.amount_grosze != ins.excluded.amount_grosze,
+    )
+
 
 class InvoiceRepository:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -104,13 +153,11 @@ class InvoiceRepository:
         return made.first() is not None
 
     async def get(self, number: str) -> InvoiceRecord | None:
-        row = (await self._conn.execute(select(*_COLUMNS).where(inv.c.number == number))).first()
+        row = (await self._conn.execute(_GET, {"number": number})).first()
         return InvoiceRecord(**row._mapping) if row else None
 
     async def set_state(self, number: str, state: str, at: datetime) -> None:
-        await self._conn.execute(
-            update(inv).where(inv.c.number == number).values(state=state, updated_at=at)
-        )
+        await self._conn.execute(_SET_STATE, {"the_number": number, "new_state": state, "at": at})
 
     async def pay_link(self, key: str) -> str | None:
         """The pay-online link kept for our payment key, if one was made."""
@@ -132,10 +179,10 @@ class InvoiceRepository:
     async def set_delivery(
         self, number: str, channel: str, at: datetime, pay_url: str | None = None
     ) -> None:
-        values: dict[str, Any] = {"delivery": channel, "updated_at": at}
-        if pay_url is not None:
-            values["pay_url"] = pay_url
-        await self._conn.execute(update(inv).where(inv.c.number == number).values(**values))
+        await self._conn.execute(
+            _SET_DELIVERY,
+            {"the_number": number, "channel": channel, "at": at, "new_pay_url": pay_url},
+        )
 
     async def set_amount_due(self, number: str, grosze: int, at: datetime) -> None:
         await self._conn.execute(
@@ -217,27 +264,17 @@ class InvoiceRepository:
         brought up to date on the way (an upsert, so a retry writes the same)."""
         invoice = await self.get(number)
         assert invoice is not None and invoice.amount_due_grosze is not None
-        paid = (
-            await self._conn.execute(
-                select(func.coalesce(func.sum(pay.c.amount_grosze), 0)).where(
-                    pay.c.invoice_number == number
-                )
-            )
-        ).scalar_one()
+        paid = (await self._conn.execute(_PAID, {"number": number})).scalar_one()
         credit = max(int(paid) - invoice.amount_due_grosze, 0)
-        ins = insert_for(self._conn)(cr).values(
-            invoice_number=number,
-            partner_number=invoice.partner_number,
-            contract_account=invoice.contract_account,
-            amount_grosze=credit,
-            updated_at=at,
-        )
         await self._conn.execute(
-            ins.on_conflict_do_update(
-                index_elements=[cr.c.invoice_number],
-                set_={"amount_grosze": credit, "updated_at": at},
-                where=cr.c.amount_grosze != credit,
-            )
+            _credit(self._conn.dialect.name),
+            {
+                "invoice_number": number,
+                "partner_number": invoice.partner_number,
+                "contract_account": invoice.contract_account,
+                "amount_grosze": credit,
+                "updated_at": at,
+            },
         )
         return Standing(invoice.amount_due_grosze, int(paid), credit)
 
@@ -257,17 +294,15 @@ class InvoiceRepository:
     ) -> bool:
         """An audit row; the same (invoice, event) twice is written once."""
         made = await self._conn.execute(
-            insert_for(self._conn)(ev)
-            .values(
-                invoice_number=number,
-                event=event,
-                state=state,
-                detail=detail[:500],
-                actor=actor,
-                at=at,
-            )
-            .on_conflict_do_nothing(index_elements=[ev.c.invoice_number, ev.c.event])
-            .returning(ev.c.event)
+            _log(self._conn.dialect.name),
+            {
+                "invoice_number": number,
+                "event": event,
+                "state": state,
+                "detail": detail[:500],
+                "actor": actor,
+                "at": at,
+            },
         )
         return made.first() is not None
 

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ebok.store.dialect import insert_for
+from ebok.store.dialect import insert_of
 from ebok.store.tables import sent_mail as t
+
+# Built once: every mail runs both.
+_WAS_SENT = select(t.c.message_id).where(t.c.message_id == bindparam("message_id"))
+
+
+@functools.cache
+def _record(dialect: str) -> Any:
+    return (
+        insert_of(dialect)(t)
+        .values(
+            {
+                c: bindparam(c, type_=t.c[c].type)
+                for c in ("message_id", "kind", "subject_id", "sent_at")
+            }
+        )
+        .on_conflict_do_nothing(index_elements=[t.c.message_id])
+    )
 
 
 class SentMailRepository:
@@ -16,7 +35,7 @@ class SentMailRepository:
         self._conn = conn
 
     async def was_sent(self, message_id: str) -> bool:
-        found = await self._conn.execute(select(t.c.message_id).where(t.c.message_id == message_id))
+        found = await self._conn.execute(_WAS_SENT, {"message_id": message_id})
         return found.first() is not None
 
     async def sent_among(self, message_ids: list[str]) -> set[str]:
@@ -28,7 +47,6 @@ class SentMailRepository:
 
     async def record(self, message_id: str, kind: str, subject_id: str, at: datetime) -> None:
         await self._conn.execute(
-            insert_for(self._conn)(t)
-            .values(message_id=message_id, kind=kind, subject_id=subject_id, sent_at=at)
-            .on_conflict_do_nothing(index_elements=[t.c.message_id])
+            _record(self._conn.dialect.name),
+            {"message_id": message_id, "kind": kind, "subject_id": subject_id, "sent_at": at},
         )
