@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -294,7 +295,7 @@ class Settings(BaseSettings):
 
     @property
     def late_interest_table(self) -> RateTable:
-        return RateTable.parse(self.late_interest_rates)
+        return _rate_table(self.late_interest_rates)
 
     @property
     def codec_key_ring(self) -> dict[str, bytes]:
@@ -307,3 +308,9 @@ class Settings(BaseSettings):
 
         base = str(self.public_url).rstrip("/")
         return f"{base}/{path.lstrip('/')}" + (f"?{urlencode(query)}" if query else "")
+
+
+@functools.lru_cache(maxsize=8)
+def _rate_table(text: str) -> RateTable:
+    """Parsed once per text: every invoice issued carries the table, and it is immutable."""
+    return RateTable.parse(text)

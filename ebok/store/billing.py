@@ -77,6 +77,18 @@ _OWNER_OF_PPE = (
 )
 
 
+# Built once, as above: every invoice issued runs both, in the facade and in its notice.
+_PARTNER = select(bp.c.number, bp.c.name, bp.c.kind, bp.c.nip, bp.c.pesel).where(
+    bp.c.number == bindparam("number")
+)
+_PPES_OF_PARTNER = (
+    select(pod.c.ppe, pod.c.contract_account, pod.c.legacy_ppe, pod.c.area, pod.c.tariff)
+    .join(ca, ca.c.number == pod.c.contract_account)
+    .where(ca.c.partner_number == bindparam("number"))
+    .order_by(pod.c.contract_account, pod.c.ppe)
+)
+
+
 class BillingRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -159,13 +171,7 @@ class BillingRepository:
     # --- reads --------------------------------------------------------------------------------
 
     async def partner(self, number: str) -> PartnerRecord | None:
-        row = (
-            await self._conn.execute(
-                select(bp.c.number, bp.c.name, bp.c.kind, bp.c.nip, bp.c.pesel).where(
-                    bp.c.number == number
-                )
-            )
-        ).one_or_none()
+        row = (await self._conn.execute(_PARTNER, {"number": number})).one_or_none()
         return PartnerRecord(**row._asdict()) if row else None
 
     async def partner_by_nip(self, nip: str) -> str | None:
@@ -177,12 +183,7 @@ class BillingRepository:
         return found.scalar_one_or_none()
 
     async def ppes_of_partner(self, number: str) -> list[PpeRecord]:
-        rows = await self._conn.execute(
-            select(pod.c.ppe, pod.c.contract_account, pod.c.legacy_ppe, pod.c.area, pod.c.tariff)
-            .join(ca, ca.c.number == pod.c.contract_account)
-            .where(ca.c.partner_number == number)
-            .order_by(pod.c.contract_account, pod.c.ppe)
-        )
+        rows = await self._conn.execute(_PPES_OF_PARTNER, {"number": number})
         return [PpeRecord(**row._asdict()) for row in rows]
 
     async def partner_of_ppe(self, code: str) -> str | None:

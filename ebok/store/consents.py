@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.store.dialect import insert_for
 from ebok.store.tables import einvoice_consents as t
+
+# Built once: every invoice's notice asks it.
+_ACTIVE_FOR = select(t).where(
+    t.c.partner_number == bindparam("partner_number"), t.c.withdrawn_at.is_(None)
+)
 
 __all__ = ["CHANNELS", "Consent", "ConsentRepository"]
 
@@ -78,11 +83,7 @@ class ConsentRepository:
 
     async def active_for(self, partner_number: str) -> Consent | None:
         """The consent in force for the partner: invoices issued now go by e-mail to it."""
-        row = (
-            await self._conn.execute(
-                select(t).where(t.c.partner_number == partner_number, t.c.withdrawn_at.is_(None))
-            )
-        ).first()
+        row = (await self._conn.execute(_ACTIVE_FOR, {"partner_number": partner_number})).first()
         return Consent(**row._mapping) if row else None
 
     async def history(self, partner_number: str) -> list[Consent]:
