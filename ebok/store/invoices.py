@@ -107,6 +107,26 @@ _LOGGED = ("invoice_number", "event", "state", "detail", "actor", "at")
 _CREDITED = ("invoice_number", "partner_number", "contract_account", "amount_grosze", "updated_at")
 
 
+_OWNER = select(ca.c.partner_number).where(ca.c.number == bindparam("account"))
+# An issued invoice's columns: the billing facts, then what the lifecycle adds.
+_ISSUED = (
+    "number", "partner_number", "contract_account", "gross_grosze", "issue_date", "due_date",
+    "nrb", "net_grosze", "vat_grosze", "lines", "ppe", "correction_of",
+    "state", "amount_due_grosze", "created_at", "updated_at",
+)  # fmt: skip
+
+
+@functools.cache
+def _issue(dialect: str) -> Any:
+    """Insert, or give an invoice known only from a billing import its lifecycle columns; an
+    invoice already under the lifecycle is left alone."""
+    ins = insert_of(dialect)(inv).values({c: bindparam(c, type_=inv.c[c].type) for c in _ISSUED})
+    fill = {c: ins.excluded[c] for c in _ISSUED if c not in ("number", "created_at")}
+    return ins.on_conflict_do_update(
+        index_elements=[inv.c.number], set_=fill, where=inv.c.state.is_(None)
+    ).returning(inv.c.number)
+
+
 @functools.cache
 def _log(dialect: str) -> Any:
     return (
@@ -137,18 +157,18 @@ class InvoiceRepository:
         """Record an issued invoice; True if this call did. An invoice already under the
         lifecycle is left alone (issuing twice is one invoice); one known only from a billing
         import gains its lifecycle columns."""
-        owner = await self._conn.execute(
-            select(ca.c.partner_number).where(ca.c.number == values["contract_account"])
-        )
+        owner = await self._conn.execute(_OWNER, {"account": values["contract_account"]})
         if owner.scalar_one_or_none() != values["partner_number"]:
             raise UnknownAccount("contract account unknown or of another partner")
-        row = {**values, "state": "issued", "amount_due_grosze": values["gross_grosze"]}
-        ins = insert_for(self._conn)(inv).values(**row, created_at=at, updated_at=at)
-        fill = {k: ins.excluded[k] for k in row if k != "number"} | {"updated_at": at}
         made = await self._conn.execute(
-            ins.on_conflict_do_update(
-                index_elements=[inv.c.number], set_=fill, where=inv.c.state.is_(None)
-            ).returning(inv.c.number)
+            _issue(self._conn.dialect.name),
+            {
+                **values,
+                "state": "issued",
+                "amount_due_grosze": values["gross_grosze"],
+                "created_at": at,
+                "updated_at": at,
+            },
         )
         return made.first() is not None
 
