@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.store.tables import registrations as t
@@ -26,6 +26,28 @@ class RegistrationRecord:
     created_at: datetime
 
 
+# Built once: every registration runs these (in the facade, where they are most of its
+# own work besides the password hash).
+_ADDED = ("id", "email", "login", "language", "status", "created_at")
+_ADD = t.insert().values({c: bindparam(c, type_=t.c[c].type) for c in _ADDED})
+_GET = select(*(t.c[f] for f in RegistrationRecord.__dataclass_fields__)).where(
+    t.c.id == bindparam("id")
+)
+_SET_CREDENTIALS = (
+    update(t)
+    .where(
+        t.c.id == bindparam("the_id"),
+        t.c.status == bindparam("when_status"),
+        t.c.purged_at.is_(None),
+    )
+    .values(
+        password_hash=bindparam("new_hash", type_=t.c.password_hash.type),
+        terms_version=bindparam("new_terms", type_=t.c.terms_version.type),
+        terms_accepted_at=bindparam("at", type_=t.c.terms_accepted_at.type),
+    )
+)
+
+
 class RegistrationRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -34,27 +56,13 @@ class RegistrationRepository:
         self, id: str, email: str, login: str, language: str, status: str, at: datetime
     ) -> None:
         await self._conn.execute(
-            t.insert().values(
-                id=id, email=email, login=login, language=language, status=status, created_at=at
-            )
-        )
+            _ADD,
+            {"id": id, "email": email, "login": login, "language": language, "status": status,
+             "created_at": at},
+        )  # fmt: skip
 
     async def get(self, id: str) -> RegistrationRecord | None:
-        row = (
-            await self._conn.execute(
-                select(
-                    t.c.id,
-                    t.c.email,
-                    t.c.login,
-                    t.c.password_hash,
-                    t.c.language,
-                    t.c.status,
-                    t.c.terms_version,
-                    t.c.terms_accepted_at,
-                    t.c.created_at,
-                ).where(t.c.id == id)
-            )
-        ).one_or_none()
+        row = (await self._conn.execute(_GET, {"id": id})).one_or_none()
         return RegistrationRecord(**row._asdict()) if row else None
 
     async def set_credentials(
@@ -62,10 +70,10 @@ class RegistrationRepository:
     ) -> bool:
         """Store step 2 only while the registration waits for it; False otherwise."""
         done = await self._conn.execute(
-            update(t)
-            .where(t.c.id == id, t.c.status == when_status, t.c.purged_at.is_(None))
-            .values(password_hash=password_hash, terms_version=terms_version, terms_accepted_at=at)
-        )
+            _SET_CREDENTIALS,
+            {"the_id": id, "when_status": when_status, "new_hash": password_hash,
+             "new_terms": terms_version, "at": at},
+        )  # fmt: skip
         return done.rowcount == 1
 
     async def clear_credentials(self, id: str) -> None:
