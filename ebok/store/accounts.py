@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.store.registrations import RegistrationRecord
@@ -27,6 +28,13 @@ class AccountRecord:
     language: str
     status: str
     created_at: datetime
+
+
+# Built once: every sign-up asks whether its login is taken (by one of these).
+_COLUMNS = select(t.c.id, t.c.email, t.c.login, t.c.language, t.c.status, t.c.created_at)
+_BY_EMAIL_KEY = _COLUMNS.where(t.c.email_key == bindparam("value"))
+_BY_LOGIN = _COLUMNS.where(func.lower(t.c.login) == bindparam("value"))
+_BY_ID = _COLUMNS.where(t.c.id == bindparam("value"))
 
 
 class AccountRepository:
@@ -54,21 +62,15 @@ class AccountRepository:
         )
         return reg.id
 
-    async def _one(self, *where: object) -> AccountRecord | None:
-        row = (
-            await self._conn.execute(
-                select(
-                    t.c.id, t.c.email, t.c.login, t.c.language, t.c.status, t.c.created_at
-                ).where(*where)  # type: ignore[arg-type]
-            )
-        ).one_or_none()
+    async def _one(self, query: Any, value: str) -> AccountRecord | None:
+        row = (await self._conn.execute(query, {"value": value})).one_or_none()
         return AccountRecord(**row._asdict()) if row else None
 
     async def by_email(self, email: str) -> AccountRecord | None:
-        return await self._one(t.c.email_key == email_key(email))
+        return await self._one(_BY_EMAIL_KEY, email_key(email))
 
     async def by_login(self, login: str) -> AccountRecord | None:
-        return await self._one(func.lower(t.c.login) == login.lower())
+        return await self._one(_BY_LOGIN, login.lower())
 
     async def taken(self, email: str, login: str) -> bool:
         """Does an account have this address or this login? One statement for both."""
@@ -80,7 +82,7 @@ class AccountRepository:
         return found.first() is not None
 
     async def get(self, id: str) -> AccountRecord | None:
-        return await self._one(t.c.id == id)
+        return await self._one(_BY_ID, id)
 
     async def password_hash(self, login: str) -> str | None:
         return (

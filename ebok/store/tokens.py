@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import delete, select, true, update
+from sqlalchemy import bindparam, delete, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.store.tables import one_time_tokens as t
@@ -22,6 +22,11 @@ __all__ = [
     "derive_token",
     "hash_token",
 ]
+
+# Built once: every link followed asks it.
+_SUBJECT_OF = select(t.c.subject_id).where(
+    t.c.token_hash == bindparam("hash"), t.c.purpose == bindparam("purpose")
+)
 
 
 def hash_token(token: str) -> str:
@@ -171,11 +176,8 @@ class TokenRepository:
         return Redemption(TokenState.INVALID, row.subject_id)  # open, but not redeemable here
 
     async def subject_of(self, purpose: str, token_hash: str) -> str | None:
-        return (
-            await self._conn.execute(
-                select(t.c.subject_id).where(t.c.token_hash == token_hash, t.c.purpose == purpose)
-            )
-        ).scalar_one_or_none()
+        found = await self._conn.execute(_SUBJECT_OF, {"hash": token_hash, "purpose": purpose})
+        return found.scalar_one_or_none()
 
     async def revoke_all(self, purpose: str, subject_id: str, at: datetime) -> None:
         await self._conn.execute(
