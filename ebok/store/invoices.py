@@ -82,23 +82,22 @@ _COLUMNS = [inv.c[f] for f in InvoiceRecord.__dataclass_fields__]
 # building one cost about as much as running it. Parameters of an UPDATE are named apart
 # from the columns it sets, as SQLAlchemy requires.
 _GET = select(*_COLUMNS).where(inv.c.number == bindparam("number"))
-_SET_STATE = (
-    update(inv)
-    .where(inv.c.number == bindparam("the_number"))
-    .values(
-        state=bindparam("new_state", type_=inv.c.state.type),
-        updated_at=bindparam("at", type_=inv.c.updated_at.type),
+
+
+def _invoice_update(**values: Any) -> Any:
+    """An UPDATE of the invoice ``the_number`` that sets ``values`` and ``updated_at`` (``at``)."""
+    return (
+        update(inv)
+        .where(inv.c.number == bindparam("the_number"))
+        .values(updated_at=bindparam("at", type_=inv.c.updated_at.type), **values)
     )
-)
-_SET_DELIVERY = (
-    update(inv)
-    .where(inv.c.number == bindparam("the_number"))
-    .values(
-        delivery=bindparam("channel", type_=inv.c.delivery.type),
-        updated_at=bindparam("at", type_=inv.c.updated_at.type),
-        # None keeps the link the invoice has.
-        pay_url=func.coalesce(bindparam("new_pay_url", type_=inv.c.pay_url.type), inv.c.pay_url),
-    )
+
+
+_SET_STATE = _invoice_update(state=bindparam("new_state", type_=inv.c.state.type))
+_SET_DELIVERY = _invoice_update(
+    delivery=bindparam("channel", type_=inv.c.delivery.type),
+    # None keeps the link the invoice has.
+    pay_url=func.coalesce(bindparam("new_pay_url", type_=inv.c.pay_url.type), inv.c.pay_url),
 )
 _PAID = select(func.coalesce(func.sum(pay.c.amount_grosze), 0)).where(
     pay.c.invoice_number == bindparam("number")
