@@ -20,8 +20,8 @@ _DUNNING = (m.Step.REMINDER_BEFORE, m.Step.REMINDER_AFTER, m.Step.DEMAND)
 
 
 class Plan:
-    def __init__(self, inp: m.InvoiceInput, due_start: datetime) -> None:
-        self._in, self._due = inp, due_start
+    def __init__(self, inp: m.InvoiceInput) -> None:
+        self._in, self._due = inp, inp.due_start
         self._done: set[m.Step] = set()
         self.reminders = 0
         self.demands = 0
@@ -51,7 +51,7 @@ class Plan:
     def _at(self, step: m.Step) -> datetime:
         i = self._in
         if step == m.Step.REMINDER_BEFORE:
-            return self._due - i.reminder_before
+            return i.reminder_before_at
         if step == m.Step.REMINDER_AFTER:
             return self._due + i.reminder_after
         if step == m.Step.DEMAND:

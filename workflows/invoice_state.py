@@ -31,7 +31,7 @@ class InvoiceState:
         self._in, self._inv = inp, inp.invoice
         self._state = m.State.ISSUED
         self._totals = m.Totals(amount_due=inp.invoice.gross, paid=Money(0), credit=Money(0))
-        self._plan = Plan(inp, inp.due_start)
+        self._plan = Plan(inp)
         self._delivery: Literal["email", "paper", "pending"] = "pending"
         self._paper = False  # customer notices go on paper: no consent, or the e-mail bounced
         self._inbox: list[tuple[m.PaymentArrived, str | None]] = []

@@ -108,14 +108,15 @@ class _Pdf(FPDF):
             w = RIGHT_W
         text = self.text_of(text)
         # A line that fits is drawn at once; multi_cell would lay it out to find that out.
-        if width_of(self, text) <= w - 2 * self.c_margin:
+        width = width_of(self, text)
+        if width <= w - 2 * self.c_margin:
             if self.will_page_break(h):  # as cell would: on the next page, at the same x
                 x = self.get_x()
                 self.add_page(same=True)
                 self.set_x(x)
             put_line(self, w, h, text)
             if link:
-                self.link(self.get_x() + self.c_margin, self.get_y(), width_of(self, text), h, link)
+                self.link(self.get_x() + self.c_margin, self.get_y(), width, h, link)
             self.set_xy(self.get_x(), self.get_y() + h)
         else:
             self.multi_cell(w, h, text, new_x=XPos.LEFT, new_y=YPos.NEXT, link=link or None)

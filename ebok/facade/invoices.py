@@ -52,7 +52,7 @@ def _shown_at_issue(inp: m.InvoiceInput) -> list[SearchAttributePair[Any]]:
         SearchAttributePair(EBOK_INVOICE, inp.invoice.number),
         SearchAttributePair(EBOK_PARTNER, inp.invoice.partner_number),
         SearchAttributePair(EBOK_AMOUNT_DUE, inp.invoice.gross.grosze),
-        SearchAttributePair(EBOK_DEADLINE, inp.due_start - inp.reminder_before),
+        SearchAttributePair(EBOK_DEADLINE, inp.reminder_before_at),
     ]
 
 

@@ -209,6 +209,11 @@ class InvoiceInput(BaseModel):
         dunning step counts from here."""
         return datetime.combine(self.invoice.due, time(0), tzinfo=UTC)
 
+    @property
+    def reminder_before_at(self) -> datetime:
+        """When the reminder ahead of the due date is due: the first step of every plan."""
+        return self.due_start - self.reminder_before
+
 
 # --- signals and updates -------------------------------------------------------------------------
 

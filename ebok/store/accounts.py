@@ -30,7 +30,7 @@ class AccountRecord:
     created_at: datetime
 
 
-# Built once: every sign-up asks whether its login is taken (by one of these).
+# Built once: sign-ups and outage reports look accounts up by login, address or id.
 _COLUMNS = select(t.c.id, t.c.email, t.c.login, t.c.language, t.c.status, t.c.created_at)
 _BY_EMAIL_KEY = _COLUMNS.where(t.c.email_key == bindparam("value"))
 _BY_LOGIN = _COLUMNS.where(func.lower(t.c.login) == bindparam("value"))

@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ebok.store.dialect import insert_for
 from ebok.store.tables import einvoice_consents as t
 
+__all__ = ["CHANNELS", "Consent", "ConsentRepository"]
+
+CHANNELS = ("web", "mobile", "staff", "paper")
+
 # Built once: every invoice's notice asks it.
 _ACTIVE_FOR = select(t).where(
     t.c.partner_number == bindparam("partner_number"), t.c.withdrawn_at.is_(None)
 )
-
-__all__ = ["CHANNELS", "Consent", "ConsentRepository"]
-
-CHANNELS = ("web", "mobile", "staff", "paper")
 
 
 @dataclass(frozen=True)
