@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.store.dialect import insert_for, insert_of
+from ebok.store.tables import bound
 from ebok.store.tables import contract_accounts as ca
 from ebok.store.tables import invoice_events as ev
 from ebok.store.tables import invoices as inv
@@ -119,7 +120,7 @@ _ISSUED = (
 def _issue(dialect: str) -> Any:
     """Insert, or give an invoice known only from a billing import its lifecycle columns; an
     invoice already under the lifecycle is left alone."""
-    ins = insert_of(dialect)(inv).values({c: bindparam(c, type_=inv.c[c].type) for c in _ISSUED})
+    ins = insert_of(dialect)(inv).values(bound(inv, _ISSUED))
     fill = {c: ins.excluded[c] for c in _ISSUED if c not in ("number", "created_at")}
     return ins.on_conflict_do_update(
         index_elements=[inv.c.number], set_=fill, where=inv.c.state.is_(None)
@@ -130,7 +131,7 @@ def _issue(dialect: str) -> Any:
 def _log(dialect: str) -> Any:
     return (
         insert_of(dialect)(ev)
-        .values({c: bindparam(c, type_=ev.c[c].type) for c in _LOGGED})
+        .values(bound(ev, _LOGGED))
         .on_conflict_do_nothing(index_elements=[ev.c.invoice_number, ev.c.event])
         .returning(ev.c.event)
     )
@@ -138,7 +139,7 @@ def _log(dialect: str) -> Any:
 
 @functools.cache
 def _credit(dialect: str) -> Any:
-    ins = insert_of(dialect)(cr).values({c: bindparam(c, type_=cr.c[c].type) for c in _CREDITED})
+    ins = insert_of(dialect)(cr).values(bound(cr, _CREDITED))
     return ins.on_conflict_do_update(
         index_elements=[cr.c.invoice_number],
         set_={"amount_grosze": ins.excluded.amount_grosze, "updated_at": ins.excluded.updated_at},

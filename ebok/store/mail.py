@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.store.dialect import insert_of
+from ebok.store.tables import bound
 from ebok.store.tables import sent_mail as t
 
 # Built once: every mail runs both.
@@ -20,12 +21,7 @@ _WAS_SENT = select(t.c.message_id).where(t.c.message_id == bindparam("message_id
 def _record(dialect: str) -> Any:
     return (
         insert_of(dialect)(t)
-        .values(
-            {
-                c: bindparam(c, type_=t.c[c].type)
-                for c in ("message_id", "kind", "subject_id", "sent_at")
-            }
-        )
+        .values(bound(t, ("message_id", "kind", "subject_id", "sent_at")))
         .on_conflict_do_nothing(index_elements=[t.c.message_id])
     )
 

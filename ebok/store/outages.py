@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.store.dialect import insert_for, insert_of
+from ebok.store.tables import bound
 from ebok.store.tables import outage_compensations as comp
 from ebok.store.tables import outage_incidents as inc
 from ebok.store.tables import outage_report_notes as notes
@@ -89,7 +90,7 @@ def _new_report(dialect: str) -> Any:
     columns = [*NewReport.__dataclass_fields__, "open_key", "notice_serial"]
     return (
         insert_of(dialect)(rep)
-        .values({c: bindparam(c, type_=rep.c[c].type) for c in columns})
+        .values(bound(rep, columns))
         .on_conflict_do_nothing(index_elements=[rep.c.open_key])
         .returning(rep.c.id)
     )

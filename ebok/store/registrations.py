@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ebok.store.tables import bound
 from ebok.store.tables import registrations as t
 
 __all__ = ["RegistrationRecord", "RegistrationRepository"]
@@ -29,7 +30,7 @@ class RegistrationRecord:
 # Built once: every registration runs these (in the facade, where they are most of its
 # own work besides the password hash).
 _ADDED = ("id", "email", "login", "language", "status", "created_at")
-_ADD = t.insert().values({c: bindparam(c, type_=t.c[c].type) for c in _ADDED})
+_ADD = t.insert().values(bound(t, _ADDED))
 _GET = select(*(t.c[f] for f in RegistrationRecord.__dataclass_fields__)).where(
     t.c.id == bindparam("id")
 )

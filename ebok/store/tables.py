@@ -4,7 +4,9 @@ Every natural key has a unique constraint: the store, not the code around it, is
 an activity that runs twice from writing twice.
 """
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -22,8 +24,14 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    bindparam,
 )
 from sqlalchemy.types import TypeDecorator
+
+
+def bound(table: Table, columns: Iterable[str]) -> dict[str, Any]:
+    """VALUES for a statement built once: each column a parameter of its own name and type."""
+    return {c: bindparam(c, type_=table.c[c].type) for c in columns}
 
 
 class UtcDateTime(TypeDecorator[datetime]):
