@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.sqlite_trips import stock_engine
 from ebok.store.db import make_engine
 
 TABLE = "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE NOT NULL, v)"
@@ -118,7 +119,7 @@ _VALUES = st.one_of(
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def stock(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'stock.db'}")
+    engine = stock_engine(f"sqlite+aiosqlite:///{tmp_path / 'stock.db'}")
     async with engine.begin() as conn:
         await conn.execute(text(TABLE))
     yield engine
