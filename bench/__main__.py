@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
         help="one side only, e.g. under a profiler (no ratios then)",
     )
     p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="phases per side, in the order ours, bare, bare, ours, …; figures over all of them",
+    )
+    p.add_argument(
         "--bare-in-process",
         action="store_true",
         help="run the bare worker inside the bench process instead of a child process",
@@ -73,6 +79,14 @@ def _commit() -> str | None:
     return out.stdout.strip()
 
 
+def phase_order(side: str, rounds: int) -> list[str]:
+    """The phases in turn: ours, bare, then bare, ours, and so on. The machine's speed drifts
+    within minutes; with two rounds or more, neither side is measured only first or only
+    last, so a steady drift weighs on both alike."""
+    pairs = [("ours", "bare") if r % 2 == 0 else ("bare", "ours") for r in range(rounds)]
+    return [s for pair in pairs for s in pair if side in ("both", s)]
+
+
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
     scenario = SCENARIOS[args.scenario]
     # Other work on the machine skews both sides; the load at the start is kept with the figures.
@@ -83,10 +97,12 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         args.db, args.postgres_url, args.temporal_address, args.namespace, args.bare_in_process
     ) as stack:
         shape = (args.n, args.concurrency, args.warmup, args.history_sample, args.timeout)
-        if args.side in ("both", "ours"):
-            ours = await measure(stack, scenario.ours, *shape)
-        if args.side in ("both", "bare"):
-            bare = await measure(stack, scenario.bare, *shape)
+        for side in phase_order(args.side, args.rounds):
+            phase = await measure(stack, scenario.ours if side == "ours" else scenario.bare, *shape)
+            if side == "ours":
+                ours = phase if ours is None else ours.then(phase)
+            else:
+                bare = phase if bare is None else bare.then(phase)
         temporal = stack.temporal
     meta = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -94,7 +110,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "unit": scenario.unit,
         "latencies": list(scenario.latencies),
         "db": args.db,
-        "n": args.n,
+        "n": args.n * args.rounds,  # per side, over its phases
         "concurrency": args.concurrency,
         "warmup": args.warmup,
         "temporal": temporal,
@@ -103,12 +119,16 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "loadavg_1m_at_start": load_at_start,
+        "order": phase_order(args.side, args.rounds),
     }
     return report.record(meta, ours, bare)
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

@@ -29,7 +29,7 @@ from contextlib import (
     asynccontextmanager,
     contextmanager,
 )
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -287,6 +287,29 @@ class Phase:
     def throughput(self) -> float:
         return (self.n - self.failures) / self.wall_s if self.wall_s else 0.0
 
+    def then(self, later: Phase) -> Phase:
+        """This phase and a later one of the same side, as one: iterations, time and CPU
+        added up, latencies pooled, the scenario's own figures and events averaged."""
+        events = [e for e in (self.events_per_workflow, later.events_per_workflow) if e is not None]
+        names = dict.fromkeys([*self.latencies_s, *later.latencies_s])
+        extra = {
+            k: statistics.fmean(p.extra[k] for p in (self, later) if k in p.extra)
+            for k in dict.fromkeys([*self.extra, *later.extra])
+        }
+        return Phase(
+            n=self.n + later.n,
+            concurrency=self.concurrency,
+            wall_s=self.wall_s + later.wall_s,
+            failures=self.failures + later.failures,
+            first_failure=self.first_failure or later.first_failure,
+            latencies_s={
+                k: self.latencies_s.get(k, []) + later.latencies_s.get(k, []) for k in names
+            },
+            events_per_workflow=statistics.fmean(events) if events else None,
+            usage=self.usage.then(later.usage),
+            extra=extra,
+        )
+
     def percentiles_ms(self, name: str) -> dict[str, float]:
         values = self.latencies_s.get(name, [])
         if not values:
@@ -342,6 +365,8 @@ async def measure(
 ) -> Phase:
     name = getattr(side, "__module__", "") + "." + getattr(side, "__qualname__", repr(side))
     log.info("%s: starting", name)
+    # Every phase its own customers, logins and workflow ids: a side may be measured twice.
+    stack = replace(stack, tag=secrets.token_hex(3))
     async with side(stack, warmup + n) as running:
         one = running.one
         # Warm-up: first workflow tasks, connection pools, template compilation, imports.

@@ -31,12 +31,31 @@ class ProcessUsage:
     peak_rss_scope: str  # "phase" when the high-water mark could be reset, else "process"
     rss_mb: float | None = None  # resident at the end of the phase (VmRSS)
 
+    def then(self, later: ProcessUsage) -> ProcessUsage:
+        """This phase's usage and a later one's of the same side, as one."""
+        return ProcessUsage(
+            cpu_s=_sum((self.cpu_s, later.cpu_s)),
+            peak_rss_mb=_max(self.peak_rss_mb, later.peak_rss_mb),
+            peak_rss_scope=later.peak_rss_scope,
+            rss_mb=later.rss_mb,
+        )
+
 
 @dataclass(frozen=True)
 class Usage:
     driver: ProcessUsage  # the bench process: the iterations, the facade, the SMTP server
     workers: ProcessUsage | None  # the side's worker child(ren); None when it runs in-process
     server_cpu_s: float | None  # every other child (the dev server); None if unknown
+
+    def then(self, later: Usage) -> Usage:
+        workers = None
+        if self.workers is not None and later.workers is not None:
+            workers = self.workers.then(later.workers)
+        return Usage(
+            driver=self.driver.then(later.driver),
+            workers=workers,
+            server_cpu_s=_sum((self.server_cpu_s, later.server_cpu_s)),
+        )
 
 
 def _stat_fields(pid: int | str) -> list[str] | None:
@@ -109,6 +128,10 @@ def _own_peak_rss_mb() -> float:
 def _sum(values: Iterable[float | None]) -> float | None:
     known = list(values)
     return None if not known or any(v is None for v in known) else sum(v for v in known if v)
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else max(a, b)
 
 
 class Meter:

@@ -110,6 +110,9 @@ def table(line: dict[str, Any]) -> str:
         f"scenario {line['scenario']}  db {line['db']}  n {line['n']}  "
         f"concurrency {line['concurrency']}  temporal: {line['temporal']}"
     )
+    order = line.get("order") or []
+    if len(order) > 2:
+        head += f"  phases {', '.join(order)}"
     if line.get("loadavg_1m_at_start") is not None:
         head += f"  load {line['loadavg_1m_at_start']:.1f} on {line.get('cpus')} CPUs at start"
     width = max(len(r[0]) for r in rows)

@@ -15,7 +15,10 @@ import pytest
 
 from adapters.email.base import OutgoingEmail
 from adapters.email.mime import render
+from bench.__main__ import phase_order
+from bench.harness import Phase
 from bench.inbox import Arrival
+from bench.meter import ProcessUsage, Usage
 from bench.scenarios import SCENARIOS
 from ebok.devsmtp import Delivery
 
@@ -39,6 +42,46 @@ def test_scenario_runs_on_both_sides(scenario: str, tmp_path: Path) -> None:
     assert re.search(r"^failures\s+0\s+0\b", done.stdout, re.M), done.stdout
     assert re.search(r"^throughput \(.*\)\s+[\d.]+\s+[\d.]+\s+[\d.]+x$", done.stdout, re.M)
     assert re.search(r"^history events/workflow\s+[\d.]+\s+[\d.]+", done.stdout, re.M)
+
+
+def test_two_rounds_measure_each_side_twice_in_turn() -> None:
+    # Storm: its customers, PPEs and incidents must not clash between two phases of a side.
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "storm", "--n", "3", "--warmup", "0", "--rounds", "2",
+         "--concurrency", "3", "--db", "sqlite", "--no-record", "--timeout", "60"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "n 6 " in done.stdout and "phases ours, bare, bare, ours" in done.stdout, done.stdout
+    assert re.search(r"^failures\s+0\s+0\b", done.stdout, re.M), done.stdout
+    assert re.search(r"^incident runs\s+3\.0\s+3\.0\b", done.stdout, re.M), done.stdout
+
+
+def test_the_phases_alternate_so_neither_side_is_always_first() -> None:
+    assert phase_order("both", 1) == ["ours", "bare"]
+    assert phase_order("both", 3) == ["ours", "bare", "bare", "ours", "ours", "bare"]
+    assert phase_order("bare", 2) == ["bare", "bare"]
+
+
+def test_two_phases_of_a_side_add_up_as_one() -> None:
+    def phase(n: int, wall: float, cpu: float, rss: float, lat: list[float], runs: float) -> Phase:
+        usage = Usage(
+            driver=ProcessUsage(cpu_s=cpu, peak_rss_mb=rss, peak_rss_scope="phase"),
+            workers=ProcessUsage(
+                cpu_s=2 * cpu, peak_rss_mb=rss, peak_rss_scope="phase", rss_mb=rss
+            ),
+            server_cpu_s=None,
+        )
+        return Phase(n, 5, wall, 0, None, {"report": lat}, 10.0, usage, {"runs": runs})
+
+    both = phase(10, 2.0, 1.0, 100, [0.1], 3).then(phase(30, 2.0, 3.0, 80, [0.2, 0.3], 5))
+    assert (both.n, both.wall_s, both.throughput) == (40, 4.0, 10.0)
+    assert both.latencies_s == {"report": [0.1, 0.2, 0.3]}
+    assert both.usage.driver.cpu_s == 4.0 and both.usage.driver.peak_rss_mb == 100
+    assert both.usage.workers is not None and both.usage.workers.rss_mb == 80
+    assert both.usage.server_cpu_s is None  # unknown in either phase: unknown
+    assert both.extra == {"runs": 4.0} and both.events_per_workflow == 10.0
 
 
 def test_an_arrival_tells_an_attachment_from_a_line_of_text() -> None:
