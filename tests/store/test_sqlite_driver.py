@@ -3,7 +3,7 @@ transaction that has nothing to end, and the same results and errors as the stoc
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +22,18 @@ from ebok.store.db import make_engine
 TABLE = "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE NOT NULL, v)"
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+async def _with_table(make: Callable[[str], AsyncEngine], file: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make(f"sqlite+aiosqlite:///{file}")
     async with engine.begin() as conn:
         await conn.execute(text(TABLE))
     yield engine
     await engine.dispose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    async for made in _with_table(make_engine, tmp_path / "driver.db"):
+        yield made
 
 
 @pytest.fixture
@@ -119,11 +124,8 @@ _VALUES = st.one_of(
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def stock(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = stock_engine(f"sqlite+aiosqlite:///{tmp_path / 'stock.db'}")
-    async with engine.begin() as conn:
-        await conn.execute(text(TABLE))
-    yield engine
-    await engine.dispose()
+    async for made in _with_table(stock_engine, tmp_path / "stock.db"):
+        yield made
 
 
 @settings(
