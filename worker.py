@@ -62,7 +62,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
     """A started worker with every workflow and activity, wired from settings."""
     settings.token_key_bytes  # noqa: B018 (fail at start, naming EBOK_TOKEN_KEY, not at a send)
     _compile_workflows()
-    store = Store.from_url(settings.database_url)
+    store = Store.from_settings(settings)
     adapters = Adapters(
         email=registry.build("email", settings.email_adapter, settings),
         operator=registry.build("operator", settings.operator_adapter, settings),
@@ -145,7 +145,7 @@ async def run_dev(settings: Settings, stop: asyncio.Event) -> None:
     settings = _dev_settings(settings)
     folder = DEV_ENV_FILE.parent
     async with AsyncExitStack() as stack:
-        store = Store.from_url(settings.database_url)
+        store = Store.from_settings(settings)
         await upgrade(store.engine)
         with as_file(files("ebok.demo") / "partners.csv") as demo:
             loaded = await import_partners(store, demo)  # idempotent: safe on every start
@@ -196,7 +196,7 @@ async def run_dev(settings: Settings, stop: asyncio.Event) -> None:
             "Ctrl-C stops everything.\n",
             flush=True,
         )
-        ebok = EbokClient(env.client, Store.from_url(settings.database_url), settings)
+        ebok = EbokClient(env.client, Store.from_settings(settings), settings)
         stack.push_async_callback(ebok.aclose)
         host, _, port = settings.webhook_bind.rpartition(":")
         hooks = await run_webhooks(

@@ -160,7 +160,7 @@ def _import_partners(args: argparse.Namespace) -> int:
     settings = _settings()
 
     async def go() -> int:
-        store = Store.from_url(settings.database_url)
+        store = Store.from_settings(settings)
         try:
             report = await import_partners(store, args.file, args.batch)
         except ImportFileError as e:

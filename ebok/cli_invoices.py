@@ -126,7 +126,7 @@ def add_commands(
 
     def paper_export(args: argparse.Namespace) -> int:
         async def go() -> int:
-            store = Store.from_url(settings().database_url)
+            store = Store.from_settings(settings())
             try:
                 async with store.begin() as uow:
                     letters = await uow.paper.take_unexported(datetime.now(UTC))

@@ -32,7 +32,7 @@ __all__ = [
 class EbokClient(RegistrationFacade, LinkingFacade, EInvoiceFacade, InvoiceFacade, OutageFacade):
     @classmethod
     async def connect(cls, settings: Settings) -> Self:
-        return cls(await connect(settings), Store.from_url(settings.database_url), settings)
+        return cls(await connect(settings), Store.from_settings(settings), settings)
 
     async def aclose(self) -> None:
         if self._payment_provider is not None:

@@ -21,6 +21,9 @@ from ebok.interest import DEFAULT_LATE_INTEREST_RATES, RateTable
 
 __all__ = ["DEV_ENV_FILE", "Settings", "SmtpSecurity", "parse_codec_keys"]
 
+# PostgreSQL connections a process keeps open (ebok/store/db.py says why none beyond).
+DATABASE_POOL_SIZE = 30
+
 # Written by ``python worker.py --dev`` (database, ports, the dev codec key) and read after
 # the real environment, so the ``ebok`` CLI run in the same folder reaches the dev services.
 DEV_ENV_FILE = Path(".ebok-dev/dev.env")
@@ -85,6 +88,9 @@ class Settings(BaseSettings):
 
     # Store
     database_url: str = "sqlite+aiosqlite:///ebok.db"
+    database_pool_size: Annotated[int, Field(ge=1, le=500)] = Field(
+        default=DATABASE_POOL_SIZE, description="PostgreSQL connections a process keeps open"
+    )
 
     # E-mail
     email_adapter: str = "smtp"

@@ -121,7 +121,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
     ids = [m.workflow_id(str(inv["number"])) for inv in invoices]
     settings = stack.settings()
     # The facade gets its own pool, as the billing system's caller would have beside the worker.
-    store = Store.from_url(settings.database_url)
+    store = Store.from_settings(settings)
     try:
         await _load(store, customers)
         async with Mailbox(stack.smtpd) as mailbox, our_worker(settings) as pid:

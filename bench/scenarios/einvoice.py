@@ -66,7 +66,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
     settings = stack.settings()
     link = re.compile(re.escape(settings.link(m.CONFIRM_PAGE)) + r"\?token=([0-9a-f]+)")
     # The facade gets its own pool, as the portal's back end would have beside the worker.
-    store = Store.from_url(settings.database_url)
+    store = Store.from_settings(settings)
     try:
         await _load(store, customers)
         async with Mailbox(stack.smtpd) as mailbox, our_worker(settings) as pid:

@@ -120,7 +120,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
         _registry(registry, customers)
         settings = stack.settings(operator_adapter="sandbox", operator_registry=registry)
         # The facade gets its own pool, as the portal's back end would have beside the worker.
-        store = Store.from_url(settings.database_url)
+        store = Store.from_settings(settings)
         try:
             await _load(store, customers)
             async with Mailbox(stack.smtpd) as mailbox, our_worker(settings) as pid:

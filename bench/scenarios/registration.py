@@ -38,7 +38,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
     settings = stack.settings()
     link = re.compile(re.escape(settings.link("aktywacja")) + r"\?token=([A-Za-z0-9_\-]+)")
     # The facade gets its own pool, as the portal's back end would have beside the worker.
-    store = Store.from_url(settings.database_url)
+    store = Store.from_settings(settings)
     try:
         async with Mailbox(stack.smtpd) as mailbox, our_worker(settings) as pid:
             facade = EbokClient(stack.client, store, settings)

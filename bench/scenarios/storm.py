@@ -284,7 +284,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
         settings = _settings(stack, Path(folder))
         _registry(Path(folder) / "registry.csv", customers)
         # The facade gets its own pool, as the portal's back end would have beside the worker.
-        store = Store.from_url(settings.database_url)
+        store = Store.from_settings(settings)
         mail = _Mail(stack.smtpd)
         pump = asyncio.create_task(mail.pump())
         try:

@@ -1,5 +1,5 @@
-"""The unit of work: one transaction per task at a time, and SQLite's one connection per
-process, which concurrent tasks take in turn."""
+"""The unit of work: one transaction per task at a time, SQLite's one connection per
+process, which concurrent tasks take in turn, and PostgreSQL's pool, which keeps what it made."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
+from sqlalchemy import event
 
+from ebok.settings import Settings
 from ebok.store.db import Store
 
 AT = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
@@ -49,6 +52,38 @@ async def test_concurrent_tasks_take_the_connection_in_turn(store: Store) -> Non
         assert await uow.mail.sent_among(mids) == set(mids)
     if store.engine.dialect.name == "sqlite":
         assert store.engine.pool.size() == 1  # type: ignore[attr-defined]
+
+
+async def test_a_busy_process_keeps_the_connections_it_made(store: Store) -> None:
+    url = store.engine.url.render_as_string(hide_password=False)  # migrated by the fixture
+    store = Store.from_settings(Settings(_env_file=None, database_url=url, database_pool_size=4))
+    made = 0
+
+    @event.listens_for(store.engine.sync_engine.pool, "connect")
+    def _made(*_: object) -> None:
+        nonlocal made
+        made += 1
+
+    async def busy() -> None:
+        async with store.begin() as uow:
+            await uow.mail.was_sent("<nothing@ebok.test>")
+            await asyncio.sleep(0.01)  # twelve want a connection at once
+
+    try:
+        async with asyncio.timeout(30):
+            for _ in range(3):
+                await asyncio.gather(*(busy() for _ in range(12)))
+    finally:
+        await store.aclose()
+    # Closing what is returned beyond the pool's size and connecting again at the next burst
+    # would be a new server process each time, on PostgreSQL.
+    assert made == (1 if store.engine.dialect.name == "sqlite" else 4)
+
+
+@pytest.mark.parametrize("bad", [0, 501, "many"])
+def test_the_pool_size_is_checked_and_named(bad: object) -> None:
+    with pytest.raises(ValidationError, match="database_pool_size"):
+        Settings(_env_file=None, database_pool_size=bad)
 
 
 async def _one_transaction(store: Store) -> None:
