@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import text
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ebok.store.db import make_engine
 
@@ -30,16 +31,8 @@ WRITE = text("INSERT INTO t (k, v) VALUES (:k, :v)")
 
 
 def stock_engine(url: str) -> AsyncEngine:
-    """What ``make_engine`` made before: the same pool and pragma, the stock adapter."""
-    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _wal(dbapi_conn: Any, _: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.close()
-
-    return engine
+    """``make_engine``'s SQLite engine (one connection, the same pragmas) on the stock adapter."""
+    return make_engine(url, module=SQLiteDialect_aiosqlite.import_dbapi())
 
 
 async def _side(make: Callable[[str], AsyncEngine], n: int, concurrency: int) -> dict[str, float]:

@@ -41,13 +41,9 @@ def make_engine(url: str, pool_size: int = DATABASE_POOL_SIZE, **kwargs: Any) ->
     The driver (``sqlite_driver``) makes one trip to the connection's thread per statement,
     so a transaction holds that connection for as few turns of the event loop as it can."""
     if url.startswith("sqlite"):
+        kwargs.setdefault("module", OneTripDbapi())  # another DB-API module for a comparison
         engine = create_async_engine(
-            url,
-            module=OneTripDbapi(),
-            connect_args={"timeout": 30},
-            pool_size=1,
-            max_overflow=0,
-            **kwargs,
+            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, **kwargs
         )
 
         @event.listens_for(engine.sync_engine, "connect")

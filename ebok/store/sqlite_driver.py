@@ -127,7 +127,8 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
 
     def _in_transaction(self) -> bool:
         # sqlite3 reads its autocommit flag without the thread check; no statement of this
-        # connection runs meanwhile, as the pool lends it to one holder at a time.
+        # connection runs meanwhile, as the pool lends it to one holder at a time. A closed
+        # connection goes the stock way, which knows what to do with it.
         conn = _aiosqlite(self._connection)
         return conn._connection is None or conn.in_transaction
 
