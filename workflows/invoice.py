@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         EMAIL_TIMEOUT,
         ensure_process_attribute,
         run_activity,
+        run_store_step,
     )
     from workflows.invoice_state import InvoiceState
 
@@ -49,7 +50,7 @@ class InvoiceLifecycle(InvoiceState):
         ensure_process_attribute("invoice")
         self._show()
         async with self._lock:
-            self._totals = await run_activity(
+            self._totals = await run_store_step(
                 m.RECORD,
                 m.RecordInvoice(invoice=self._inv, at=workflow.now()),
                 result_type=m.Totals,
