@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         PERMANENT,
         ensure_process_attribute,
         run_activity,
+        run_store_step,
         show,
     )
 
@@ -72,7 +73,7 @@ class OutageReport:
                 await self._close(m.ReportState.REJECTED, power_back=False)
                 return self.status()
             self._area, outage = located.area, located.outage
-        attached: m.Attached = await run_activity(
+        attached: m.Attached = await run_store_step(
             m.ATTACH,
             m.AttachRequest(
                 report_id=inp.report_id,

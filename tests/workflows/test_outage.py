@@ -21,6 +21,7 @@ from tests.conftest import make_settings, worker_for
 from tests.histories import search_attribute_writes
 from tests.mailbox import addressed_to, body
 from tests.timeskip import outcome
+from tests.workflows.invoices import activity_count
 from tests.workflows.outage_world import World, an_area
 
 
@@ -108,6 +109,8 @@ async def test_single_report_to_restoration(
     history = await skipping_env.client.get_workflow_handle(accepted.report_id).fetch_history()
     at_start, upserted = search_attribute_writes(history)
     assert "EbokArea" in at_start and "EbokArea" not in upserted and "EbokStatus" in upserted
+    # Joining the incident is a local activity in the report's first workflow task.
+    assert await activity_count(skipping_env.client, accepted.report_id, m.ATTACH) == 0
     handle = skipping_env.client.get_workflow_handle(accepted.report_id)
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
 
