@@ -1,17 +1,10 @@
-"""A ruled table on an fpdf2 page, drawn cell by cell.
-
-Most cells of an invoice's tables are one short line, drawn at once (``put_line``); only the
-others are wrapped. fpdf2's own ``table`` lays every cell out twice, which was a third of the
-time a one-page invoice took to render.
-"""
+"""A ruled table in the flow: a shaded bold heading, repeated at the top of every new page."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fpdf import FPDF
-
-from ebok.documents.pdf_text import put_line, width_of
+from ebok.documents.pdf_layout import CELL_MARGIN, Flow
 
 __all__ = ["draw_table"]
 
@@ -21,31 +14,33 @@ HEADING_FILL = (235, 235, 235)
 
 
 def draw_table(
-    pdf: FPDF, left: float, widths: Sequence[float], align: Sequence[str], rows: list[list[str]]
+    flow: Flow, left: float, widths: Sequence[float], align: Sequence[str], rows: list[list[str]]
 ) -> None:
-    """``rows`` (printable text) as a ruled table at ``left`` in the current font, the first
-    row its bold, shaded heading, repeated at the top of every new page."""
+    """``rows`` (printable text) as a ruled table at ``left`` in the current font size, the
+    first row its heading."""
     heading, *body = rows
-    _row(pdf, left, widths, align, heading, heading=True)
+    heading_lines, centred = _wrapped(flow, widths, heading, True), ["C"] * len(heading)
+    _row(flow, left, widths, centred, heading_lines, True)
     for cells in body:
-        lines = _wrapped(pdf, widths, cells)
-        if pdf.will_page_break(_height(lines)):
-            pdf.add_page()
-            _row(pdf, left, widths, align, heading, heading=True)
-        _row(pdf, left, widths, align, cells, lines=lines)
+        lines = _wrapped(flow, widths, cells, False)
+        if flow.breaks_page(_height(lines)):
+            flow.add_page()
+            _row(flow, left, widths, centred, heading_lines, True)
+        _row(flow, left, widths, align, lines, False)
 
 
-def _wrapped(pdf: FPDF, widths: Sequence[float], cells: list[str]) -> list[list[str]]:
-    """Each cell's text as the lines it takes in its column."""
+def _wrapped(flow: Flow, widths: Sequence[float], cells: list[str], bold: bool) -> list[list[str]]:
+    """Each cell's text as the lines it takes in its column: a line that fits inside the
+    padding stays whole (its text may reach into the cell's margin); others are wrapped
+    inside the margin too."""
+    flow.set_font(bold=bold)
     out = []
     for width, text in zip(widths, cells, strict=True):
         room = width - 2 * PAD
-        if "\n" not in text and width_of(pdf, text) <= room:
+        if "\n" not in text and flow.width_of(text) <= room:
             out.append([text])
         else:
-            wrapped = pdf.multi_cell(room, ROW_LINE, text, dry_run=True, output="LINES")
-            assert isinstance(wrapped, list)  # what output="LINES" gives
-            out.append(wrapped)
+            out.append(flow.wrap(text, room - 2 * CELL_MARGIN))
     return out
 
 
@@ -54,30 +49,23 @@ def _height(lines: list[list[str]]) -> float:
 
 
 def _row(
-    pdf: FPDF,
+    flow: Flow,
     left: float,
     widths: Sequence[float],
     align: Sequence[str],
-    cells: list[str],
-    *,
-    heading: bool = False,
-    lines: list[list[str]] | None = None,
+    lines: list[list[str]],
+    heading: bool,
 ) -> None:
     """One row at ``left``; each cell's lines centred in the row's height."""
-    if heading:
-        pdf.set_font(style="B")
-        pdf.set_fill_color(*HEADING_FILL)
-        align = ["C"] * len(cells)
-    lines = lines if lines is not None else _wrapped(pdf, widths, cells)
-    height, top, x = _height(lines), pdf.get_y(), left
+    flow.set_font(bold=heading)
+    height, top, x = _height(lines), flow.y, left
     for width, side, cell in zip(widths, align, lines, strict=True):
-        pdf.rect(x, top, width, height, style="DF" if heading else "D")
-        y = top + (height - len(cell) * ROW_LINE) / 2
+        flow.canvas.rect(x, top, width, height, HEADING_FILL if heading else None)
+        flow.y = top + (height - len(cell) * ROW_LINE) / 2
+        flow.x = x + PAD
         for line in cell:
-            pdf.set_xy(x + PAD, y)
-            put_line(pdf, width - 2 * PAD, ROW_LINE, line, side)
-            y += ROW_LINE
+            flow.put_line(width - 2 * PAD, ROW_LINE, line, side)
+            flow.y += ROW_LINE
         x += width
-    pdf.set_xy(left, top + height)
-    if heading:
-        pdf.set_font(style="")
+    flow.x, flow.y = left, top + height
+    flow.set_font(bold=False)

@@ -2,13 +2,13 @@
 
     python -m ebok.documents.reduce_fonts [--source DIR] [--dest DIR]
 
-fpdf2 subsets the face it is given for every document it writes, and the cost of that grows with
-the face: the full DejaVu Sans has over 6,000 glyphs, OpenType layout tables and glyph names,
-and reading them was most of an invoice's render time. The package ships instead a copy reduced
-to the scripts an invoice of a Polish utility meets (COVERAGE: Latin with its extensions,
-Greek, Cyrillic, punctuation, currency and a few symbol blocks, and U+FFFD, which stands in for
-anything else). What fpdf2 embeds in a PDF is unchanged: the same outlines, hinting and
-metrics; it drops the layout tables and glyph names itself when it subsets.
+A document's fonts are cut from the face (``ebok.documents.pdf_fonts``), and the cost of that
+grows with the face: the full DejaVu Sans has over 6,000 glyphs, OpenType layout tables and
+glyph names. The package ships instead a copy reduced to the scripts an invoice of a Polish
+utility meets (COVERAGE: Latin with its extensions, Greek, Cyrillic, punctuation, currency and
+a few symbol blocks, and U+FFFD, which stands in for anything else). What a PDF embeds is
+unchanged: the same outlines, hinting and metrics; the layout tables and glyph names are
+dropped when a document's fonts are cut anyway.
 
 The source must be DejaVu Sans 2.37 (Debian's fonts-dejavu-core installs it in --source's
 default), so that the same fontTools gives the same files. The glyphs, their hinting, the
@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fontTools import subset  # type: ignore[import-untyped]  # fpdf2 depends on fontTools
+from fontTools import subset  # type: ignore[import-untyped]
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
 from ebok.documents.fonts import BUNDLED_FONTS, FACES, SYSTEM_FONTS
@@ -58,7 +58,7 @@ COVERAGE: tuple[tuple[int, int, str], ...] = (
     (0xFFFD, 0xFFFD, "replacement character"),
 )
 
-# Used by no PDF fpdf2 writes without text shaping, and dropped by its own subsetting: the
+# Used by no PDF we write (there is no text shaping), and dropped when its fonts are cut: the
 # OpenType layout (and 'kern'), device metrics, FontForge's timestamp, the math table.
 DROPPED = ("FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "kern", "LTSH", "VDMX")
 
@@ -84,7 +84,7 @@ def reduce_face(source: Path, target: Path) -> None:
     options.recommended_glyphs = True
     options.name_IDs = ["*"]  # the copyright and licence records stay
     options.name_languages = ["*"]
-    options.glyph_names = False  # post format 3: fpdf2 and fontTools name glyphs from cmap
+    options.glyph_names = False  # post format 3: fontTools names glyphs from cmap
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(coverage()))
     subsetter.subset(font)

@@ -18,6 +18,7 @@ from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ebok.documents import pdf_canvas, pdf_fonts
 from ebok.documents.fonts import (
     BUNDLED_FONTS,
     FACES,
@@ -34,7 +35,7 @@ from ebok.documents.invoice_pdf import (
     VatTotal,
     render_invoice_pdf,
 )
-from ebok.documents.pdf_faces import Cut, kept_font_objects
+from ebok.documents.pdf_fonts import Cut, Face
 from ebok.documents.reduce_fonts import SOURCE_VERSION, coverage, reduce_face
 from ebok.errors import InvalidInput
 from ebok.money import Money
@@ -220,7 +221,7 @@ def test_missing_glyphs_are_replaced_not_fatal(tmp_path: Path) -> None:
     # CJK and Devanagari are outside DejaVu Sans; the bidi override would reorder the text.
     doc = an_invoice((a_line("Prąd क 電 \u202eodwrócone {nb}"),))
     text = text_of(render_invoice_pdf(doc), tmp_path)
-    assert "Prąd \ufffd \ufffd odwrócone {nb}" in text  # fpdf2's default page-count alias too
+    assert "Prąd \ufffd \ufffd odwrócone {nb}" in text  # a page-count placeholder is only text
 
 
 def test_scripts_beyond_the_shipped_faces_print_as_replacement(tmp_path: Path) -> None:
@@ -314,48 +315,53 @@ def test_a_system_copy_is_the_fallback(tmp_path: Path) -> None:
     assert "Należność" in text
 
 
-def test_an_invoice_in_common_letters_is_subset_from_the_cut_faces(
+def _clear_font_caches() -> None:
+    pdf_fonts._cut.cache_clear()
+    pdf_canvas._font_objects.cache_clear()
+
+
+def test_an_invoice_in_common_letters_is_written_with_the_fonts_cut_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    opened: list[Cut] = []
-    cut_open = Cut.open
+    made: list[Cut] = []
+    make = pdf_fonts._cut_uncached
 
-    def counted(cut: Cut) -> TTFont:
-        opened.append(cut)
-        return cut_open(cut)
+    def counted(face: Face, codes: frozenset[int]) -> Cut:
+        made.append(make(face, codes))
+        return made[-1]
 
-    monkeypatch.setattr(Cut, "open", counted)
+    _clear_font_caches()
+    monkeypatch.setattr(pdf_fonts, "_cut_uncached", counted)
     assert "Zażółć Gęślą Jaźń" in text_of(render_invoice_pdf(an_invoice()), tmp_path)
-    assert len(opened) == 2  # both faces
-    opened.clear()
-    # The buyer's name is in bold: that face is subset whole, the regular one from its cut.
+    assert len(made) == 2  # both faces
+    render_invoice_pdf(an_invoice(number="FV/2026/11/000102"))
+    assert len(made) == 2  # the same cuts again
+    # The buyer's name is in bold: that face is cut for this document, the regular one is not.
     other = an_invoice(buyer=Party("Jürgen Müller-Straße", ("ul. Łąkowa 7", "02-001 Warszawa")))
     assert "Jürgen Müller-Straße" in text_of(render_invoice_pdf(other), tmp_path)
-    assert len(opened) == 1
+    assert len(made) == 3 and made[-1].face.bold
+    assert "ü" in made[-1].glyph and "ü" not in made[0].glyph
 
 
-def test_font_objects_built_once_write_the_same_bytes(tmp_path: Path) -> None:
-    # Two invoices in COMMON characters: the second is written with the first one's fonts.
+def test_fonts_made_once_write_the_same_bytes(tmp_path: Path) -> None:
     first, second = an_invoice(), an_invoice(number="FV/2026/11/000102")
     render_invoice_pdf(first)
     reused = render_invoice_pdf(second)
-    kept_font_objects().clear()
-    assert render_invoice_pdf(second) == reused  # built for it alone: not a byte different
+    _clear_font_caches()
+    assert render_invoice_pdf(second) == reused  # made for it alone: not a byte different
     assert "FV/2026/11/000102" in text_of(reused, tmp_path)
-    # A document with other letters has its own fonts and leaves the kept ones as they were
-    # (on more pages, so its objects are numbered otherwise).
+    # A document with other letters has its own cuts and leaves the kept ones as they were.
     lines = tuple(a_line(f"Pozycja {i:02d}") for i in range(60))
     other = an_invoice(lines, buyer=Party("Олена Ковальчук", ("вул. Шевченка 5",)))
     assert "Олена Ковальчук" in text_of(render_invoice_pdf(other), tmp_path)
     assert render_invoice_pdf(second) == reused
-    assert kept_font_objects()
 
 
 @pytest.mark.skipif(not SYSTEM_FONTS.is_dir(), reason="no system DejaVu fonts here")
-def test_font_objects_are_kept_per_font_file(tmp_path: Path) -> None:
+def test_fonts_are_kept_per_font_file(tmp_path: Path) -> None:
     system = find_fonts([tmp_path, SYSTEM_FONTS])
     bundled = render_invoice_pdf(an_invoice())
     from_system = render_invoice_pdf(an_invoice(), fonts=system)
-    kept_font_objects().clear()
+    _clear_font_caches()
     assert render_invoice_pdf(an_invoice(), fonts=system) == from_system != bundled
     assert render_invoice_pdf(an_invoice()) == bundled
