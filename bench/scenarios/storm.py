@@ -46,13 +46,9 @@ from temporalio.common import WorkflowIDConflictPolicy
 from activities.outage_operator import operator_status
 from adapters.operator.base import IncidentStatus
 from adapters.operator.simulation import DsoSimulation
-from bench.bare_storm import (
-    BareStormIncident,
-    BareStormReport,
-    StormConfig,
-    StormKey,
-    StormReportInput,
-)
+from bench.bare_storm import StormConfig, StormKey, StormReportInput
+from bench.bare_storm_incident import BareStormIncident
+from bench.bare_storm_report import BareStormReport
 from bench.child import WORKER_PY, child_process, worker_env
 from bench.harness import Running, Stack, Timings, bare_worker
 from bench.inbox import Arrival
