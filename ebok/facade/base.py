@@ -10,7 +10,12 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -167,6 +172,12 @@ class FacadeBase:
                 return answer
             except WorkflowUpdateFailedError as e:
                 raise translate(e.cause) from None
+            except WorkflowUpdateRPCTimeoutOrCancelledError as e:
+                # The call's deadline passed before a worker took the update (workers
+                # restarting). Asked again under the same id it is the same update, not a
+                # second one. Our own cancellation is not retried.
+                if not isinstance(e.__cause__, RPCError) or delay is None:
+                    raise
             except RPCError as e:
                 if e.status == RPCStatusCode.NOT_FOUND:
                     raise NotFound(f"no such {_kind(workflow_id)}, or it has finished") from None
