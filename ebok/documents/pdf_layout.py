@@ -54,7 +54,7 @@ class Flow:
 
     def width_of(self, text: str) -> float:
         """``text``'s width in the current font, mm."""
-        return self.face.width(text) * self.size / 1000 / MM
+        return _mm(self.face, text, self.size)
 
     def put_line(self, w: float, h: float, text: str, align: str = "L") -> None:
         """``text`` (one line that fits) in the box ``w`` × ``h`` at the cursor, aligned
@@ -88,12 +88,13 @@ class Flow:
         """``text`` in lines no wider than ``room`` (mm): broken at spaces and at ``\\n``, a
         word longer than a line broken where it reaches the edge."""
         room_units = room * MM * 1000 / self.size  # in the face's 1/1000 of the size
-        advance, space = self.face.advance, self.face.advance[" "]
+        face = self.face
+        advance, space = face.advance, face.advance[" "]
         lines: list[str] = []
         for paragraph in text.split("\n"):
             line, used = "", 0.0
             for word in paragraph.split(" "):
-                width = sum(advance[c] for c in word)
+                width = face.width(word)
                 if line and used + space + width <= room_units:
                     line, used = f"{line} {word}", used + space + width
                     continue
@@ -113,8 +114,13 @@ class Flow:
         baseline = PAGE_HEIGHT - 13 + 2.5 + 0.3 * size / MM  # a 5 mm box 13 mm from the foot
         for number in range(1, pages + 1):
             text = f"{label} · strona {number} z {pages}"
-            x = PAGE_WIDTH - MARGIN - CELL_MARGIN - regular.width(text) * size / 1000 / MM
+            x = PAGE_WIDTH - MARGIN - CELL_MARGIN - _mm(regular, text, size)
             self.canvas.text(x, baseline, text, 0, size, page=number - 1)
+
+
+def _mm(face: Face, text: str, size: float) -> float:
+    """``text``'s width in ``face`` at ``size`` pt, mm."""
+    return face.width(text) * size / 1000 / MM
 
 
 def _longest_head(word: str, advance: dict[str, float], room: float) -> tuple[str, float]:
