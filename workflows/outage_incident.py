@@ -13,22 +13,15 @@ counts only, so thousands of reports cost one signal event each; it continues as
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import timedelta
+from typing import Literal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from ebok.models import outage as m
-    from ebok.models.search import (
-        EBOK_AREA,
-        EBOK_DEADLINE,
-        EBOK_INCIDENT,
-        EBOK_OUTCOME,
-        EBOK_STATUS,
-    )
     from workflows.common import (
         EMAIL_RETRY,
         EMAIL_TIMEOUT,
@@ -38,6 +31,17 @@ with workflow.unsafe.imports_passed_through():
         run_activity,
         show,
     )
+    from workflows.incident_clock import (
+        FROM_OPERATOR,
+        NOTICE_OF,
+        ORDER,
+        compensation_due,
+        escalation_due,
+        eta_passed,
+        legal_deadline,
+        next_deadline,
+    )
+    from workflows.incident_view import current_details, incident_status, search_attributes
     from workflows.ticket_watch import TicketWatch
 
 OPERATOR_TIMEOUT = timedelta(seconds=30)
@@ -51,34 +55,12 @@ OPERATOR_RETRY = RetryPolicy(
 # carries the cursor into a retry.
 NOTIFY_TIMEOUT = timedelta(minutes=30)
 NOTIFY_HEARTBEAT = timedelta(minutes=2)
-MAX_ESCALATIONS = 3
 # Patch id of the switch from a timer and a status activity every ``poll_interval`` to the
 # ticket watch; histories from before it replay the poll.
 WATCH_PATCH = "outage-watch-ticket"
 # Patch id of finishing a merged incident only once its reports have moved: its last batch
 # closed the reports it still had, and could catch them just as they joined the other one.
 MERGE_PATCH = "outage-finish-after-merge"
-
-_ORDER = {  # how far along an incident is; the DSO's statuses never move it back
-    m.Phase.FORMING: 0,
-    m.Phase.REPORTED: 1,
-    m.Phase.PLANNED: 1,
-    m.Phase.ACKNOWLEDGED: 2,
-    m.Phase.CREW_DISPATCHED: 3,
-}
-_FROM_OPERATOR = {
-    m.OperatorState.OPEN: m.Phase.REPORTED,
-    m.OperatorState.ACKNOWLEDGED: m.Phase.ACKNOWLEDGED,
-    m.OperatorState.CREW_DISPATCHED: m.Phase.CREW_DISPATCHED,
-    m.OperatorState.RESTORED: m.Phase.RESTORED,
-    m.OperatorState.CANCELLED: m.Phase.CANCELLED,
-}
-_NOTICE_OF = {
-    m.Phase.ACKNOWLEDGED: m.NoticeKind.ACKNOWLEDGED,
-    m.Phase.CREW_DISPATCHED: m.NoticeKind.CREW_DISPATCHED,
-    m.Phase.RESTORED: m.NoticeKind.RESTORED,
-    m.Phase.CANCELLED: m.NoticeKind.CANCELLED,
-}
 
 
 @workflow.defn(name=m.INCIDENT_WORKFLOW)
@@ -154,7 +136,7 @@ class OutageIncident:
 
     async def _step(self) -> None:
         """Sleep until a deadline or a wake-up, then do whatever is due."""
-        due = self._next_deadline()
+        due = next_deadline(self._s, self._cfg, watching=self._watching)
         timeout = max(due - workflow.now(), timedelta(seconds=1)) if due else None
         try:
             await workflow.wait_condition(lambda: self._wake != self._handled, timeout=timeout)
@@ -168,40 +150,24 @@ class OutageIncident:
             status = self._statuses.pop(0)
             self._saw(status)
             await self._apply(status)
-        await self._escalate_if_unacknowledged(now)
+        if escalation_due(s, self._cfg, now):
+            await self._escalate("no_acknowledgement")
         if s.phase.terminal or s.phase == m.Phase.FORMING:
             if s.unconfirmed and s.notice is not None:
                 await self._confirm()
             return
-        await self._legal_clock(now)
+        if compensation_due(s, self._cfg, now):
+            await self._entitle()
+            await self._announce(m.NoticeKind.COMPENSATION)
         if not self._watching and s.next_poll is not None and now >= s.next_poll:
             await self._poll()
-        if self._eta_passed(now):
+        if eta_passed(s, now):
             await self._poll()  # one look at the ticket before telling anyone it is late
-            if self._eta_passed(workflow.now()) and not s.phase.terminal:
+            if eta_passed(s, workflow.now()) and not s.phase.terminal:
                 s.delayed_for = s.eta
                 await self._announce(m.NoticeKind.DELAYED)
         if s.unconfirmed and s.confirm_at is not None and now >= s.confirm_at:
             await self._confirm()
-
-    def _next_deadline(self) -> datetime | None:
-        s, cfg = self._s, self._cfg
-        times: list[datetime | None] = []
-        if s.phase.terminal:
-            times.append(s.ended_at + cfg.reopen_grace if s.ended_at else None)
-        else:
-            if s.phase in (m.Phase.FORMING, m.Phase.REPORTED) and s.escalations < MAX_ESCALATIONS:
-                times.append(self._ack_deadline())
-            if not self._watching:
-                times.append(s.next_poll)
-            if s.eta is not None and s.delayed_for != s.eta:
-                times.append(s.eta)
-            if self._legal_deadline() is not None and not s.entitled:
-                times.append(self._legal_deadline())
-        if s.unconfirmed:
-            times.append(s.confirm_at)
-        present = [t for t in times if t is not None]
-        return min(present) if present else None
 
     # --- the first report: follow the DSO's incident, or open the one ticket ------------------
 
@@ -242,11 +208,11 @@ class OutageIncident:
         if outage.kind == m.Kind.PLANNED:
             s.phase = m.Phase.PLANNED
         else:
-            s.phase = _FROM_OPERATOR[outage.state]
+            s.phase = FROM_OPERATOR[outage.state]
         s.next_poll = workflow.now() + self._cfg.poll_interval
         self._show()
         if s.phase.terminal:
-            await self._end(_NOTICE_OF[s.phase])
+            await self._end(NOTICE_OF[s.phase])
         else:
             await self._announce(
                 m.NoticeKind.PLANNED if s.kind == m.Kind.PLANNED else m.NoticeKind.RECEIVED
@@ -336,20 +302,20 @@ class OutageIncident:
             return  # older than what we know: the DSO's notifications may overtake each other
         s.status_at = st.changed_at
         kinds: list[m.NoticeKind] = []
-        target = _FROM_OPERATOR[st.state]
+        target = FROM_OPERATOR[st.state]
         if target.terminal:
             s.phase = target
             if target == m.Phase.RESTORED:
                 s.restored_at = st.restored_at or st.changed_at
             self._show()
-            await self._end(_NOTICE_OF[target])
+            await self._end(NOTICE_OF[target])
             return
         if st.acknowledged_at is not None and s.acknowledged_at is None:
             s.acknowledged_at = st.acknowledged_at
-        if s.phase != m.Phase.PLANNED and _ORDER[target] > _ORDER[s.phase]:
+        if s.phase != m.Phase.PLANNED and ORDER[target] > ORDER[s.phase]:
             s.phase = target
             s.acknowledged_at = s.acknowledged_at or st.changed_at
-            kinds.append(_NOTICE_OF[target])
+            kinds.append(NOTICE_OF[target])
         if st.expected_restoration is not None and st.expected_restoration != s.eta:
             s.eta = st.expected_restoration
             kinds.append(m.NoticeKind.ETA_CHANGED)
@@ -357,29 +323,7 @@ class OutageIncident:
             self._show()
             await self._announce(kinds[0])  # one mail with everything that is new
 
-    def _eta_passed(self, now: datetime) -> bool:
-        s = self._s
-        return (
-            not s.phase.terminal and s.eta is not None and s.delayed_for != s.eta and now >= s.eta
-        )
-
     # --- the clocks ---------------------------------------------------------------------------
-
-    def _ack_deadline(self) -> datetime | None:
-        s = self._s
-        opened = s.opened_at
-        return opened + self._cfg.ack_sla * (s.escalations + 1) if opened else None
-
-    async def _escalate_if_unacknowledged(self, now: datetime) -> None:
-        s = self._s
-        deadline = self._ack_deadline()
-        if (
-            s.phase in (m.Phase.FORMING, m.Phase.REPORTED)
-            and s.escalations < MAX_ESCALATIONS
-            and deadline is not None
-            and now >= deadline
-        ):
-            await self._escalate("no_acknowledgement")
 
     async def _escalate(self, reason: Literal["no_acknowledgement", "ticket_refused"]) -> None:
         s = self._s
@@ -398,20 +342,6 @@ class OutageIncident:
             retry=EMAIL_RETRY,
         )
         self._show()
-
-    def _legal_deadline(self) -> datetime | None:
-        """The limit of an unplanned interruption; it runs from the start and never pauses."""
-        s = self._s
-        if s.kind != m.Kind.UNPLANNED or s.started_at is None:
-            return None
-        return s.started_at + self._cfg.compensation_threshold
-
-    async def _legal_clock(self, now: datetime) -> None:
-        deadline = self._legal_deadline()
-        if deadline is None or self._s.entitled or now < deadline:
-            return
-        await self._entitle()
-        await self._announce(m.NoticeKind.COMPENSATION)
 
     async def _entitle(self) -> None:
         s = self._s
@@ -432,7 +362,7 @@ class OutageIncident:
         s = self._s
         s.ended_at = workflow.now()
         end = s.restored_at or s.ended_at
-        legal = self._legal_deadline()
+        legal = legal_deadline(s, self._cfg)
         if s.phase == m.Phase.RESTORED and legal is not None and end > legal and not s.entitled:
             await self._entitle()  # restored after the limit, before the timer's turn came
         if s.entitled:
@@ -595,58 +525,13 @@ class OutageIncident:
 
     @workflow.query
     def status(self) -> m.IncidentStatus:
-        s = self._s
-        return m.IncidentStatus(
-            incident_id=self._in.incident_id,
-            area=self._in.area,
-            phase=s.phase,
-            kind=s.kind,
-            reference=s.reference,
-            reports=s.reports,
-            customers_restored=s.customers_restored,
-            started_at=s.started_at,
-            acknowledged_at=s.acknowledged_at,
-            eta=s.eta,
-            window_end=s.window_end,
-            restored_at=s.restored_at,
-            escalations=s.escalations,
-            entitled=s.entitled,
-            merged_into=s.merged_into,
-            detail=s.detail,
-        )
+        return incident_status(self._in, self._s)
 
     # --- what operators see -------------------------------------------------------------------
 
     def _show(self) -> None:
-        s = self._s
-        values: dict[SearchAttributeKey[Any], Any] = {
-            EBOK_STATUS: s.phase.value,
-            EBOK_AREA: self._in.area[:64],
-        }
-        if s.reference:
-            values[EBOK_INCIDENT] = s.reference
-        deadline = None if s.phase.terminal else self._sla_deadline()
-        if deadline is not None:
-            values[EBOK_DEADLINE] = deadline
-        if s.phase.terminal:
-            values[EBOK_OUTCOME] = s.phase.value
-        show(values)
+        show(search_attributes(self._in, self._s))
         self._refresh()
 
-    def _sla_deadline(self) -> datetime | None:
-        s = self._s
-        if s.phase in (m.Phase.FORMING, m.Phase.REPORTED):
-            return self._ack_deadline()
-        return s.eta or self._legal_deadline()
-
     def _refresh(self) -> None:
-        s = self._s
-        ref = s.reference or "no operator id yet"
-        eta = f", ETA {s.eta:%Y-%m-%d %H:%M} UTC" if s.eta else ""
-        extra = f", {s.escalations} escalation(s)" if s.escalations else ""
-        extra += ", compensation due" if s.entitled else ""
-        extra += f", {s.customers_restored} say power is back" if s.customers_restored else ""
-        workflow.set_current_details(
-            f"Outage incident in {self._in.area} ({s.kind.value}, {ref}): {s.phase.value}, "
-            f"{s.reports} report(s){eta}{extra}. {s.detail}".strip()
-        )
+        workflow.set_current_details(current_details(self._in, self._s))

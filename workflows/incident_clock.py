@@ -1,0 +1,103 @@
+"""The phases and clocks of an outage incident: pure functions of its memo and settings, no
+Temporal calls, so the rules that wake ``OutageIncident`` (``workflows/outage_incident.py``)
+can be read and tested in one place.
+
+The clocks: the DSO's acknowledgement is due ``ack_sla`` after the first report (again after
+each escalation, at most ``MAX_ESCALATIONS`` of them); an unplanned interruption entitles its
+reporters to compensation ``compensation_threshold`` after it started, a limit that never
+pauses; the ETA, once passed, is announced as a delay; new reports are confirmed in batches
+``confirm_delay`` after the first of a batch; an ended incident stays open ``reopen_grace``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from ebok.models import outage as m
+
+MAX_ESCALATIONS = 3
+
+ORDER = {  # how far along an incident is; the DSO's statuses never move it back
+    m.Phase.FORMING: 0,
+    m.Phase.REPORTED: 1,
+    m.Phase.PLANNED: 1,
+    m.Phase.ACKNOWLEDGED: 2,
+    m.Phase.CREW_DISPATCHED: 3,
+}
+FROM_OPERATOR = {
+    m.OperatorState.OPEN: m.Phase.REPORTED,
+    m.OperatorState.ACKNOWLEDGED: m.Phase.ACKNOWLEDGED,
+    m.OperatorState.CREW_DISPATCHED: m.Phase.CREW_DISPATCHED,
+    m.OperatorState.RESTORED: m.Phase.RESTORED,
+    m.OperatorState.CANCELLED: m.Phase.CANCELLED,
+}
+NOTICE_OF = {
+    m.Phase.ACKNOWLEDGED: m.NoticeKind.ACKNOWLEDGED,
+    m.Phase.CREW_DISPATCHED: m.NoticeKind.CREW_DISPATCHED,
+    m.Phase.RESTORED: m.NoticeKind.RESTORED,
+    m.Phase.CANCELLED: m.NoticeKind.CANCELLED,
+}
+
+
+def ack_deadline(s: m.IncidentMemo, cfg: m.IncidentSettings) -> datetime | None:
+    """When the DSO should have acknowledged the ticket, counting the escalations so far."""
+    return s.opened_at + cfg.ack_sla * (s.escalations + 1) if s.opened_at else None
+
+
+def escalation_due(s: m.IncidentMemo, cfg: m.IncidentSettings, now: datetime) -> bool:
+    deadline = ack_deadline(s, cfg)
+    return (
+        s.phase in (m.Phase.FORMING, m.Phase.REPORTED)
+        and s.escalations < MAX_ESCALATIONS
+        and deadline is not None
+        and now >= deadline
+    )
+
+
+def legal_deadline(s: m.IncidentMemo, cfg: m.IncidentSettings) -> datetime | None:
+    """The limit of an unplanned interruption; it runs from the start and never pauses."""
+    if s.kind != m.Kind.UNPLANNED or s.started_at is None:
+        return None
+    return s.started_at + cfg.compensation_threshold
+
+
+def compensation_due(s: m.IncidentMemo, cfg: m.IncidentSettings, now: datetime) -> bool:
+    deadline = legal_deadline(s, cfg)
+    return deadline is not None and not s.entitled and now >= deadline
+
+
+def eta_passed(s: m.IncidentMemo, now: datetime) -> bool:
+    """The ETA went by without a restoration, and the reporters have not been told yet."""
+    return not s.phase.terminal and s.eta is not None and s.delayed_for != s.eta and now >= s.eta
+
+
+def sla_deadline(s: m.IncidentMemo, cfg: m.IncidentSettings) -> datetime | None:
+    """The deadline operators filter on: the acknowledgement, then the ETA or the legal limit."""
+    if s.phase in (m.Phase.FORMING, m.Phase.REPORTED):
+        return ack_deadline(s, cfg)
+    return s.eta or legal_deadline(s, cfg)
+
+
+def next_deadline(s: m.IncidentMemo, cfg: m.IncidentSettings, *, watching: bool) -> datetime | None:
+    """The earliest moment something is due; the incident sleeps until then or a message.
+    Without the ticket watch (older histories) the next status poll is one of them."""
+    times: list[datetime | None] = []
+    if s.phase.terminal:
+        times.append(s.ended_at + cfg.reopen_grace if s.ended_at else None)
+    else:
+        if s.phase in (m.Phase.FORMING, m.Phase.REPORTED) and s.escalations < MAX_ESCALATIONS:
+            times.append(ack_deadline(s, cfg))
+        if not watching:
+            times.append(s.next_poll)
+        if s.eta is not None and s.delayed_for != s.eta:
+            times.append(s.eta)
+        legal = legal_deadline(s, cfg)
+        if legal is not None and not s.entitled:
+            times.append(legal)
+    if s.unconfirmed:
+        times.append(s.confirm_at)
+    present = [t for t in times if t is not None]
+    return min(present) if present else None
