@@ -1,6 +1,9 @@
-"""The phases and clocks of an outage incident: pure functions of its memo and settings, no
-Temporal calls, so the rules that wake ``OutageIncident`` (``workflows/outage_incident.py``)
-can be read and tested in one place.
+"""The phases and clocks of an outage incident: functions of its memo and settings, no
+Temporal calls, so the rules that move and wake ``OutageIncident``
+(``workflows/outage_incident.py``) can be read and tested in one place.
+
+The phases: the DSO's statuses move an incident forward only (``ORDER``), a planned one stays
+planned until it ends, and a restored or cancelled ticket ends it.
 
 The clocks: the DSO's acknowledgement is due ``ack_sla`` after the first report (again after
 each escalation, at most ``MAX_ESCALATIONS`` of them); an unplanned interruption entitles its
@@ -40,6 +43,35 @@ NOTICE_OF = {
     m.Phase.RESTORED: m.NoticeKind.RESTORED,
     m.Phase.CANCELLED: m.NoticeKind.CANCELLED,
 }
+
+
+def take_status(s: m.IncidentMemo, st: m.OperatorStatus) -> m.NoticeKind | None:
+    """Merge one of the DSO's statuses into the memo; the notice it calls for, if any (one
+    notice tells everything that is new). A status for another ticket, one older than the
+    newest applied (the DSO's notifications may overtake each other) or one arriving after the
+    end changes nothing: a late or repeated notification never undoes an ended incident."""
+    if s.phase.terminal or st.reference != s.reference:
+        return None
+    if s.status_at is not None and st.changed_at < s.status_at:
+        return None
+    s.status_at = st.changed_at
+    target = FROM_OPERATOR[st.state]
+    if target.terminal:
+        s.phase = target
+        if target == m.Phase.RESTORED:
+            s.restored_at = st.restored_at or st.changed_at
+        return NOTICE_OF[target]
+    kinds: list[m.NoticeKind] = []
+    if st.acknowledged_at is not None and s.acknowledged_at is None:
+        s.acknowledged_at = st.acknowledged_at
+    if s.phase != m.Phase.PLANNED and ORDER[target] > ORDER[s.phase]:
+        s.phase = target
+        s.acknowledged_at = s.acknowledged_at or st.changed_at
+        kinds.append(NOTICE_OF[target])
+    if st.expected_restoration is not None and st.expected_restoration != s.eta:
+        s.eta = st.expected_restoration
+        kinds.append(m.NoticeKind.ETA_CHANGED)
+    return kinds[0] if kinds else None
 
 
 def ack_deadline(s: m.IncidentMemo, cfg: m.IncidentSettings) -> datetime | None:

@@ -34,12 +34,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.incident_clock import (
         FROM_OPERATOR,
         NOTICE_OF,
-        ORDER,
         compensation_due,
         escalation_due,
         eta_passed,
         legal_deadline,
         next_deadline,
+        take_status,
     )
     from workflows.incident_view import current_details, incident_status, search_attributes
     from workflows.ticket_watch import TicketWatch
@@ -295,33 +295,14 @@ class OutageIncident:
 
     async def _apply(self, st: m.OperatorStatus) -> None:
         """Merge one status into the incident; tell the reporters what changed."""
-        s = self._s
-        if s.phase.terminal or st.reference != s.reference:
-            return  # a late or duplicate notification never undoes an ended incident
-        if s.status_at is not None and st.changed_at < s.status_at:
-            return  # older than what we know: the DSO's notifications may overtake each other
-        s.status_at = st.changed_at
-        kinds: list[m.NoticeKind] = []
-        target = FROM_OPERATOR[st.state]
-        if target.terminal:
-            s.phase = target
-            if target == m.Phase.RESTORED:
-                s.restored_at = st.restored_at or st.changed_at
-            self._show()
-            await self._end(NOTICE_OF[target])
+        kind = take_status(self._s, st)
+        if kind is None:
             return
-        if st.acknowledged_at is not None and s.acknowledged_at is None:
-            s.acknowledged_at = st.acknowledged_at
-        if s.phase != m.Phase.PLANNED and ORDER[target] > ORDER[s.phase]:
-            s.phase = target
-            s.acknowledged_at = s.acknowledged_at or st.changed_at
-            kinds.append(NOTICE_OF[target])
-        if st.expected_restoration is not None and st.expected_restoration != s.eta:
-            s.eta = st.expected_restoration
-            kinds.append(m.NoticeKind.ETA_CHANGED)
-        if kinds:
-            self._show()
-            await self._announce(kinds[0])  # one mail with everything that is new
+        self._show()
+        if self._s.phase.terminal:
+            await self._end(kind)
+        else:
+            await self._announce(kind)  # one mail with everything that is new
 
     # --- the clocks ---------------------------------------------------------------------------
 

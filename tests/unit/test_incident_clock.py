@@ -18,10 +18,57 @@ from workflows.incident_clock import (
     legal_deadline,
     next_deadline,
     sla_deadline,
+    take_status,
 )
 
 T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 CFG = m.IncidentSettings()
+
+
+def _status(state: m.OperatorState, minutes: int, **more: datetime) -> m.OperatorStatus:
+    return m.OperatorStatus(
+        reference="T-1", state=state, changed_at=T0 + timedelta(minutes=minutes), **more
+    )
+
+
+def test_statuses_move_an_incident_forward_only_and_one_notice_tells_all() -> None:
+    memo = m.IncidentMemo(phase=m.Phase.REPORTED, reference="T-1")
+    eta = T0 + timedelta(hours=4)
+    crew = _status(m.OperatorState.CREW_DISPATCHED, 10, expected_restoration=eta)
+    assert take_status(memo, crew) == m.NoticeKind.CREW_DISPATCHED
+    assert (memo.phase, memo.eta, memo.acknowledged_at) == (
+        m.Phase.CREW_DISPATCHED,
+        eta,
+        crew.changed_at,
+    )
+    # The acknowledgement overtaken by the dispatch: older, so nothing changes.
+    assert take_status(memo, _status(m.OperatorState.ACKNOWLEDGED, 5)) is None
+    assert memo.phase == m.Phase.CREW_DISPATCHED
+    # Newer but behind: the phase stays, a new ETA is still news.
+    later = T0 + timedelta(hours=6)
+    ack = _status(m.OperatorState.ACKNOWLEDGED, 20, expected_restoration=later)
+    assert take_status(memo, ack) == m.NoticeKind.ETA_CHANGED
+    assert (memo.phase, memo.eta) == (m.Phase.CREW_DISPATCHED, later)
+    assert take_status(memo, ack) is None  # a repeat tells nothing
+
+
+def test_the_end_is_final_and_other_tickets_are_ignored() -> None:
+    memo = m.IncidentMemo(phase=m.Phase.ACKNOWLEDGED, reference="T-1")
+    other = m.OperatorStatus(reference="T-2", state=m.OperatorState.RESTORED, changed_at=T0)
+    assert (take_status(memo, other), memo.phase) == (None, m.Phase.ACKNOWLEDGED)
+    restored = _status(m.OperatorState.RESTORED, 30)
+    assert take_status(memo, restored) == m.NoticeKind.RESTORED
+    assert (memo.phase, memo.restored_at) == (m.Phase.RESTORED, restored.changed_at)
+    assert take_status(memo, _status(m.OperatorState.CREW_DISPATCHED, 40)) is None
+    assert memo.phase == m.Phase.RESTORED
+
+
+def test_a_planned_outage_stays_planned_until_it_ends() -> None:
+    memo = m.IncidentMemo(phase=m.Phase.PLANNED, kind=m.Kind.PLANNED, reference="T-1")
+    crew = _status(m.OperatorState.CREW_DISPATCHED, 1)
+    assert (take_status(memo, crew), memo.phase) == (None, m.Phase.PLANNED)
+    assert take_status(memo, _status(m.OperatorState.CANCELLED, 2)) == m.NoticeKind.CANCELLED
+    assert memo.phase == m.Phase.CANCELLED
 
 
 def test_acknowledgement_is_due_again_after_each_escalation() -> None:
