@@ -17,10 +17,13 @@ from bench import report
 from bench.harness import DEFAULT_POSTGRES, Phase, measure, started
 from bench.scenarios import SCENARIOS
 
-WORKER = (
-    "one worker process per side with the SDK defaults: 100 concurrent workflow tasks, "
-    "100 concurrent activities, 1000 cached workflows, 5 pollers of each kind"
-)
+
+def _worker_line(workers: int) -> str:
+    count = "one worker process" if workers == 1 else f"{workers} worker processes"
+    return (
+        f"{count} per side with the SDK defaults: 100 concurrent workflow tasks, "
+        "100 concurrent activities, 1000 cached workflows, 5 pollers of each kind"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the bare worker inside the bench process instead of a child process",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes per side on the same task queue, as a deployment scales out",
+    )
     p.add_argument("--no-record", action="store_true", help="print only: no JSON line, no plot")
     p.add_argument("-v", "--verbose", action="store_true", help="log the phases as they go")
     return p
@@ -94,7 +103,12 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     ours: Phase | None = None
     bare: Phase | None = None
     async with started(
-        args.db, args.postgres_url, args.temporal_address, args.namespace, args.bare_in_process
+        args.db,
+        args.postgres_url,
+        args.temporal_address,
+        args.namespace,
+        args.bare_in_process,
+        args.workers,
     ) as stack:
         shape = (args.n, args.concurrency, args.warmup, args.history_sample, args.timeout)
         for side in phase_order(args.side, args.rounds):
@@ -114,7 +128,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "concurrency": args.concurrency,
         "warmup": args.warmup,
         "temporal": temporal,
-        "worker": WORKER,
+        "worker": _worker_line(args.workers),
+        "workers": args.workers,
         "commit": _commit(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -129,6 +144,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.workers > 1 and args.bare_in_process:
+        parser.error("--bare-in-process runs one bare worker: use it with --workers 1")
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -136,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger("bench").setLevel(logging.INFO)
     line = asyncio.run(_run(args))
     print(report.table(line))
-    print(f"worker: {WORKER}")
+    print(f"worker: {line['worker']}")
     if args.no_record:
         return
     print(f"appended to {report.append(line)}")

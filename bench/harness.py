@@ -22,7 +22,7 @@ import tempfile
 import time
 import traceback
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import (
     AbstractAsyncContextManager,
     AsyncExitStack,
@@ -117,6 +117,7 @@ class Stack:
     temporal_address: str
     namespace: str
     bare_in_process: bool = False
+    workers: int = 1  # worker processes per side
     tag: str = field(default_factory=lambda: secrets.token_hex(3))
 
     def settings(self, **overrides: Any) -> Settings:
@@ -183,6 +184,7 @@ async def started(
     temporal_address: str | None,
     namespace: str,
     bare_in_process: bool = False,
+    workers: int = 1,
 ) -> AsyncIterator[Stack]:
     async with AsyncExitStack() as stack:
         url = await stack.enter_async_context(_database(db, postgres_url))
@@ -212,6 +214,7 @@ async def started(
             temporal_address=temporal_address,
             namespace=namespace,
             bare_in_process=bare_in_process,
+            workers=workers,
         )
 
 
@@ -219,12 +222,30 @@ async def started(
 
 
 @asynccontextmanager
-async def our_worker(settings: Settings) -> AsyncIterator[int]:
-    """``python worker.py`` configured by ``EBOK_*`` variables from ``settings``; yields its pid.
-    Nothing imports worker.py: the bench starts it as a deployment does."""
+async def worker_processes(
+    name: str, argv: list[str], env: Mapping[str, str], count: int
+) -> AsyncIterator[tuple[int, ...]]:
+    """``count`` copies of one worker command on the same task queue, as a deployment scales
+    out; yields their pids."""
+    async with AsyncExitStack() as stack:
+        children = [
+            await stack.enter_async_context(child_process(name, argv, env)) for _ in range(count)
+        ]
+        yield tuple(child.pid for child in children)
+
+
+@asynccontextmanager
+async def our_worker(
+    stack: Stack, settings: Settings, env: Mapping[str, str] | None = None
+) -> AsyncIterator[tuple[int, ...]]:
+    """``python worker.py`` configured by ``EBOK_*`` variables from ``settings`` (or ``env``),
+    ``stack.workers`` of them; yields their pids. Nothing imports worker.py: the bench starts
+    it as a deployment does."""
     argv = [sys.executable, str(WORKER_PY)]
-    async with child_process("worker.py", argv, worker_env(settings)) as child:
-        yield child.pid
+    async with worker_processes(
+        "worker.py", argv, env or worker_env(settings), stack.workers
+    ) as pids:
+        yield pids
 
 
 @dataclass(frozen=True)
@@ -262,8 +283,8 @@ async def bare_worker(stack: Stack) -> AsyncIterator[BareWorker]:
         env = clean_env()
         # The bench package is not installed with the project: the child finds it in the repo.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        async with child_process("bench.bare_worker", argv, env) as child:
-            yield BareWorker(task_queue, inbox, (child.pid,))
+        async with worker_processes("bench.bare_worker", argv, env, stack.workers) as pids:
+            yield BareWorker(task_queue, inbox, pids)
 
 
 # --- measuring ---------------------------------------------------------------------------------

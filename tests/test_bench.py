@@ -44,6 +44,22 @@ def test_scenario_runs_on_both_sides(scenario: str, tmp_path: Path) -> None:
     assert re.search(r"^history events/workflow\s+[\d.]+\s+[\d.]+", done.stdout, re.M)
 
 
+def test_each_side_can_run_several_worker_processes() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "registration", "--n", "6", "--warmup", "0",
+         "--concurrency", "6", "--db", "sqlite", "--no-record", "--timeout", "60",
+         "--workers", "2", "--verbose"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert re.search(r"^failures\s+0\s+0\b", done.stdout, re.M), done.stdout
+    assert "worker: 2 worker processes per side" in done.stdout
+    ready = re.findall(r"(worker\.py|bench\.bare_worker): pid (\d+) ready", done.stderr)
+    assert sorted({name for name, _ in ready}) == ["bench.bare_worker", "worker.py"]
+    assert len({pid for _, pid in ready}) == 4, ready  # two of each side, all running
+
+
 def test_two_rounds_measure_each_side_twice_in_turn() -> None:
     # Storm: its customers, PPEs and incidents must not clash between two phases of a side.
     done = subprocess.run(

@@ -124,7 +124,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
     store = Store.from_settings(settings)
     try:
         await _load(store, customers)
-        async with Mailbox(stack.smtpd) as mailbox, our_worker(settings) as pid:
+        async with Mailbox(stack.smtpd) as mailbox, our_worker(stack, settings) as pids:
             facade = EbokClient(stack.client, store, settings)
 
             async def one(i: int, timings: Timings) -> str:
@@ -150,7 +150,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
             async def cleanup() -> None:
                 await terminate(stack.client, ids, "bench run over")
 
-            yield Running(one, (pid,), cleanup)
+            yield Running(one, pids, cleanup)
             await asyncio.sleep(SETTLE)
     finally:
         await store.aclose()

@@ -123,7 +123,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
         store = Store.from_settings(settings)
         try:
             await _load(store, customers)
-            async with Mailbox(stack.smtpd) as mailbox, our_worker(settings) as pid:
+            async with Mailbox(stack.smtpd) as mailbox, our_worker(stack, settings) as pids:
                 facade = EbokClient(stack.client, store, settings)
 
                 async def one(i: int, timings: Timings) -> str:
@@ -160,7 +160,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
                     timings.add("mail", arrived.at - began)
                     return workflow_id
 
-                yield Running(one, (pid,))
+                yield Running(one, pids)
         finally:
             await store.aclose()
 

@@ -40,7 +40,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
     # The facade gets its own pool, as the portal's back end would have beside the worker.
     store = Store.from_settings(settings)
     try:
-        async with Mailbox(stack.smtpd) as mailbox, our_worker(settings) as pid:
+        async with Mailbox(stack.smtpd) as mailbox, our_worker(stack, settings) as pids:
             facade = EbokClient(stack.client, store, settings)
 
             async def one(i: int, timings: Timings) -> str:
@@ -72,7 +72,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
                 timings.add("total", time.perf_counter() - began)
                 return workflow_id
 
-            yield Running(one, (pid,))
+            yield Running(one, pids)
     finally:
         await store.aclose()
 

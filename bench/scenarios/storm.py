@@ -29,7 +29,6 @@ import contextlib
 import io
 import os
 import random
-import sys
 import tempfile
 import time
 import uuid
@@ -49,8 +48,8 @@ from adapters.operator.simulation import DsoSimulation
 from bench.bare_storm import StormConfig, StormKey, StormReportInput
 from bench.bare_storm_incident import BareStormIncident
 from bench.bare_storm_report import BareStormReport
-from bench.child import WORKER_PY, child_process, worker_env
-from bench.harness import Running, Stack, Timings, bare_worker
+from bench.child import worker_env
+from bench.harness import Running, Stack, Timings, bare_worker, our_worker
 from bench.inbox import Arrival
 from bench.scenarios import Scenario, register
 from bench.smtp_sink import SmtpSink
@@ -285,9 +284,8 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
         pump = asyncio.create_task(mail.pump())
         try:
             await _load(store, customers)
-            argv = [sys.executable, str(WORKER_PY)]
             async with (
-                child_process("worker.py", argv, _env(settings)) as worker,
+                our_worker(stack, settings, _env(settings)) as pids,
                 _cleaned(stack.client, settings.task_queue),
             ):
                 facade = EbokClient(stack.client, store, settings)
@@ -324,7 +322,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
                         stack.client, settings.task_queue, incidents, restore, restored, timings
                     )
 
-                yield Running(one, (worker.pid,), finish=finish)
+                yield Running(one, pids, finish=finish)
         finally:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
