@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--rounds must be at least 1")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    why_one = SCENARIOS[args.scenario].one_worker_only
+    if args.workers > 1 and why_one:
+        parser.error(f"--workers: {args.scenario} runs one worker per side ({why_one})")
     if args.workers > 1 and args.bare_in_process:
         parser.error("--bare-in-process runs one bare worker: use it with --workers 1")
     logging.basicConfig(

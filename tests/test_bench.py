@@ -60,6 +60,16 @@ def test_each_side_can_run_several_worker_processes() -> None:
     assert len({pid for _, pid in ready}) == 4, ready  # two of each side, all running
 
 
+def test_a_scenario_whose_mirror_keeps_state_in_its_worker_refuses_more_workers() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "storm", "--n", "3", "--workers", "2", "--no-record"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--workers: storm runs one worker per side" in done.stderr
+
+
 def test_two_rounds_measure_each_side_twice_in_turn() -> None:
     # Storm: its customers, PPEs and incidents must not clash between two phases of a side.
     done = subprocess.run(

@@ -21,6 +21,8 @@ class Scenario:
     bare: Side
     latencies: tuple[str, ...] = ("start", "finish")  # in the table; the last one in the plot
     description: str = ""
+    # Why the scenario runs one worker process per side only (``--workers 1``), if it does.
+    one_worker_only: str = ""
 
 
 SCENARIOS: dict[str, Scenario] = {}

@@ -374,5 +374,6 @@ register(
         bare=bare,
         latencies=("report", "notified"),
         description="N outage reports over 3 areas, 3 tickets, restoration mailed to everyone",
+        one_worker_only="the bare mirror keeps each incident's reporters in its worker's memory",
     )
 )
