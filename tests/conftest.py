@@ -20,10 +20,11 @@ from typing import Any
 import psycopg
 import pytest
 import pytest_asyncio
-from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.enums.v1 import IndexedValueType, PendingActivityState
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -262,9 +263,42 @@ async def worker_for(
     try:
         async with worker:
             yield worker
+            await settled(client, settings.task_queue)
     finally:
         if email is None:
             await sender.aclose()
+
+
+# How long a test's worker waits, at most, for its task queue to settle before it stops.
+SETTLE_LIMIT_SECONDS = 15.0
+
+
+async def settled(client: Client, task_queue: str) -> None:
+    """Wait until no workflow on ``task_queue`` has an activity running or a workflow task
+    pending. A test often ends when a mail reaches the relay, which is before the activity
+    that sent it has reported its completion; a worker shut down in that instant can hang in
+    the SDK's shutdown (the core's ``finalize_shutdown`` never returned, seen twice in CI), and
+    the workflow's next task would be cut off anyway. Bounded: a queue still busy after the
+    limit is left as it is."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_LIMIT_SECONDS
+    running = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
+    while loop.time() < deadline:
+        try:
+            busy = [w async for w in client.list_workflows(running) if await _busy(client, w.id)]
+        except RPCError:  # the time-skipping server has no visibility queries
+            return
+        if not busy:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def _busy(client: Client, workflow_id: str) -> bool:
+    description = (await client.get_workflow_handle(workflow_id).describe()).raw_description
+    return description.HasField("pending_workflow_task") or any(
+        a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+        for a in description.pending_activities
+    )
 
 
 @pytest.fixture
