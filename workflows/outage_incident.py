@@ -8,6 +8,10 @@ ticket has news) and the clocks (acknowledgement SLA, ETA, the legal 24 h) produ
 each mailed to all reporters by one activity that pages through the store. The workflow keeps
 counts only, so thousands of reports cost one signal event each; it continues as new after
 ``reports_per_run`` reports or when the server suggests it.
+
+How a status moves the incident and when each clock is due: ``workflows/incident_clock.py``;
+what operators see (``status``, search attributes, the details line):
+``workflows/incident_view.py``. This module does the I/O and the waiting.
 """
 
 from __future__ import annotations
