@@ -28,6 +28,6 @@ class BareKey:
     key: str
 
 
-async def call(name: str, req: BareKey) -> None:
+async def call(name: str, arg: object) -> None:
     """One no-op activity, with the timeout and retry policy of ours."""
-    await workflow.execute_activity(name, req, start_to_close_timeout=TIMEOUT, retry_policy=RETRY)
+    await workflow.execute_activity(name, arg, start_to_close_timeout=TIMEOUT, retry_policy=RETRY)

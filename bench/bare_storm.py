@@ -17,18 +17,16 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 __all__ = [
-    "INCIDENT", "NOTIFY_HEARTBEAT", "NOTIFY_TIMEOUT", "RETRY", "TIMEOUT", "StormActivities",
+    "INCIDENT", "NOTIFY_HEARTBEAT", "NOTIFY_TIMEOUT", "StormActivities",
     "StormConfig", "StormFinalize", "StormIncidentInput", "StormKey", "StormMemo", "StormNotify",
     "StormReportInput",
 ]  # fmt: skip
 
-TIMEOUT = timedelta(seconds=30)
 NOTIFY_TIMEOUT = timedelta(minutes=30)  # as ours: a page of thousands of reporters takes a while
 NOTIFY_HEARTBEAT = timedelta(minutes=2)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 INCIDENT = "BenchBareStormIncident"
 
 

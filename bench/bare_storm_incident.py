@@ -7,12 +7,11 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from bench.bare_shapes import RETRY, call
     from bench.bare_storm import (
         INCIDENT,
         NOTIFY_HEARTBEAT,
         NOTIFY_TIMEOUT,
-        RETRY,
-        TIMEOUT,
         StormFinalize,
         StormIncidentInput,
         StormKey,
@@ -100,9 +99,7 @@ class BareStormIncident:
         )
 
     async def _call(self, name: str, req: StormKey) -> None:
-        await workflow.execute_activity(
-            f"bench.bare.{name}", req, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
-        )
+        await call(f"bench.bare.{name}", req)
 
     @workflow.signal
     def attach(self, sig: StormKey) -> None:

@@ -7,7 +7,8 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from bench.bare_storm import RETRY, TIMEOUT, StormKey, StormReportInput
+    from bench.bare_shapes import call
+    from bench.bare_storm import StormKey, StormReportInput
 
 
 @workflow.defn(name="BenchBareStormReport")
@@ -20,9 +21,7 @@ class BareStormReport:
 
     @workflow.run
     async def run(self, req: StormReportInput) -> str:
-        await workflow.execute_activity(
-            "bench.bare.storm_attach", req, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
-        )
+        await call("bench.bare.storm_attach", req)
         try:
             await workflow.wait_condition(
                 lambda: self._closed, timeout=timedelta(seconds=req.config.patience_s)
