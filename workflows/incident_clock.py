@@ -79,14 +79,16 @@ def ack_deadline(s: m.IncidentMemo, cfg: m.IncidentSettings) -> datetime | None:
     return s.opened_at + cfg.ack_sla * (s.escalations + 1) if s.opened_at else None
 
 
+def escalation_at(s: m.IncidentMemo, cfg: m.IncidentSettings) -> datetime | None:
+    """When the incident escalates to staff, while the DSO has not acknowledged it and the
+    escalations are not used up."""
+    if s.phase not in (m.Phase.FORMING, m.Phase.REPORTED) or s.escalations >= MAX_ESCALATIONS:
+        return None
+    return ack_deadline(s, cfg)
+
+
 def escalation_due(s: m.IncidentMemo, cfg: m.IncidentSettings, now: datetime) -> bool:
-    deadline = ack_deadline(s, cfg)
-    return (
-        s.phase in (m.Phase.FORMING, m.Phase.REPORTED)
-        and s.escalations < MAX_ESCALATIONS
-        and deadline is not None
-        and now >= deadline
-    )
+    return _reached(escalation_at(s, cfg), now)
 
 
 def legal_deadline(s: m.IncidentMemo, cfg: m.IncidentSettings) -> datetime | None:
@@ -96,14 +98,29 @@ def legal_deadline(s: m.IncidentMemo, cfg: m.IncidentSettings) -> datetime | Non
     return s.started_at + cfg.compensation_threshold
 
 
+def compensation_at(s: m.IncidentMemo, cfg: m.IncidentSettings) -> datetime | None:
+    """When the reporters become entitled to compensation, unless they already are."""
+    return None if s.entitled else legal_deadline(s, cfg)
+
+
 def compensation_due(s: m.IncidentMemo, cfg: m.IncidentSettings, now: datetime) -> bool:
-    deadline = legal_deadline(s, cfg)
-    return deadline is not None and not s.entitled and now >= deadline
+    return _reached(compensation_at(s, cfg), now)
+
+
+def delay_at(s: m.IncidentMemo) -> datetime | None:
+    """When the reporters are told the ETA has passed: at the ETA, once per ETA, until the end."""
+    if s.phase.terminal or s.eta is None or s.delayed_for == s.eta:
+        return None
+    return s.eta
 
 
 def eta_passed(s: m.IncidentMemo, now: datetime) -> bool:
     """The ETA went by without a restoration, and the reporters have not been told yet."""
-    return not s.phase.terminal and s.eta is not None and s.delayed_for != s.eta and now >= s.eta
+    return _reached(delay_at(s), now)
+
+
+def _reached(at: datetime | None, now: datetime) -> bool:
+    return at is not None and now >= at
 
 
 def sla_deadline(s: m.IncidentMemo, cfg: m.IncidentSettings) -> datetime | None:
@@ -120,15 +137,9 @@ def next_deadline(s: m.IncidentMemo, cfg: m.IncidentSettings, *, watching: bool)
     if s.phase.terminal:
         times.append(s.ended_at + cfg.reopen_grace if s.ended_at else None)
     else:
-        if s.phase in (m.Phase.FORMING, m.Phase.REPORTED) and s.escalations < MAX_ESCALATIONS:
-            times.append(ack_deadline(s, cfg))
+        times += [escalation_at(s, cfg), delay_at(s), compensation_at(s, cfg)]
         if not watching:
             times.append(s.next_poll)
-        if s.eta is not None and s.delayed_for != s.eta:
-            times.append(s.eta)
-        legal = legal_deadline(s, cfg)
-        if legal is not None and not s.entitled:
-            times.append(legal)
     if s.unconfirmed:
         times.append(s.confirm_at)
     present = [t for t in times if t is not None]
