@@ -285,20 +285,25 @@ async def settled(client: Client, task_queue: str) -> None:
     running = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
     while loop.time() < deadline:
         try:
-            busy = [w async for w in client.list_workflows(running) if await _busy(client, w.id)]
+            if not await _any_busy(client, running):
+                return
         except RPCError:  # the time-skipping server has no visibility queries
-            return
-        if not busy:
             return
         await asyncio.sleep(0.05)
 
 
-async def _busy(client: Client, workflow_id: str) -> bool:
-    description = (await client.get_workflow_handle(workflow_id).describe()).raw_description
-    return description.HasField("pending_workflow_task") or any(
-        a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
-        for a in description.pending_activities
-    )
+async def _any_busy(client: Client, query: str) -> bool:
+    """Whether a workflow ``query`` finds has an activity running or a workflow task
+    pending; stops at the first."""
+    async for listed in client.list_workflows(query):
+        handle = client.get_workflow_handle(listed.id, run_id=listed.run_id)
+        description = (await handle.describe()).raw_description
+        if description.HasField("pending_workflow_task") or any(
+            a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+            for a in description.pending_activities
+        ):
+            return True
+    return False
 
 
 @pytest.fixture
