@@ -23,6 +23,17 @@ from bench.scenarios import SCENARIOS
 from ebok.devsmtp import Delivery
 
 ROOT = Path(__file__).resolve().parent.parent
+# A handful of iterations on SQLite, no JSON line or plot.
+SMALL = ("--warmup", "0", "--db", "sqlite", "--no-record", "--timeout", "60")
+
+
+def bench(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """``python -m bench ARGS`` from the repository, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
 
 
 def test_every_scenario_module_is_registered() -> None:
@@ -32,12 +43,7 @@ def test_every_scenario_module_is_registered() -> None:
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_scenario_runs_on_both_sides(scenario: str, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", scenario, "--n", "3", "--warmup", "0",
-         "--concurrency", "3", "--db", "sqlite", "--no-record", "--timeout", "60"],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    done = bench(scenario, "--n", "3", "--concurrency", "3", *SMALL)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert re.search(r"^failures\s+0\s+0\b", done.stdout, re.M), done.stdout
     assert re.search(r"^throughput \(.*\)\s+[\d.]+\s+[\d.]+\s+[\d.]+x$", done.stdout, re.M)
@@ -45,13 +51,9 @@ def test_scenario_runs_on_both_sides(scenario: str, tmp_path: Path) -> None:
 
 
 def test_each_side_can_run_several_worker_processes() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "registration", "--n", "6", "--warmup", "0",
-         "--concurrency", "6", "--db", "sqlite", "--no-record", "--timeout", "60",
-         "--workers", "2", "--verbose"],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    done = bench(
+        "registration", "--n", "6", "--concurrency", "6", *SMALL, "--workers", "2", "--verbose"
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert re.search(r"^failures\s+0\s+0\b", done.stdout, re.M), done.stdout
     assert "worker: 2 worker processes per side" in done.stdout
@@ -61,23 +63,14 @@ def test_each_side_can_run_several_worker_processes() -> None:
 
 
 def test_a_scenario_whose_mirror_keeps_state_in_its_worker_refuses_more_workers() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "storm", "--n", "3", "--workers", "2", "--no-record"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    done = bench("storm", "--n", "3", "--workers", "2", "--no-record", timeout=60)
     assert done.returncode == 2
     assert "--workers: storm runs one worker per side" in done.stderr
 
 
 def test_two_rounds_measure_each_side_twice_in_turn() -> None:
     # Storm: its customers, PPEs and incidents must not clash between two phases of a side.
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "storm", "--n", "3", "--warmup", "0", "--rounds", "2",
-         "--concurrency", "3", "--db", "sqlite", "--no-record", "--timeout", "60"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    done = bench("storm", "--n", "3", "--rounds", "2", "--concurrency", "3", *SMALL, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "n 6 " in done.stdout and "phases ours, bare, bare, ours" in done.stdout, done.stdout
     assert re.search(r"^failures\s+0\s+0\b", done.stdout, re.M), done.stdout
