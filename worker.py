@@ -29,18 +29,18 @@ from temporalio.worker import Worker
 from activities import Adapters, build_activities
 from adapters import registry
 from adapters.operator.webhook import verify_status
-from ebok.billing_import import import_partners
-from ebok.client import EbokClient
 from ebok.codec import AesGcmCodec, data_converter, new_key
-from ebok.codec_server import run_codec_server
-from ebok.devsmtp import DevSmtpServer
 from ebok.models.search import ALL as SEARCH_ATTRIBUTES
 from ebok.settings import DEV_ENV_FILE, Settings, SmtpSecurity
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 from ebok.temporal import connect, runtime_for
-from ebok.webhooks import run_webhooks
-from ebok.webhooks_operator import add_status_route
+from entrypoints.codec_server import run_codec_server
+from entrypoints.devsmtp import DevSmtpServer
+from entrypoints.webhooks.operator import add_status_route
+from entrypoints.webhooks.payments import run_webhooks
+from facade.billing_import import import_partners
+from facade.client import EbokClient
 from workflows.catalogue import ALL_WORKFLOWS
 
 log = logging.getLogger("ebok.worker")

@@ -18,7 +18,7 @@ from email import message_from_bytes
 from email.message import Message
 
 from bench.smtp_sink import SmtpSink
-from ebok.devsmtp import Delivery
+from entrypoints.devsmtp import Delivery
 
 __all__ = ["Arrival", "BareInbox", "Mailbox"]
 

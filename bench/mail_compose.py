@@ -17,7 +17,7 @@ CPU milliseconds per mail for each step and in all (``time.process_time``), the 
 p50 and p95 of the whole, and the bytes per mail.
 
 ``--smtp`` also sends ``--n`` mails of each kind, composed as above, through the SMTP adapter
-(``SmtpSender``, one pooled connection) to a local SMTP server (``ebok.devsmtp``) over a real
+(``SmtpSender``, one pooled connection) to a local SMTP server (``entrypoints.devsmtp``) over a real
 socket. The server runs on a thread of its own, and only the sending thread's CPU
 (``time.thread_time``) is counted: composing, building, the SMTP dialogue on the client side.
 """
@@ -41,9 +41,9 @@ from adapters.email.base import Attachment, OutgoingEmail
 from adapters.email.mime import render
 from adapters.email.smtp import SmtpSender
 from bench.invoice_pdf import document
-from ebok.devsmtp import DevSmtpServer
 from ebok.documents.invoice_pdf import render_invoice_pdf
 from ebok.settings import Settings, SmtpSecurity
+from entrypoints.devsmtp import DevSmtpServer
 
 SETTINGS = Settings()
 Kind = Callable[[int], OutgoingEmail]

@@ -2,11 +2,11 @@
 
 It stands where a deployment has its mail relay, on another machine; here it shares the two
 cores with the worker and the Temporal server, so what it costs is taken from our side's
-figures. ``ebok.devsmtp`` (aiosmtpd) reads a message line by line in Python and offers TLS,
+figures. ``entrypoints.devsmtp`` (aiosmtpd) reads a message line by line in Python and offers TLS,
 AUTH and refusals; this one answers the dialogue our SMTP adapter holds (EHLO, MAIL FROM,
 RCPT TO, DATA, RSET, NOOP, QUIT) with no extensions and reads each message in one piece,
 about as cheap as the bare side's inbox, which takes a line per iteration. Messages are kept
-as :class:`ebok.devsmtp.Delivery`, parsed only when a scenario reads them.
+as :class:`entrypoints.devsmtp.Delivery`, parsed only when a scenario reads them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from ebok.devsmtp import Delivery, until_received
+from entrypoints.devsmtp import Delivery, until_received
 
 __all__ = ["SmtpSink"]
 

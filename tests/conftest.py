@@ -35,12 +35,12 @@ from adapters.operator.base import GridOperator
 from adapters.operator.sandbox import SandboxOperator
 from adapters.payments.base import PaymentProvider
 from adapters.payments.sandbox import SandboxPayments
-from ebok.client import EbokClient
-from ebok.devsmtp import DevSmtpServer
 from ebok.models.search import ALL as SEARCH_ATTRIBUTES
 from ebok.settings import Settings, SmtpSecurity
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
+from entrypoints.devsmtp import DevSmtpServer
+from facade.client import EbokClient
 from workflows.catalogue import ALL_WORKFLOWS
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"

@@ -12,9 +12,9 @@ from stdnum.ean import calc_check_digit
 
 from adapters.operator.base import ContractType
 from adapters.operator.sandbox import RegistryRow, RowStatus
-from ebok.billing_import import import_partners
 from ebok.store.db import Store
 from ebok.store.registrations import RegistrationRecord
+from facade.billing_import import import_partners
 
 HEADER = (
     "partner_number,partner_name,partner_kind,nip,pesel,contract_account,ppe,legacy_ppe,"

@@ -11,7 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum import iban
 
-from ebok.bank_statement import (
+from ebok.csv_rows import ImportFileError
+from ebok.ids import InvalidIdentifier, normalize_nrb
+from ebok.money import Money
+from facade.bank_statement import (
     COLUMNS,
     IncomingTransfer,
     StatementReport,
@@ -19,9 +22,6 @@ from ebok.bank_statement import (
     parse_bank_statement,
     partner_of_nrb,
 )
-from ebok.csv_rows import ImportFileError
-from ebok.ids import InvalidIdentifier, normalize_nrb
-from ebok.money import Money
 
 BANK = "10901014"  # a settlement number with a correct check digit
 HEADER = ",".join(COLUMNS) + "\n"

@@ -20,7 +20,7 @@ from bench.harness import Phase
 from bench.inbox import Arrival
 from bench.meter import ProcessUsage, Usage
 from bench.scenarios import SCENARIOS
-from ebok.devsmtp import Delivery
+from entrypoints.devsmtp import Delivery
 
 ROOT = Path(__file__).resolve().parent.parent
 # A handful of iterations on SQLite, no JSON line or plot.

@@ -19,10 +19,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from ebok.billing_import import COLUMNS, INVOICE_COLUMNS, ImportFileError, import_partners
-from ebok.cli import main
 from ebok.store.db import Store
 from ebok.store.tables import business_partners, contract_accounts, invoices, points_of_delivery
+from entrypoints.cli.main import main
+from facade.billing_import import COLUMNS, INVOICE_COLUMNS, ImportFileError, import_partners
 from tests.store.test_billing import (
     a_contract_account,
     a_nip,

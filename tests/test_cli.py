@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.cli import main
-from ebok.devsmtp import DevSmtpServer
 from ebok.settings import Settings, parse_codec_keys
 from ebok.store.db import Store
+from entrypoints.cli.main import main
+from entrypoints.devsmtp import DevSmtpServer
 from tests.conftest import worker_for
 from tests.mailbox import activation_token
 

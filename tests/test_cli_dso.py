@@ -15,13 +15,13 @@ from adapters.operator.simulation import DsoSimulation
 from adapters.operator.webhook import verify_status
 from adapters.payments.base import PaymentRequest
 from adapters.payments.sandbox import SandboxPayments
-from ebok.cli_dso import parse_when
-from ebok.cli_invoices import demo_invoice
 from ebok.models.balance import NotificationOutcome
 from ebok.models.invoice import IssueInvoice
 from ebok.money import Money
-from ebok.webhooks import run_webhooks
-from ebok.webhooks_operator import run_webhook_server
+from entrypoints.cli.dso import parse_when
+from entrypoints.cli.invoices import demo_invoice
+from entrypoints.webhooks.operator import run_webhook_server
+from entrypoints.webhooks.payments import run_webhooks
 from tests.test_cli import clean_env, ebok  # noqa: F401 (fixtures)
 
 SECRET = "dev-dso-secret"

@@ -7,10 +7,10 @@ import json
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.devsmtp import DevSmtpServer
 from ebok.models.einvoice import CONFIRM_PAGE
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
 from tests.conftest import worker_for
 from tests.factories import a_linked_account, a_partner
 from tests.mailbox import body

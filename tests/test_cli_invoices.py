@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.devsmtp import DevSmtpServer
 from ebok.models import invoice as m
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
 from tests.conftest import worker_for
 from tests.test_cli import clean_env, cli_env, ebok  # noqa: F401 (fixtures)
 from tests.workflows.invoices import an_invoice, delivered

@@ -8,9 +8,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.operator.sandbox import SandboxOperator
-from ebok.devsmtp import DevSmtpServer
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
 from tests.conftest import worker_for
 from tests.factories import a_partner, an_account
 from tests.test_cli import clean_env, cli_env, ebok  # noqa: F401 (fixtures)

@@ -9,9 +9,9 @@ import json
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.devsmtp import DevSmtpServer
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
 from tests.conftest import worker_for
 from tests.test_cli import clean_env, cli_env, ebok  # noqa: F401 (fixtures)
 from tests.workflows.outage_world import World, an_area

@@ -11,7 +11,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
 from ebok.codec import ENCODING, KEY_ID_METADATA, AesGcmCodec
-from ebok.codec_server import run_codec_server
+from entrypoints.codec_server import run_codec_server
 
 UI = "http://localhost:8233"
 TOKEN = "operators-token"

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from ebok.devsmtp import DevSmtpServer
+from entrypoints.devsmtp import DevSmtpServer
 
 MESSAGE = (
     "From: a@example.com\r\nTo: b@example.com\r\nSubject: =?utf-8?q?=C5=81=C3=B3d=C5=BA?=\r\n"

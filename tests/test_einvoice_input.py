@@ -11,11 +11,11 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ebok.client import EbokClient
 from ebok.errors import InvalidInput
 from ebok.models import einvoice as m
 from ebok.settings import Settings
 from ebok.store.db import Store
+from facade.client import EbokClient
 from tests.factories import a_linked_account
 from tests.test_registration_input import NoTemporal
 

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ebok.bank_statement import individual_nrb
 from ebok.errors import InvalidInput
-from ebok.facade.invoices import issue_input
 from ebok.models import invoice as m
 from ebok.money import Money
+from facade.bank_statement import individual_nrb
+from facade.invoices import issue_input
 from tests.workflows.invoices import BANK, lines
 
 

@@ -11,12 +11,12 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from stdnum.ean import calc_check_digit
 
-from ebok.client import EbokClient
 from ebok.errors import InvalidInput
 from ebok.models.outage import ReportRequest
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.store.tables import outage_reports
+from facade.client import EbokClient
 from tests.conftest import make_settings
 from tests.workflows.outage_world import World, an_area
 

@@ -14,12 +14,12 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from ebok.client import EbokClient
 from ebok.errors import InvalidInput, NotFound
 from ebok.models import registration as m
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.store.tables import registrations
+from facade.client import EbokClient
 
 
 class NoTemporal:

@@ -32,12 +32,12 @@ from bench.harness import Running, Stack, Timings, bare_worker, our_worker
 from bench.inbox import Mailbox
 from bench.scenarios import Scenario, register
 from bench.scenarios.linking import Customer, _customers
-from ebok.bank_statement import individual_nrb
-from ebok.billing_import import COLUMNS, import_partners
-from ebok.client import EbokClient
 from ebok.models import invoice as m
 from ebok.store.consents import Consent
 from ebok.store.db import Store
+from facade.bank_statement import individual_nrb
+from facade.billing_import import COLUMNS, import_partners
+from facade.client import EbokClient
 from tests.workflows.invoices import BANK, lines
 
 MAIL_TIMEOUT = 55.0  # below the harness's default --timeout (60 s): the failure says which step

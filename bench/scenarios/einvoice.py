@@ -33,9 +33,9 @@ from bench.scenarios import Scenario, register
 from bench.scenarios.billing import SETTLE, terminate
 from bench.scenarios.linking import Customer, _customers
 from bench.scenarios.linking import _load as _load_linking
-from ebok.client import EbokClient, einvoice_workflow_id
 from ebok.models import einvoice as m
 from ebok.store.db import Store
+from facade.client import EbokClient, einvoice_workflow_id
 
 MAIL_TIMEOUT = 25.0  # twice per iteration, below the harness's --timeout (60 s)
 ACTIVE_SUBJECT = "E-faktura aktywna"

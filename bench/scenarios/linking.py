@@ -34,12 +34,12 @@ from bench.bare import BareKey, BareLinking
 from bench.harness import Running, Stack, Timings, bare_worker, our_worker
 from bench.inbox import Mailbox
 from bench.scenarios import Scenario, register
-from ebok.billing_import import COLUMNS, INVOICE_COLUMNS, import_partners
-from ebok.client import EbokClient, linking_workflow_id
 from ebok.ids import STOEN_PPE_PREFIX
 from ebok.models import linking as m
 from ebok.store.db import Store
 from ebok.store.registrations import RegistrationRecord
+from facade.billing_import import COLUMNS, INVOICE_COLUMNS, import_partners
+from facade.client import EbokClient, linking_workflow_id
 
 MAIL_TIMEOUT = 30.0  # below the harness's per-iteration timeout, so the failure says which step
 GROSS = "245,67"  # as printed on the invoice; the facade parses the Polish decimal comma

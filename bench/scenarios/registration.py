@@ -18,9 +18,9 @@ from bench.bare import BareKey, BareRegistration
 from bench.harness import Running, Stack, Timings, bare_worker, our_worker
 from bench.inbox import Arrival, Mailbox
 from bench.scenarios import Scenario, register
-from ebok.client import EbokClient, registration_workflow_id
 from ebok.models.registration import ActivationOutcome
 from ebok.store.db import Store
+from facade.client import EbokClient, registration_workflow_id
 
 MAIL_TIMEOUT = 30.0  # below the harness's per-iteration timeout, so the failure says which step
 PASSWORD = "Zielona łąka pod Radomiem 2026"  # passes the policy; contains no login or address

@@ -53,11 +53,11 @@ from bench.harness import Running, Stack, Timings, bare_worker, our_worker
 from bench.inbox import Arrival
 from bench.scenarios import Scenario, register
 from bench.smtp_sink import SmtpSink
-from ebok.billing_import import COLUMNS, INVOICE_COLUMNS, import_partners
-from ebok.client import EbokClient
 from ebok.ids import STOEN_PPE_PREFIX
 from ebok.settings import Settings
 from ebok.store.db import Store
+from facade.billing_import import COLUMNS, INVOICE_COLUMNS, import_partners
+from facade.client import EbokClient
 
 AREAS = int(os.environ.get("BENCH_STORM_AREAS", "3"))
 REPORTS_PER_RUN = int(os.environ.get("BENCH_STORM_REPORTS_PER_RUN", "500"))

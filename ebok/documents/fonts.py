@@ -2,7 +2,7 @@
 
 The package ships its own copy (ebok/templates/documents/fonts, with the font's LICENSE), so a
 document is the same on every machine. That copy is reduced to the scripts an invoice meets
-(``python -m ebok.documents.reduce_fonts`` makes it from the full fonts and says which), because
+(``python -m tools.reduce_fonts`` makes it from the full fonts and says which), because
 the size of the face is most of what rendering a PDF costs; anything else prints as U+FFFD.
 A full system or matplotlib copy is only a fallback for a trimmed install. There is no setting
 for it: a document's look is not a deployment choice.

@@ -36,9 +36,9 @@ from ebok.documents.invoice_pdf import (
     render_invoice_pdf,
 )
 from ebok.documents.pdf_fonts import Cut, Face
-from ebok.documents.reduce_fonts import SOURCE_VERSION, coverage, reduce_face
 from ebok.errors import InvalidInput
 from ebok.money import Money
+from tools.reduce_fonts import SOURCE_VERSION, coverage, reduce_face
 
 PDFTOTEXT = "/usr/bin/pdftotext"
 SYSTEM_FONTS = Path("/usr/share/fonts/truetype/dejavu")

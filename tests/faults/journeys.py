@@ -13,10 +13,10 @@ from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from ebok.client import EbokClient, registration_workflow_id
 from ebok.models import registration as m
 from ebok.store.db import Store
 from ebok.store.tables import registrations
+from facade.client import EbokClient, registration_workflow_id
 from tests.faults.mailbox import CountingSmtpServer, activation_id, welcome_id
 from tests.mailbox import activation_token
 

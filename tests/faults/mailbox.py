@@ -6,7 +6,7 @@ import asyncio
 import time
 from email.message import EmailMessage
 
-from ebok.devsmtp import Delivery, DevSmtpServer
+from entrypoints.devsmtp import Delivery, DevSmtpServer
 
 __all__ = ["CountingSmtpServer"]
 

@@ -33,10 +33,10 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from activities.mail import message_id
 from adapters.payments.notification import format_signature_header
 from adapters.payments.sandbox import ALGORITHM, SENDER, Notification, SandboxPayments
-from ebok.client import EbokClient
 from ebok.models import invoice as m
 from ebok.store.db import Store
 from ebok.store.tables import invoice_events, invoices, partner_credits, payments
+from facade.client import EbokClient
 from tests.faults.mailbox import DOMAIN, CountingSmtpServer
 from tests.workflows.invoices import Billed, an_invoice, pay_reference
 

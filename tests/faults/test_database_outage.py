@@ -15,11 +15,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from adapters.operator.base import ContractType
 from adapters.operator.sandbox import SandboxOperator
-from ebok.client import EbokClient, linking_workflow_id, registration_workflow_id
 from ebok.models import linking as lm
 from ebok.models import registration as m
 from ebok.store.db import Store, UnitOfWork
 from ebok.store.tables import accounts, one_time_tokens, partner_links, registrations, sent_mail
+from facade.client import EbokClient, linking_workflow_id, registration_workflow_id
 from tests.conftest import make_settings, worker_for
 from tests.factories import Partner, a_partner, an_account
 from tests.faults.conftest import FaultLedger

@@ -13,9 +13,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.payments.sandbox import SandboxPayments
-from ebok.client import EbokClient
 from ebok.store.db import Store
-from ebok.webhooks import run_webhooks
+from entrypoints.webhooks.payments import run_webhooks
+from facade.client import EbokClient
 from tests.conftest import make_settings, worker_for
 from tests.faults.conftest import FaultLedger, fault_seed
 from tests.faults.mailbox import CountingSmtpServer

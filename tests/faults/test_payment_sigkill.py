@@ -14,9 +14,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.payments.sandbox import SandboxPayments
-from ebok.client import EbokClient
 from ebok.store.db import Store
-from ebok.webhooks import run_webhooks
+from entrypoints.webhooks.payments import run_webhooks
+from facade.client import EbokClient
 from tests.conftest import make_settings
 from tests.faults.conftest import FaultLedger, fault_seed, migrated_store
 from tests.faults.journeys import Interruptions, all_of, interruptions

@@ -10,9 +10,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from adapters.email.base import EmailUnavailable, OutgoingEmail, SendReceipt
 from adapters.email.smtp import SmtpSender
-from ebok.client import EbokClient
 from ebok.models import registration as m
 from ebok.store.db import Store
+from facade.client import EbokClient
 from tests.conftest import make_settings, worker_for
 from tests.faults.conftest import FaultLedger
 from tests.faults.journeys import all_of, finished, registration_states, step_one, step_two

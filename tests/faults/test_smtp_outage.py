@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.client import EbokClient, registration_workflow_id
 from ebok.models import registration as m
 from ebok.store.db import Store
+from facade.client import EbokClient, registration_workflow_id
 from tests.conftest import make_settings, worker_for
 from tests.faults.conftest import FaultLedger
 from tests.faults.journeys import (

@@ -15,10 +15,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.client import EbokClient, registration_workflow_id
 from ebok.models import registration as m
 from ebok.models.search import ALL as SEARCH_ATTRIBUTES
 from ebok.store.db import Store
+from facade.client import EbokClient, registration_workflow_id
 from tests.conftest import make_settings, worker_for
 from tests.faults.conftest import FaultLedger, free_port
 from tests.faults.journeys import activate_by_mail, all_of, finished, step_one, step_two

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.client import EbokClient, registration_workflow_id
 from ebok.models import registration as m
 from ebok.store.db import Store
 from ebok.store.tables import accounts
+from facade.client import EbokClient, registration_workflow_id
 from tests.conftest import make_settings
 from tests.faults.conftest import FaultLedger, migrated_store
 from tests.faults.journeys import (

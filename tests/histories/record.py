@@ -22,17 +22,17 @@ from temporalio.testing import WorkflowEnvironment
 from adapters.email.memory import MemorySender
 from adapters.operator.sandbox import SandboxOperator
 from adapters.payments.sandbox import SandboxPayments
-from ebok.billing_import import import_partners
-from ebok.client import (
+from ebok.models.einvoice import CONFIRM_PAGE
+from ebok.settings import Settings
+from ebok.store.db import Store
+from ebok.store.migrate import upgrade
+from facade.billing_import import import_partners
+from facade.client import (
     EbokClient,
     einvoice_workflow_id,
     linking_workflow_id,
     registration_workflow_id,
 )
-from ebok.models.einvoice import CONFIRM_PAGE
-from ebok.settings import Settings
-from ebok.store.db import Store
-from ebok.store.migrate import upgrade
 from tests.conftest import _binary, make_settings, register_search_attributes, worker_for
 from tests.factories import a_linked_account, an_account
 from tests.mailbox import activation_token, link_token

@@ -9,10 +9,10 @@ import pytest
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ebok.facade.base import FacadeBase
 from ebok.models.registration import Cancel
 from ebok.settings import Settings
 from ebok.store.db import Store
+from facade.base import FacadeBase
 
 
 def timed_out() -> WorkflowUpdateRPCTimeoutOrCancelledError:

@@ -8,8 +8,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.payments.sandbox import SandboxPayments
-from ebok.client import EbokClient
 from ebok.settings import Settings
+from facade.client import EbokClient
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from adapters.payments.sandbox import SandboxPayments
-from ebok.bank_statement import individual_nrb
-from ebok.client import EbokClient
 from ebok.models import invoice as m
 from ebok.store.consents import Consent
 from ebok.store.db import Store
+from facade.bank_statement import individual_nrb
+from facade.client import EbokClient
 from tests.factories import Partner, a_partner
 from tests.mailbox import body
 

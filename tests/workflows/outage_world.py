@@ -18,10 +18,10 @@ from activities.outage_operator import operator_status
 from adapters.operator.base import ContractType, IncidentStatus
 from adapters.operator.sandbox import RegistryRow, SandboxOperator
 from adapters.operator.simulation import DsoSimulation
-from ebok.billing_import import import_partners
-from ebok.client import EbokClient
 from ebok.errors import NotFound
 from ebok.store.db import Store
+from facade.billing_import import import_partners
+from facade.client import EbokClient
 from tests.factories import HEADER, _pesel
 
 

@@ -12,13 +12,13 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.client import EbokClient, einvoice_workflow_id
-from ebok.devsmtp import DevSmtpServer
 from ebok.errors import InvalidInput, NotFound, WrongState
 from ebok.models import einvoice as m
 from ebok.models.search import EBOK_DEADLINE, EBOK_PARTNER, EBOK_PROCESS, EBOK_STATUS
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
+from facade.client import EbokClient, einvoice_workflow_id
 from tests.conftest import worker_for
 from tests.factories import a_linked_account, a_partner, an_account
 from tests.histories import search_attribute_writes

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.client import EbokClient, einvoice_workflow_id
-from ebok.devsmtp import DevSmtpServer
 from ebok.models import einvoice as m
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
+from facade.client import EbokClient, einvoice_workflow_id
 from tests.conftest import worker_for
 from tests.factories import a_linked_account
 from tests.mailbox import link_token

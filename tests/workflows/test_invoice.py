@@ -15,15 +15,15 @@ from activities.mail import MailComposer
 from adapters.email.smtp import SmtpSender
 from adapters.payments.base import NotificationRejected
 from adapters.payments.sandbox import SandboxPayments
-from ebok.client import EbokClient
-from ebok.devsmtp import DevSmtpServer
 from ebok.errors import InvalidInput, NotFound
 from ebok.models import invoice as m
 from ebok.models.search import EBOK_AMOUNT_DUE, EBOK_INVOICE, EBOK_OUTCOME, EBOK_PROCESS
 from ebok.money import Money
 from ebok.settings import Settings
 from ebok.store.db import Store
-from ebok.webhooks import run_webhooks
+from entrypoints.devsmtp import DevSmtpServer
+from entrypoints.webhooks.payments import run_webhooks
+from facade.client import EbokClient
 from tests.conftest import worker_for
 from tests.histories import search_attribute_writes
 from tests.mailbox import addressed_to, body

@@ -12,12 +12,12 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.operator.sandbox import SandboxOperator
-from ebok.client import EbokClient
-from ebok.devsmtp import DevSmtpServer
 from ebok.models import invoice as m
 from ebok.money import Money
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
+from facade.client import EbokClient
 from tests.conftest import worker_for
 from tests.mailbox import addressed_to, body
 from tests.timeskip import outcome

@@ -17,12 +17,12 @@ from adapters.email.base import OutgoingEmail, SendReceipt
 from adapters.email.memory import MemorySender
 from adapters.operator.sandbox import SandboxOperator
 from adapters.payments.sandbox import SandboxPayments
-from ebok.client import EbokClient
-from ebok.facade.invoices import issue_input
 from ebok.models import invoice as m
 from ebok.money import Money
 from ebok.settings import Settings
 from ebok.store.db import Store
+from facade.client import EbokClient
+from facade.invoices import issue_input
 from tests.conftest import worker_for
 from tests.workflows.invoices import an_invoice, pay_reference
 from tests.workflows.test_invoice_dunning import statement

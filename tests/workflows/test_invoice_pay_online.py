@@ -9,13 +9,13 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.payments.sandbox import SandboxPayments
-from ebok.client import EbokClient
-from ebok.devsmtp import DevSmtpServer
 from ebok.errors import InvalidInput, NotFound, WrongState
 from ebok.models import invoice as m
 from ebok.money import Money
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
+from facade.client import EbokClient
 from tests.conftest import worker_for
 from tests.timeskip import outcome
 from tests.workflows.invoices import an_invoice, delivered, pay_online, pay_reference

@@ -13,12 +13,12 @@ from temporalio.testing import WorkflowEnvironment
 from adapters.operator.base import ContractType, OperatorRejected
 from adapters.operator.http import HttpOperator
 from adapters.operator.sandbox import SandboxOperator
-from ebok.client import EbokClient, linking_workflow_id
-from ebok.devsmtp import DevSmtpServer
 from ebok.errors import InvalidInput, NotFound, RateLimited
 from ebok.models import linking as m
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
+from facade.client import EbokClient, linking_workflow_id
 from tests.adapters.operator.dso_server import DsoServer
 from tests.conftest import worker_for
 from tests.factories import a_partner, an_account

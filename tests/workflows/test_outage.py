@@ -11,12 +11,12 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from activities.mail import WARSAW
-from ebok.client import EbokClient
-from ebok.devsmtp import DevSmtpServer
 from ebok.errors import InvalidInput, NotFound, WrongState
 from ebok.models import outage as m
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
+from facade.client import EbokClient
 from tests.conftest import make_settings, worker_for
 from tests.histories import search_attribute_writes
 from tests.mailbox import addressed_to, body

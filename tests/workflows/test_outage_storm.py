@@ -12,10 +12,10 @@ from datetime import timedelta
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.client import EbokClient
-from ebok.devsmtp import DevSmtpServer
 from ebok.models import outage as m
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
+from facade.client import EbokClient
 from tests.conftest import make_settings, worker_for
 from tests.workflows.outage_world import World, an_area, incident_history_events
 

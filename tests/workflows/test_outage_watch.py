@@ -11,11 +11,11 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.client import EbokClient
-from ebok.devsmtp import DevSmtpServer
 from ebok.models import outage as m
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
+from facade.client import EbokClient
 from tests.conftest import make_settings, worker_for
 from tests.timeskip import outcome
 from tests.workflows.outage_world import World, an_area, incident_history_events

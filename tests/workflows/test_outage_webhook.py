@@ -14,12 +14,12 @@ from temporalio.testing import WorkflowEnvironment
 from adapters.operator.base import IncidentState
 from adapters.operator.http import HttpOperator
 from adapters.operator.webhook import SIGNATURE_HEADER, encode_notification, sign
-from ebok.client import EbokClient
-from ebok.devsmtp import DevSmtpServer
 from ebok.models import outage as m
 from ebok.settings import Settings
 from ebok.store.db import Store
-from ebok.webhooks_operator import run_webhook_server
+from entrypoints.devsmtp import DevSmtpServer
+from entrypoints.webhooks.operator import run_webhook_server
+from facade.client import EbokClient
 from tests.conftest import worker_for
 from tests.workflows.outage_world import World, an_area
 from tests.workflows.test_outage import incident_of

@@ -11,12 +11,12 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.client import EbokClient, registration_workflow_id
-from ebok.devsmtp import DevSmtpServer
 from ebok.errors import InvalidInput
 from ebok.models import registration as m
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
+from facade.client import EbokClient, registration_workflow_id
 from tests.conftest import worker_for
 from tests.mailbox import activation_token, addressed_to, body
 

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.client import EbokClient, registration_workflow_id
-from ebok.devsmtp import DevSmtpServer
 from ebok.errors import LimitReached, RateLimited, WrongState
 from ebok.models import registration as m
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
+from facade.client import EbokClient, registration_workflow_id
 from tests.conftest import worker_for
 from tests.mailbox import activation_token
 from tests.timeskip import outcome

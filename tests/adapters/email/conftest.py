@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ebok.devsmtp import DevSmtpServer
+from entrypoints.devsmtp import DevSmtpServer
 
 # Plain asserts in the shipped contract suite should explain themselves when they fail.
 pytest.register_assert_rewrite("adapters.testing")

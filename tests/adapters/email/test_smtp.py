@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from adapters.email.base import EmailError, EmailUnavailable, RecipientRejected
 from adapters.email.smtp import SmtpSender
 from adapters.testing import EmailSenderContract, Received, sample_mail
-from ebok.devsmtp import DevSmtpServer
 from ebok.settings import Settings, SmtpSecurity
+from entrypoints.devsmtp import DevSmtpServer
 from tests.adapters.email.conftest import Tls
 
 

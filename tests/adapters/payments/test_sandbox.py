@@ -25,8 +25,8 @@ from adapters.payments.base import (
 )
 from adapters.payments.sandbox import KEY_FILE, SandboxPayments
 from adapters.testing import PaymentProviderContract, Settle, sample_payment
-from ebok.cli import main
 from ebok.settings import Settings
+from entrypoints.cli.main import main
 
 
 @pytest_asyncio.fixture

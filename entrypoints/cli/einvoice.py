@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from ebok.cli_common import Add, Emit, Wrap, token_of, too_soon
-from ebok.client import EbokClient
 from ebok.errors import RateLimited
 from ebok.models.einvoice import ConfirmOutcome
+from entrypoints.cli.common import Add, Emit, Wrap, token_of, too_soon
+from facade.client import EbokClient
 
 OK, NOT_DONE = 0, 3
 CHANNELS = ("web", "mobile", "staff", "paper")

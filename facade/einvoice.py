@@ -17,14 +17,14 @@ from temporalio.common import SearchAttributePair
 from temporalio.service import RPCError, RPCStatusCode
 
 from ebok.errors import InvalidInput, NotFound, WrongState
-from ebok.facade.base import FacadeBase, checked, validate
-from ebok.facade.links import follow, state_after_close
 from ebok.ids import PartnerNumber
 from ebok.models import einvoice as m
 from ebok.models.registration import RegistrationId
 from ebok.models.search import EBOK_PARTNER
 from ebok.store.consents import Consent
 from ebok.store.tokens import TokenState
+from facade.base import FacadeBase, checked, validate
+from facade.links import follow, state_after_close
 
 __all__ = ["EInvoiceFacade", "einvoice_workflow_id"]
 

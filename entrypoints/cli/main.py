@@ -19,27 +19,27 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy.engine import make_url
 
-from ebok.billing_import import (
-    COLUMNS,
-    DEFAULT_BATCH,
-    INVOICE_COLUMNS,
-    ImportFileError,
-    import_partners,
-)
-from ebok.cli_common import ClientCommand, token_of, too_soon
-from ebok.cli_dso import add_commands as add_dso_commands
-from ebok.cli_einvoice import add_commands as add_einvoice_commands
-from ebok.cli_invoices import add_commands as add_invoice_commands
-from ebok.cli_linking import add_commands as add_linking_commands
-from ebok.cli_outages import add_commands as add_outage_commands
-from ebok.cli_payments import add_commands as add_payments_commands
-from ebok.client import EbokClient
 from ebok.codec import new_key
 from ebok.errors import EbokError, InvalidInput, RateLimited
 from ebok.models.registration import ActivationOutcome
 from ebok.settings import DEV_ENV_FILE, Settings, parse_codec_keys
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade_url
+from entrypoints.cli.common import ClientCommand, token_of, too_soon
+from entrypoints.cli.dso import add_commands as add_dso_commands
+from entrypoints.cli.einvoice import add_commands as add_einvoice_commands
+from entrypoints.cli.invoices import add_commands as add_invoice_commands
+from entrypoints.cli.linking import add_commands as add_linking_commands
+from entrypoints.cli.outages import add_commands as add_outage_commands
+from entrypoints.cli.payments import add_commands as add_payments_commands
+from facade.billing_import import (
+    COLUMNS,
+    DEFAULT_BATCH,
+    INVOICE_COLUMNS,
+    ImportFileError,
+    import_partners,
+)
+from facade.client import EbokClient
 
 __all__ = ["main", "script"]
 

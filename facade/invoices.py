@@ -19,7 +19,6 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapters import registry
 from adapters.payments.base import (
     NotificationRejected,
     PaymentProvider,
@@ -28,17 +27,18 @@ from adapters.payments.base import (
     PaymentStatus,
     PaymentUnavailable,
 )
-from ebok.bank_statement import IncomingTransfer, parse_bank_statement
 from ebok.csv_rows import RowError
 from ebok.errors import InvalidInput, NotFound, Unavailable, WrongState
-from ebok.facade.balance import balance_of
-from ebok.facade.base import FacadeBase, validate
 from ebok.models import invoice as m
 from ebok.models.balance import Balance, NotificationOutcome
 from ebok.models.linking import InvoiceNumber
 from ebok.models.search import EBOK_AMOUNT_DUE, EBOK_DEADLINE, EBOK_INVOICE, EBOK_PARTNER
 from ebok.money import Money
 from ebok.store.invoices import FINAL_STATES
+from facade.balance import balance_of
+from facade.bank_statement import IncomingTransfer, parse_bank_statement
+from facade.base import FacadeBase, validate
+from facade.wiring import payment_provider
 
 __all__ = ["BankImport", "InvoiceFacade", "invoice_workflow_id", "issue_input"]
 
@@ -147,9 +147,7 @@ class InvoiceFacade(FacadeBase):
 
     def payments_adapter(self) -> PaymentProvider:
         if self._payment_provider is None:
-            self._payment_provider = registry.build(
-                "payments", self.settings.payments_adapter, self.settings
-            )
+            self._payment_provider = payment_provider(self.settings)
         return self._payment_provider
 
     async def pay_online(self, number: str, language: str = "pl") -> m.PaymentLink:

@@ -14,12 +14,12 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from ebok.cli_common import Add, Emit, Wrap
-from ebok.client import EbokClient
 from ebok.csv_rows import ImportFileError
 from ebok.errors import InvalidInput
 from ebok.settings import Settings
 from ebok.store.db import Store
+from entrypoints.cli.common import Add, Emit, Wrap
+from facade.client import EbokClient
 
 __all__ = ["add_commands"]
 

@@ -7,8 +7,8 @@ import argparse
 import asyncio
 import signal
 
-from ebok.cli_common import Add, Emit, Wrap
-from ebok.client import EbokClient
+from entrypoints.cli.common import Add, Emit, Wrap
+from facade.client import EbokClient
 
 OK = 0
 
@@ -58,7 +58,7 @@ def add_commands(add: Add, client: Wrap, emit: Emit) -> None:
 
     async def webhook(ebok: EbokClient, args: argparse.Namespace) -> int:
         from adapters.operator.http import HttpOperator
-        from ebok.webhooks_operator import run_webhook_server
+        from entrypoints.webhooks.operator import run_webhook_server
 
         verifier = HttpOperator.from_settings(ebok.settings)
         host, _, port = args.bind.rpartition(":")

@@ -7,10 +7,10 @@ from decimal import Decimal
 from pydantic import TypeAdapter
 
 from ebok.errors import InvalidInput, NotFound
-from ebok.facade.base import FacadeBase, checked, validate
 from ebok.models import linking as m
 from ebok.models.registration import RegistrationId
 from ebok.money import Money, MoneyError
+from facade.base import FacadeBase, checked, validate
 
 __all__ = ["LinkingFacade", "linking_workflow_id"]
 

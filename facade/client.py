@@ -2,21 +2,21 @@
 
 It validates input (errors name the field; nothing is written on bad input), keeps personal
 data and secrets in the store, and talks to workflows by update and query. Workflows see ids,
-times and hashes only. Each process has its part in ``ebok/facade/``.
+times and hashes only. Each process has its part in ``facade/``.
 """
 
 from __future__ import annotations
 
 from typing import Self
 
-from ebok.facade.einvoice import EInvoiceFacade, einvoice_workflow_id
-from ebok.facade.invoices import BankImport, InvoiceFacade, invoice_workflow_id
-from ebok.facade.linking import LinkingFacade, linking_workflow_id
-from ebok.facade.outages import OutageFacade
-from ebok.facade.registration import Registered, RegistrationFacade, registration_workflow_id
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.temporal import connect
+from facade.einvoice import EInvoiceFacade, einvoice_workflow_id
+from facade.invoices import BankImport, InvoiceFacade, invoice_workflow_id
+from facade.linking import LinkingFacade, linking_workflow_id
+from facade.outages import OutageFacade
+from facade.registration import Registered, RegistrationFacade, registration_workflow_id
 
 __all__ = [
     "BankImport",

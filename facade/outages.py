@@ -10,12 +10,12 @@ from temporalio.common import SearchAttributePair, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from ebok.errors import InvalidInput, NotFound
-from ebok.facade.base import FacadeBase, checked, validate
 from ebok.ids import opaque_id
 from ebok.models import outage as m
 from ebok.models.search import EBOK_AREA
 from ebok.store.db import UnitOfWork
 from ebok.store.outages import NewReport
+from facade.base import FacadeBase, checked, validate
 
 __all__ = ["OutageFacade"]
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from activities.outage_operator import operator_status
 from adapters.operator.base import IncidentStatus, NotificationRejected
 from ebok.errors import NotFound
-from ebok.facade.outages import OutageFacade
+from facade.outages import OutageFacade
 
 __all__ = ["MAX_BODY", "Verify", "add_status_route", "make_app", "run_webhook_server"]
 

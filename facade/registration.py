@@ -9,11 +9,11 @@ from pydantic import BaseModel, TypeAdapter
 from temporalio.common import WorkflowIDReusePolicy
 
 from ebok.errors import InvalidInput, NotFound, WrongState
-from ebok.facade.base import FacadeBase, checked, validate
-from ebok.facade.links import follow, state_after_close
 from ebok.models import registration as m
 from ebok.passwords import WeakPassword, check_strength, hash_password
 from ebok.store.tokens import TokenState
+from facade.base import FacadeBase, checked, validate
+from facade.links import follow, state_after_close
 
 __all__ = ["Registered", "RegistrationFacade", "registration_workflow_id"]
 

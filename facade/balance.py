@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 
 from pydantic import TypeAdapter
 
-from ebok.facade.base import checked
 from ebok.ids import PartnerNumber
 from ebok.interest import RateTableError, late_interest
 from ebok.models.balance import AccountBalance, Balance, OpenInvoice, PaymentLine
@@ -15,6 +14,7 @@ from ebok.money import Money
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.store.invoices import FINAL_STATES
+from facade.base import checked
 
 __all__ = ["balance_of"]
 

@@ -1,5 +1,5 @@
-"""What the ``ebok`` command's process modules (cli_einvoice, cli_linking, ...) share: the
-shapes of the hooks ``ebok.cli`` hands them, and the answers every process gives alike."""
+"""What the ``ebok`` command's process modules (einvoice, linking, ...) share: the shapes of
+the hooks ``main`` hands them, and the answers every process gives alike."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel
 
-from ebok.client import EbokClient
 from ebok.errors import RateLimited
+from facade.client import EbokClient
 
 __all__ = ["RATE_LIMITED", "Add", "ClientCommand", "Emit", "Wrap", "too_soon", "token_of"]
 

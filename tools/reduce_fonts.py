@@ -1,6 +1,6 @@
 """Regenerate the reduced DejaVu Sans faces of PDF documents from the full fonts.
 
-    python -m ebok.documents.reduce_fonts [--source DIR] [--dest DIR]
+    python -m tools.reduce_fonts [--source DIR] [--dest DIR]
 
 A document's fonts are cut from the face (``ebok.documents.pdf_fonts``), and the cost of that
 grows with the face: the full DejaVu Sans has over 6,000 glyphs, OpenType layout tables and
@@ -105,14 +105,14 @@ def licence(source: Path) -> str:
     return (
         f"{reduced}:\nDejaVu Sans {SOURCE_VERSION.split()[-1]} ({full}, "
         "https://dejavu-fonts.github.io/)\nreduced to the characters listed in "
-        "ebok/documents/reduce_fonts.py, which made them;\nthe glyphs are unchanged. "
+        "tools/reduce_fonts.py, which made them;\nthe glyphs are unchanged. "
         "The licence below is the one the fonts carry.\n\n"
         f"{body}\n"
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m ebok.documents.reduce_fonts", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m tools.reduce_fonts", description=__doc__)
     p.add_argument("--source", type=Path, default=SYSTEM_FONTS, help="the full DejaVu fonts")
     p.add_argument("--dest", type=Path, default=BUNDLED_FONTS, help="where the reduced go")
     args = p.parse_args(argv)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ebok.cli_common import Add, Emit, Wrap, too_soon
-from ebok.client import EbokClient
 from ebok.errors import RateLimited
 from ebok.models.linking import Outcome
+from entrypoints.cli.common import Add, Emit, Wrap, too_soon
+from facade.client import EbokClient
 
 OK, NOT_DONE = 0, 3
 

@@ -1,1 +1,0 @@
-"""The parts of :class:`ebok.client.EbokClient`, one module per process."""

@@ -1,0 +1,1 @@
+"""The `ebok` command: one module per process, `main` puts them together."""

@@ -1,0 +1,1 @@
+"""Webhook receivers of the payment provider and of the grid operator."""

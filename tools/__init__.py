@@ -1,0 +1,1 @@
+"""Build-time helpers (the font reducer); nothing imports them at run time."""
