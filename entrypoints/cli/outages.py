@@ -57,10 +57,10 @@ def add_commands(add: Add, client: Wrap, emit: Emit) -> None:
         return OK
 
     async def webhook(ebok: EbokClient, args: argparse.Namespace) -> int:
-        from adapters.operator.http import HttpOperator
         from entrypoints.webhooks.operator import run_webhook_server
+        from facade.wiring import status_webhook_verifier
 
-        verifier = HttpOperator.from_settings(ebok.settings)
+        verifier = status_webhook_verifier(ebok.settings)
         host, _, port = args.bind.rpartition(":")
         runner = await run_webhook_server(
             verifier.verify_status_notification, ebok, host or "127.0.0.1", int(port)
