@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
-import os
 import shutil
 import sys
 import sysconfig
@@ -47,9 +46,17 @@ DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_TOKEN_KEY = base64.b64encode(b"link tokens of the test suite only").decode()
 
 
-# No test may hang CI: past this many seconds an async test is cancelled, after every task's
-# stack is printed, so the failure says where it waited. The slowest test takes ~2 minutes.
-TEST_LIMIT_SECONDS = float(os.environ.get("EBOK_TEST_LIMIT_SECONDS", "480"))
+# pytest-timeout is the hard limit of every test (``timeout`` in pyproject.toml, or a test's
+# ``@pytest.mark.timeout``). An async test is cancelled this much earlier, after every task's
+# stack is printed, so the failure says where it waited rather than only that it did.
+ASYNC_DUMP_MARGIN_SECONDS = 30.0
+
+
+def _hard_limit(request: pytest.FixtureRequest) -> float:
+    marker = request.node.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        return float(marker.args[0])
+    return float(request.config.getini("timeout") or 0)
 
 
 def _awaiting(coro: Any) -> list[str]:
@@ -57,23 +64,24 @@ def _awaiting(coro: Any) -> list[str]:
     outermost frame)."""
     where = []
     while coro is not None and getattr(coro, "cr_frame", None) is not None:
-        frame = coro.cr_frame
-        where.append(f"{frame.f_code.co_qualname} ({Path(frame.f_code.co_filename).name}:"
-                     f"{frame.f_lineno})")  # fmt: skip
+        code, line = coro.cr_frame.f_code, coro.cr_frame.f_lineno
+        where.append(f"{code.co_qualname} ({Path(code.co_filename).name}:{line})")
         coro = getattr(coro, "cr_await", None)
     return where
 
 
 @pytest_asyncio.fixture(autouse=True, loop_scope="session")
 async def _no_test_hangs(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    if not inspect.iscoroutinefunction(request.function):
+    hard = _hard_limit(request)
+    if not inspect.iscoroutinefunction(request.function) or hard <= ASYNC_DUMP_MARGIN_SECONDS:
         yield
         return
     loop = asyncio.get_running_loop()
     name = request.function.__name__
+    limit = hard - ASYNC_DUMP_MARGIN_SECONDS
 
     def give_up() -> None:
-        print(f"\n{request.node.nodeid}: over {TEST_LIMIT_SECONDS:.0f} s; tasks:", file=sys.stderr)
+        print(f"\n{request.node.nodeid}: over {limit:.0f} s; tasks:", file=sys.stderr)
         tests = []
         for task in asyncio.all_tasks(loop):
             chain = " <- ".join(_awaiting(task.get_coro()))
@@ -81,9 +89,9 @@ async def _no_test_hangs(request: pytest.FixtureRequest) -> AsyncIterator[None]:
             if getattr(task.get_coro(), "__name__", "") == name:
                 tests.append(task)
         for task in tests:
-            task.cancel(f"over {TEST_LIMIT_SECONDS:.0f} s")
+            task.cancel(f"over {limit:.0f} s")
 
-    timer = loop.call_later(TEST_LIMIT_SECONDS, give_up)
+    timer = loop.call_later(limit, give_up)
     try:
         yield
     finally:
