@@ -32,8 +32,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
-from email.message import EmailMessage, MIMEPart
-from email.parser import BytesParser
+from email.message import MIMEPart
 from email.utils import format_datetime
 from functools import lru_cache
 
@@ -49,8 +48,6 @@ from adapters.email.base import (
 
 __all__ = [
     "Envelope",
-    "build_message",
-    "build_message_and_envelope",
     "envelope",
     "parse_mailbox",
     "render",
@@ -199,24 +196,6 @@ def render(mail: OutgoingEmail, *, date: datetime | None = None) -> tuple[bytes,
     except UnicodeEncodeError as e:  # folded headers are ASCII; this would be a bug of ours
         raise EmailError(f"header is not 7-bit after encoding: {e}") from None
     return data + content, Envelope(sender.addr_spec, to.addr_spec)
-
-
-def build_message(mail: OutgoingEmail, *, date: datetime | None = None) -> EmailMessage:
-    """:func:`render`, parsed back into a message (policy SMTP); ``date`` defaults to now."""
-    return build_message_and_envelope(mail, date=date)[0]
-
-
-def build_message_and_envelope(
-    mail: OutgoingEmail, *, date: datetime | None = None
-) -> tuple[EmailMessage, Envelope]:
-    """:func:`build_message` and :func:`envelope` together, parsing each address once.
-
-    A sender that only writes the message out should call :func:`render`: parsing it back
-    costs more than rendering it.
-    """
-    data, env = render(mail, date=date)
-    message = BytesParser(EmailMessage, policy=_POLICY).parsebytes(data)
-    return message, env
 
 
 # --- headers ----------------------------------------------------------------------------------

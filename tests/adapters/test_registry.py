@@ -79,7 +79,7 @@ def test_two_targets_for_one_name_are_ambiguous(monkeypatch: pytest.MonkeyPatch)
 
 def test_an_entry_point_that_is_not_an_adapter_class(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        registry, "entry_points", fake_entry_points(("bad", "adapters.email.mime:build_message"))
+        registry, "entry_points", fake_entry_points(("bad", "adapters.email.mime:render"))
     )
     with pytest.raises(TypeError, match="from_settings"):
         registry.load("email", "bad")

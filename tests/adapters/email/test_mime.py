@@ -1,4 +1,4 @@
-"""build_message: the MIME shape every adapter sends."""
+"""render: the MIME shape every adapter sends."""
 
 from __future__ import annotations
 
@@ -26,13 +26,12 @@ from adapters.email.mime import (
     _extra_header,
     _folded,
     _unstructured_header,
-    build_message,
-    build_message_and_envelope,
     envelope,
     parse_mailbox,
     render,
 )
 from adapters.testing import POLISH, forge, sample_mail
+from tests.adapters.email.messages import build_message, build_message_and_envelope
 
 
 def roundtrip(mail: OutgoingEmail) -> EmailMessage:
