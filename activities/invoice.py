@@ -149,8 +149,9 @@ class InvoiceActivities:
             invoice = await invoice_of(uow, req.number)
             detail = f"{invoice.amount_due_grosze} -> {c.new_gross.grosze} grosze: {c.reason}"
             event = f"correction:{c.correction_number}"
-            if await uow.invoices.log(req.number, event, invoice.state or "", detail, c.staff,
-                                      req.at):  # fmt: skip
+            if await uow.invoices.log(
+                req.number, event, invoice.state or "", detail, c.staff, req.at
+            ):
                 await uow.invoices.set_amount_due(req.number, c.new_gross.grosze, req.at)
             result = await totals(uow, req.number, req.at)
             if result.outstanding.grosze == 0:
@@ -184,10 +185,11 @@ class InvoiceActivities:
         suspensions = self._suspensions()
         async with self._store.begin() as uow:
             invoice = await invoice_of(uow, req.number)
-            ppes = [invoice.ppe] if invoice.ppe else [
-                p.ppe for p in await uow.billing.ppes_of_partner(invoice.partner_number)
-                if p.contract_account == invoice.contract_account
-            ]  # fmt: skip
+            if invoice.ppe:
+                ppes = [invoice.ppe]
+            else:  # the contract account's every PPE
+                of_partner = await uow.billing.ppes_of_partner(invoice.partner_number)
+                ppes = [p.ppe for p in of_partner if p.contract_account == invoice.contract_account]
         if not ppes:
             raise ApplicationError("no PPE to suspend", type="OperatorRejected", non_retryable=True)
         references = []
@@ -208,9 +210,13 @@ class InvoiceActivities:
             if not answer.accepted:  # nothing to suspend there (e.g. a terminated contract)
                 async with self._store.begin() as uow:
                     await uow.invoices.log(
-                        req.number, f"suspension-declined:{req.serial}:{ppe}",
-                        m.State.DEMANDED.value, answer.reference, "operator", now,
-                    )  # fmt: skip
+                        req.number,
+                        f"suspension-declined:{req.serial}:{ppe}",
+                        m.State.DEMANDED.value,
+                        answer.reference,
+                        "operator",
+                        now,
+                    )
                 continue
             async with self._store.begin() as uow:
                 await uow.invoices.set_state(req.number, m.State.SUSPENSION_FILED.value, now)
@@ -225,12 +231,16 @@ class InvoiceActivities:
                         now,
                         None,
                         None,
-                    )  # fmt: skip
+                    )
                 )
                 await uow.invoices.log(
-                    req.number, f"suspension:{req.serial}:{ppe}", m.State.SUSPENSION_FILED.value,
-                    answer.reference, "workflow", now,
-                )  # fmt: skip
+                    req.number,
+                    f"suspension:{req.serial}:{ppe}",
+                    m.State.SUSPENSION_FILED.value,
+                    answer.reference,
+                    "workflow",
+                    now,
+                )
             references.append(answer.reference)
         if not references:
             raise ApplicationError(
@@ -256,9 +266,13 @@ class InvoiceActivities:
             async with self._store.begin() as uow:
                 await uow.suspensions.withdrawn(s.key, req.at, req.reason)
                 await uow.invoices.log(
-                    req.number, f"withdrawn:{s.key}"[:64], "withdrawn", req.reason, "workflow",
+                    req.number,
+                    f"withdrawn:{s.key}"[:64],
+                    "withdrawn",
+                    req.reason,
+                    "workflow",
                     req.at,
-                )  # fmt: skip
+                )
         return len(standing)
 
     def _suspensions(self) -> SupplySuspensions:

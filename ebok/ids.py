@@ -24,11 +24,28 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, ValidationError
 from stdnum.pl import nip, pesel
 
 __all__ = [
-    "NIP", "NRB", "PESEL", "PPE", "InvalidIdentifier", "LegacyPPE", "Login", "PartnerNumber",
-    "STOEN_PPE_PREFIX", "format_nrb", "hmac_id", "is_stoen", "mask_email", "normalize_legacy_ppe",
-    "normalize_login", "normalize_nip", "normalize_nrb", "normalize_partner_number",
-    "normalize_pesel", "normalize_ppe", "opaque_id",
-]  # fmt: skip
+    "NIP",
+    "NRB",
+    "PESEL",
+    "PPE",
+    "InvalidIdentifier",
+    "LegacyPPE",
+    "Login",
+    "PartnerNumber",
+    "STOEN_PPE_PREFIX",
+    "format_nrb",
+    "hmac_id",
+    "is_stoen",
+    "mask_email",
+    "normalize_legacy_ppe",
+    "normalize_login",
+    "normalize_nip",
+    "normalize_nrb",
+    "normalize_partner_number",
+    "normalize_pesel",
+    "normalize_ppe",
+    "opaque_id",
+]
 
 STOEN_PPE_PREFIX = "5903801"  # GS1 Poland "590" + Stoen Operator's operator number
 # Business partner numbers in the billing system are 10 digits, zero-padded. A fixed fact of

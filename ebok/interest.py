@@ -19,8 +19,12 @@ from pydantic_core import PydanticCustomError, core_schema
 from ebok.money import Money
 
 __all__ = [
-    "DEFAULT_LATE_INTEREST_RATES", "RatePeriod", "RateTable", "RateTableError", "late_interest",
-]  # fmt: skip
+    "DEFAULT_LATE_INTEREST_RATES",
+    "RatePeriod",
+    "RateTable",
+    "RateTableError",
+    "late_interest",
+]
 
 # The annual rate is the NBP reference rate + 5.5 percentage points (art. 481 § 2 of the Civil
 # Code, since 2016-01-01), so it changes on the day a Monetary Policy Council resolution on the

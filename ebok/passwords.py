@@ -25,12 +25,11 @@ _MEMORY_BYTES = 19 * 1024 * 1024
 
 # A short list of what people pick first; the length rule catches most of the rest.
 _COMMON = frozenset(
-    {
-        "password", "password1", "12345678", "123456789", "1234567890", "qwertyuiop",
-        "qwerty123", "iloveyou", "11111111", "00000000", "abcd1234", "haslo123",
-        "zaq12wsx", "polska123", "qwerty12", "1q2w3e4r", "1qaz2wsx", "admin123",
-    }
-)  # fmt: skip
+    """
+    password password1 12345678 123456789 1234567890 qwertyuiop qwerty123 iloveyou 11111111
+    00000000 abcd1234 haslo123 zaq12wsx polska123 qwerty12 1q2w3e4r 1qaz2wsx admin123
+    """.split()
+)
 
 
 class WeakPassword(ValueError):

@@ -34,14 +34,27 @@ from ebok.money import Money
 from ebok.store.db import Store, UnitOfWork
 
 __all__ = [
-    "COLUMNS", "DEFAULT_BATCH", "INVOICE_COLUMNS", "ImportFileError", "ImportReport",
-    "RowError", "import_partners",
-]  # fmt: skip
+    "COLUMNS",
+    "DEFAULT_BATCH",
+    "INVOICE_COLUMNS",
+    "ImportFileError",
+    "ImportReport",
+    "RowError",
+    "import_partners",
+]
 
 COLUMNS = (
-    "partner_number", "partner_name", "partner_kind", "nip", "pesel",
-    "contract_account", "ppe", "legacy_ppe", "area", "tariff",
-)  # fmt: skip
+    "partner_number",
+    "partner_name",
+    "partner_kind",
+    "nip",
+    "pesel",
+    "contract_account",
+    "ppe",
+    "legacy_ppe",
+    "area",
+    "tariff",
+)
 # The customer's latest invoice for the contract account: the columns may be left out, and
 # left empty in a row that has none.
 INVOICE_COLUMNS = ("invoice_number", "invoice_gross", "invoice_date")
@@ -171,22 +184,33 @@ async def _write(uow: UnitOfWork, line: int, row: _Row, at: datetime) -> RowErro
     if ppe and ppe != row.ppe:
         return RowError(line, "legacy_ppe", f"is the legacy code of PPE {ppe} in the store")
     await billing.upsert_partner(
-        row.partner_number, name=row.partner_name, kind=row.partner_kind, nip=row.nip,
-        pesel=row.pesel, at=at,
-    )  # fmt: skip
+        row.partner_number,
+        name=row.partner_name,
+        kind=row.partner_kind,
+        nip=row.nip,
+        pesel=row.pesel,
+        at=at,
+    )
     await billing.upsert_contract_account(
         row.contract_account, partner_number=row.partner_number, at=at
     )
     await billing.upsert_ppe(
-        row.ppe, contract_account=row.contract_account, area=row.area, tariff=row.tariff,
-        legacy_ppe=row.legacy_ppe, at=at,
-    )  # fmt: skip
+        row.ppe,
+        contract_account=row.contract_account,
+        area=row.area,
+        tariff=row.tariff,
+        legacy_ppe=row.legacy_ppe,
+        at=at,
+    )
     if row.invoice_number and row.invoice_gross is not None and row.invoice_date:
         await billing.upsert_invoice(
-            row.invoice_number, partner_number=row.partner_number,
-            contract_account=row.contract_account, gross_grosze=row.invoice_gross.grosze,
-            issue_date=row.invoice_date, at=at,
-        )  # fmt: skip
+            row.invoice_number,
+            partner_number=row.partner_number,
+            contract_account=row.contract_account,
+            gross_grosze=row.invoice_gross.grosze,
+            issue_date=row.invoice_date,
+            at=at,
+        )
     return None
 
 

@@ -208,8 +208,17 @@ async def test_deliver_posts_the_signed_notification_to_the_receiver(
         assert await ebok("payments", "sandbox-complete", created.provider_ref, "--deliver") == 0
         assert json.loads(capsys.readouterr().out)["outcome"] == "signalled"
         assert believed == [f"{created.provider_ref} completed"]
-        assert await ebok("payments", "sandbox-complete", "inv~FV/2026/12/1", "--deliver",
-                          "--to", f"http://{host}:{port}/payments/payu/notify") == 1  # fmt: skip
+        assert (
+            await ebok(
+                "payments",
+                "sandbox-complete",
+                "inv~FV/2026/12/1",
+                "--deliver",
+                "--to",
+                f"http://{host}:{port}/payments/payu/notify",
+            )
+            == 1
+        )
         assert "answered 404" in capsys.readouterr().err
     finally:
         await runner.cleanup()

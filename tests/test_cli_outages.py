@@ -28,11 +28,16 @@ async def test_report_status_and_close_from_the_shell(
     world = World(store)
     (point,) = await world.points(an_area())
     async with worker_for(env.client, settings, store, operator=world.operator):
-        assert await ebok("outage", "590380100001001379", "--description", "x y z",
-                          "--email", point.email) == 2  # fmt: skip
+        assert (
+            await ebok(
+                "outage", "590380100001001379", "--description", "x y z", "--email", point.email
+            )
+            == 2
+        )
         assert "ppe" in capsys.readouterr().err
-        code = await ebok("outage", point.ppe, "--description", "Brak prądu",
-                          "--email", point.email, "--json")  # fmt: skip
+        code = await ebok(
+            "outage", point.ppe, "--description", "Brak prądu", "--email", point.email, "--json"
+        )
         assert code == 0
         report_id = json.loads(capsys.readouterr().out)["report_id"]
         incident: dict[str, object] | None = None
@@ -44,8 +49,19 @@ async def test_report_status_and_close_from_the_shell(
             await asyncio.sleep(0.1)
         assert incident is not None and incident["phase"] == "reported"
         incident_id = str(incident["incident_id"])
-        assert await ebok("incident", incident_id, "close", "--reason", "bezpiecznik klienta",
-                          "--staff", "anna", "--json") == 0  # fmt: skip
+        assert (
+            await ebok(
+                "incident",
+                incident_id,
+                "close",
+                "--reason",
+                "bezpiecznik klienta",
+                "--staff",
+                "anna",
+                "--json",
+            )
+            == 0
+        )
         assert json.loads(capsys.readouterr().out)["phase"] == "closed"
         assert await ebok("incident-status", incident_id) == 0
         assert "closed" in capsys.readouterr().out

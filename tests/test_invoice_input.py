@@ -50,7 +50,7 @@ def test_any_positive_gross_split_into_lines_is_accepted(gross: int) -> None:
             gross=gross,
             net=sum(x["net"] for x in items),
             vat=sum(x["vat"] for x in items),
-        )  # fmt: skip
+        )
     )
     assert invoice.gross.grosze == gross == invoice.net.grosze + invoice.vat.grosze
 

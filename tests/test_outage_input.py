@@ -86,8 +86,10 @@ async def test_bad_report_names_the_field_and_writes_nothing(
 ) -> None:
     ebok = EbokClient(cast(Any, None), store, outage_settings)  # refused before Temporal
     fields: dict[str, Any] = {
-        "ppe": GOOD_PPE, "description": "Brak prądu", "email": "jan@example.pl",
-    } | bad  # fmt: skip
+        "ppe": GOOD_PPE,
+        "description": "Brak prądu",
+        "email": "jan@example.pl",
+    } | bad
     before = await _reports(store)
     with pytest.raises(InvalidInput) as err:
         await ebok.report_outage(fields.pop("ppe"), fields.pop("description"), **fields)

@@ -234,9 +234,11 @@ async def _act(settings: Settings, action: str, args: argparse.Namespace) -> int
         else:
             for i in found:
                 row = _row(i)
-                print(f"{row['reference']}  {row['kind']:9}  {row['area']:24}  "
-                      f"{row['state']:15}  eta {row['expected_restoration']}  "
-                      f"tickets {row['tickets']}")  # fmt: skip
+                print(
+                    f"{row['reference']}  {row['kind']:9}  {row['area']:24}  "
+                    f"{row['state']:15}  eta {row['expected_restoration']}  "
+                    f"tickets {row['tickets']}"
+                )
             print(f"{len(found)} incident(s)", file=sys.stderr)
         return OK
     if action == "storm":

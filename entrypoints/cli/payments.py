@@ -41,8 +41,10 @@ async def deliver(notification: Notification, url: str) -> int:
         async with httpx.AsyncClient(timeout=_DELIVERY_TIMEOUT) as http:
             answer = await http.post(url, content=body, headers=headers)
     except httpx.HTTPError as e:
-        print(f"error: {url}: {type(e).__name__}: {e} (is the webhook receiver running?)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"error: {url}: {type(e).__name__}: {e} (is the webhook receiver running?)",
+            file=sys.stderr,
+        )
         return FAILED
     print(answer.text)
     if answer.status_code != 200:

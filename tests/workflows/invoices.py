@@ -56,8 +56,15 @@ def lines(gross: int) -> list[dict[str, Any]]:
 
 def _line(description: str, net: int, rate: int) -> dict[str, Any]:
     vat = (net * rate + 50) // 100
-    return {"description": description, "quantity": "150.5", "unit": "kWh", "net": net,
-            "vat_rate": rate, "vat": vat, "gross": net + vat}  # fmt: skip
+    return {
+        "description": description,
+        "quantity": "150.5",
+        "unit": "kWh",
+        "net": net,
+        "vat_rate": rate,
+        "vat": vat,
+        "gross": net + vat,
+    }
 
 
 async def an_invoice(
@@ -88,7 +95,7 @@ async def an_invoice(
                     now,
                     None,
                     None,
-                )  # fmt: skip
+                )
             )
     day = issued or datetime.now(UTC).date()
     items = lines(gross)

@@ -109,8 +109,9 @@ async def test_same_notification_twenty_times_is_one_payment(
         workflow_id = await ebok.issue_invoice(billed.invoice)
         (mail,) = await smtpd.wait_for(1)
         note_body, headers = await sandbox.complete(pay_reference(mail))
-        outcomes = [(await ebok.payment_notification(note_body, headers)).outcome
-                    for _ in range(20)]  # fmt: skip
+        outcomes = [
+            (await ebok.payment_notification(note_body, headers)).outcome for _ in range(20)
+        ]
         done = await final(skipping_env, billed.number)
         # A CANCELED arriving late for a completed payment changes nothing.
         cancelled = note_body.replace(b'"COMPLETED"', b'"CANCELED"')
@@ -139,8 +140,10 @@ async def test_bad_signature_applies_nothing(
         (mail,) = await smtpd.wait_for(1)
         note_body, headers = await sandbox.complete(pay_reference(mail))
         signature = headers["OpenPayU-Signature"]
-        forged = {**headers, "OpenPayU-Signature": re.sub("signature=[0-9a-f]{4}", "signature=0000",
-                                                          signature)}  # fmt: skip
+        forged = {
+            **headers,
+            "OpenPayU-Signature": re.sub("signature=[0-9a-f]{4}", "signature=0000", signature),
+        }
         assert forged != headers
         with pytest.raises(NotificationRejected):
             await ebok.payment_notification(note_body, forged)
@@ -169,8 +172,9 @@ async def test_webhook_receiver_applies_once_and_refuses_forgeries(
             (mail,) = await smtpd.wait_for(1)
             note_body, headers = await sandbox.complete(pay_reference(mail))
             forged = await http.post(url, content=note_body + b" ", headers=headers)
-            wrong = await http.post(url.replace("sandbox", "payu"), content=note_body,
-                                    headers=headers)  # fmt: skip
+            wrong = await http.post(
+                url.replace("sandbox", "payu"), content=note_body, headers=headers
+            )
             first = await http.post(url, content=note_body, headers=headers)
             await final(skipping_env, billed.number)
             repeat = await http.post(url, content=note_body, headers=headers)
@@ -239,9 +243,11 @@ async def test_provider_down_at_delivery_is_retried_and_issuing_again_changes_no
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"partner_number": "1234567890"}, "partner_number"),
-     ({"contract_account": "123456789012"}, "contract_account")],
-)  # fmt: skip
+    [
+        ({"partner_number": "1234567890"}, "partner_number"),
+        ({"contract_account": "123456789012"}, "contract_account"),
+    ],
+)
 async def test_unknown_partner_or_account_starts_nothing(
     skipping_env: WorkflowEnvironment,
     store: Store,
@@ -279,9 +285,12 @@ async def test_a_notice_retried_after_its_mail_went_out_records_it_and_mails_not
         stored = await uow.invoices.get(billed.number)
     assert stored is not None and stored.due_date is not None
     retry = m.Notify(
-        number=billed.number, kind="issued", state=m.State.OPEN,
-        outstanding=Money(stored.gross_grosze), due_date=stored.due_date,
-    )  # fmt: skip
+        number=billed.number,
+        kind="issued",
+        state=m.State.OPEN,
+        outstanding=Money(stored.gross_grosze),
+        due_date=stored.due_date,
+    )
     sender = SmtpSender.from_settings(settings)
     calls = InvoiceMailActivities(
         store, sender, sandbox, MailComposer(settings.mail_from), settings

@@ -30,8 +30,10 @@ DAY = timedelta(days=1)
 def statement(tmp_path: Path, billed: Billed, *rows: tuple[str, str, str]) -> Path:
     """A bank statement with (amount, title, bank reference) transfers to the invoice's NRB."""
     out = io.StringIO()
-    out.write("booking_date,amount,currency,target_account,sender_account,sender_name,title,"
-              "bank_reference\n")  # fmt: skip
+    out.write(
+        "booking_date,amount,currency,target_account,sender_account,sender_name,title,"
+        "bank_reference\n"
+    )
     today = datetime.now(UTC).date().isoformat()
     for amount, title, ref in rows:
         out.write(f'{today},"{amount}",PLN,{billed.invoice["nrb"]},,Jan Klient,{title},{ref}\n')

@@ -81,8 +81,10 @@ async def test_payment_while_concluding_is_booked_as_credit(
         booked = await uow.invoices.payments_of([billed.number])
         stored = await uow.invoices.get(billed.number)
         credits = await uow.invoices.credits_of_partner(billed.partner.number)
-    assert sorted((p.source, p.amount_grosze) for p in booked) == [("bank", 10000),
-                                                                   ("provider", 10000)]  # fmt: skip
+    assert sorted((p.source, p.amount_grosze) for p in booked) == [
+        ("bank", 10000),
+        ("provider", 10000),
+    ]
     assert stored is not None and stored.state == "paid"
     assert credits == {billed.contract_account: 10000}
 

@@ -221,9 +221,13 @@ def test_a_receiver_reads_what_email_message_would_have_sent(
     atts: list[Attachment],
 ) -> None:
     mail = sample_mail(
-        subject=subject, to=to, text=text, html=html, headers=tuple(headers),
+        subject=subject,
+        to=to,
+        text=text,
+        html=html,
+        headers=tuple(headers),
         attachments=tuple(atts),
-    )  # fmt: skip
+    )
     raw, env = render(mail, date=WHEN)
     got = BytesParser(policy=policy.default).parsebytes(raw)
     assert read(got) == read(reference(mail))
