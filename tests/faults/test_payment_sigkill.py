@@ -130,7 +130,9 @@ async def run_fleet(
                 await worker.kill()
                 await worker.start()
 
-        async with asyncio.timeout(SPREAD + 30):
+        # Deliveries are paced over SPREAD; each kill adds a worker start, which may take up to
+        # its own ready limit on a loaded machine. The bound only turns a hang into a failure.
+        async with asyncio.timeout(SPREAD + 30 + 60 * len(fleet.plan)):
             await all_of(
                 deliveries.deliver(
                     ebok, f"http://{host}:{port}/payments/sandbox/notify", pace=pace
