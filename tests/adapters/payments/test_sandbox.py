@@ -46,7 +46,9 @@ class TestSandboxPaymentsContract(PaymentProviderContract):
         async def settle(ref: str, status: PaymentStatus) -> tuple[bytes, dict[str, str]]:
             if status is PaymentStatus.COMPLETED:
                 return await sandbox.complete(ref)
-            assert status is PaymentStatus.CANCELED, "the sandbox settles to a terminal status"
+            if status is PaymentStatus.WAITING_FOR_CONFIRMATION:
+                return await sandbox.authorize(ref)
+            assert status is PaymentStatus.CANCELED, "the sandbox settles no payment to pending"
             return await sandbox.cancel(ref)
 
         return settle
