@@ -56,14 +56,16 @@ async def test_issue_pay_by_statement_balance_and_paper_export(
         assert await ebok("invoice", "status", billed.number, "--json") == 0
         assert json.loads(capsys.readouterr().out)["number"] == billed.number
         await delivered(env.client, billed.number)
-        assert await ebok("invoice", "pay", billed.number) == 0
+        assert await ebok("invoice", "pay", billed.number, "--customer-ip", "localhost") == 2
+        assert "customer_ip: is not an IPv4 or IPv6 address" in capsys.readouterr().err
+        assert await ebok("invoice", "pay", billed.number, "--customer-ip", "203.0.113.7") == 0
         assert "https://sandbox-payments.invalid/pay/" in capsys.readouterr().out
 
         assert await ebok("import", "payments", str(statement)) == 0
         assert "1 signalled" in capsys.readouterr().out
         done = await asyncio.wait_for(handle.result(), timeout=30)
         assert done.state is m.State.PAID
-        assert await ebok("invoice", "pay", billed.number) == 1
+        assert await ebok("invoice", "pay", billed.number, "--customer-ip", "2001:db8::1") == 1
         assert "nothing to pay" in capsys.readouterr().err
     assert await ebok("balance", billed.partner.number) == 0
     assert f"paid 123,45\u00a0zł on {today} for {billed.number}" in capsys.readouterr().out
