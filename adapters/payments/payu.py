@@ -86,11 +86,12 @@ HASHES: Mapping[str, tuple[Digest, ...]] = {
     "SHA-512": (hashlib.sha512,),
 }
 MAX_MESSAGE = 200
-# PayU requires ``customerIp`` on every order ("the payer's IP address"). An order the engine
-# makes with no customer present (the link mailed with the invoice) has no payer's address;
-# PayU's own SDK fills the field with the loopback address where its examples create an order
-# from a server (PayU-EMEA/openpayu_php examples/v2/order/OrderCreate.php and its unit tests),
-# and PayU's order-creation reference names no other value for that case, so the same is sent.
+# PayU requires ``customerIp`` on every order (the payer's address; its SDK's README fills it
+# from the request's REMOTE_ADDR). An order the engine makes with no customer present (the link
+# mailed with the invoice) has no payer's address: PayU's own SDK sends the loopback address
+# where it creates an order from a server (PayU-EMEA/openpayu_php
+# examples/v2/order/OrderCreate.php and tests/unit/v2/OpenPayU_OrderTest.php), and PayU's
+# documentation gives no other value for that case, so the same is sent.
 SERVER_MADE_ORDER_IP = "127.0.0.1"
 
 
@@ -331,7 +332,10 @@ class PayUPayments:
         self._fail(response, "refund")
 
     async def capture_payment(self, provider_ref: str) -> None:
-        # PayU's order status update (PayU-EMEA/openpayu_php OpenPayU_Order::statusUpdate).
+        # The order status update: "capture each order with PUT, or cancel it with DELETE"
+        # (developers.payu.com/europe/pl/docs/payment-flows/lifecycle), as PayU's SDK sends it
+        # (PayU-EMEA/openpayu_php OpenPayU_Order::statusUpdate). PayU's newer pages describe an
+        # empty POST to …/captures as well; the status update is the one both name.
         path = f"{ORDERS_PATH}/{quote(provider_ref, safe='')}/status"
         body = {"orderId": provider_ref, "orderStatus": "COMPLETED"}
         response = await self._api("PUT", path, json=body)

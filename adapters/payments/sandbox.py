@@ -6,6 +6,9 @@ process) see the same ledger. Completing or cancelling gives back the notificati
 would send: a PayU-shaped body and an ``OpenPayU-Signature`` header, signed with HMAC-SHA256
 under ``EBOK_PAYMENTS_SANDBOX_KEY`` (label ``algorithm=SHA-256``). Without that setting a random
 key is made once and kept in the same folder (mode 0600), which every process there shares.
+Authorizing (``ebok payments sandbox-authorize REF``) pays as at a provider that holds the money
+(``WAITING_FOR_CONFIRMATION``) until :meth:`SandboxPayments.capture_payment` or
+:meth:`SandboxPayments.cancel_payment`.
 
 ``EBOK_PAYMENTS_SANDBOX_LATENCY`` delays, and ``EBOK_PAYMENTS_SANDBOX_FAILURE_RATE`` (0..1) makes
 fail with :class:`PaymentUnavailable`, the calls a real provider answers over the network
