@@ -69,21 +69,20 @@ NOT_UNIQUE = "ERROR_ORDER_NOT_UNIQUE"
 # Every algorithm label PayU's own SDK accepts in OpenPayU-Signature, read from
 # PayU-EMEA/openpayu_php lib/OpenPayU/Util.php (verifySignature with toHashAlgorithm): MD5,
 # SHA1/SHA-1, SHA256/SHA-256, SHA384/SHA-384 and SHA512/SHA-512; the signature is
-# hash(body + second key) in hex. "SHA" alone meant SHA-1 in that SDK until 2024 and means
-# SHA-256 since its 2026 release: a SHA-1 digest has 40 hex digits and a SHA-256 one 64, so the
+# hash(body + second key) in hex. "SHA" alone meant SHA-1 in that SDK before its April 2026
+# release and means SHA-256 since: a SHA-1 digest has 40 hex digits and a SHA-256 one 64, so the
 # signature's length tells which one a sender meant, and both are believed.
-Digest = Callable[[bytes], Any]
-HASHES: Mapping[str, tuple[Digest, ...]] = {
-    "MD5": (hashlib.md5,),  # PayU's default; its weakness matters little with a secret suffix
-    "SHA": (hashlib.sha1, hashlib.sha256),
-    "SHA1": (hashlib.sha1,),
-    "SHA-1": (hashlib.sha1,),
-    "SHA256": (hashlib.sha256,),
-    "SHA-256": (hashlib.sha256,),
-    "SHA384": (hashlib.sha384,),
-    "SHA-384": (hashlib.sha384,),
-    "SHA512": (hashlib.sha512,),
-    "SHA-512": (hashlib.sha512,),
+HASHES: Mapping[str, tuple[str, ...]] = {  # label → hashlib names
+    "MD5": ("md5",),  # PayU's default; its weakness matters little with a secret suffix
+    "SHA": ("sha1", "sha256"),
+    "SHA1": ("sha1",),
+    "SHA-1": ("sha1",),
+    "SHA256": ("sha256",),
+    "SHA-256": ("sha256",),
+    "SHA384": ("sha384",),
+    "SHA-384": ("sha384",),
+    "SHA512": ("sha512",),
+    "SHA-512": ("sha512",),
 }
 MAX_MESSAGE = 200
 # PayU requires ``customerIp`` on every order (the payer's address; its SDK's README fills it
@@ -385,9 +384,9 @@ class PayUPayments:
             raise NotificationRejected("body must be the raw bytes received")
         # The digest whose length is the signature's; the length is no secret (it is the
         # algorithm's), and the comparison itself is constant time.
-        sized = [d for d in digests if d().digest_size * 2 == len(header.signature)]
+        sized = [n for n in digests if hashlib.new(n).digest_size * 2 == len(header.signature)]
         signed = body + self._second_key
-        if not sized or not signatures_match(sized[0](signed).hexdigest(), header):
+        if not sized or not signatures_match(hashlib.new(sized[0], signed).hexdigest(), header):
             raise NotificationRejected("signature does not match")
         return parse_order_notification(body)
 
