@@ -15,8 +15,9 @@ with no outage known anywhere and no suspension filed yet.
 
 And :class:`PaymentProviderContract` with two fixtures: ``provider``, a PaymentProvider (close
 it after the test), and ``settle``, an async ``(provider_ref, status) -> (body, headers)`` that
-makes the far end move the payment to ``status`` (the customer pays or gives up) and returns
-the signed notification the provider sends about it.
+makes the far end move the payment to ``status`` (the customer pays or gives up; for
+``WAITING_FOR_CONFIRMATION``, pays at a provider told to hold the money until the merchant
+captures or cancels it) and returns the signed notification the provider sends about it.
 
 The tests are coroutines: run them with pytest-asyncio (``asyncio_mode = "auto"``, or mark them).
 """
@@ -591,6 +592,37 @@ class PaymentProviderContract:
         await settle(pending.provider_ref, PaymentStatus.COMPLETED)
         with pytest.raises(PaymentRejected):
             await provider.refund(dataclasses.replace(request, amount=Money(24568)))
+
+    async def test_waiting_payment_is_captured_once(
+        self, provider: PaymentProvider, settle: Settle
+    ) -> None:
+        created = await provider.create_payment(sample_payment())
+        with pytest.raises(PaymentRejected):  # nothing authorised to take yet
+            await provider.capture_payment(created.provider_ref)
+        body, headers = await settle(created.provider_ref, PaymentStatus.WAITING_FOR_CONFIRMATION)
+        event = await provider.verify_notification(body, headers)
+        assert event.status is PaymentStatus.WAITING_FOR_CONFIRMATION
+        assert not event.status.terminal and event.amount == Money(24567)
+        await provider.capture_payment(created.provider_ref)
+        await provider.capture_payment(created.provider_ref)  # a twin call: no error
+        state = await provider.payment_status(created.provider_ref)
+        assert state.status is PaymentStatus.COMPLETED and state.amount == Money(24567)
+        with pytest.raises(PaymentRejected):  # taken: only a refund gives it back
+            await provider.cancel_payment(created.provider_ref)
+
+    async def test_waiting_payment_is_cancelled_once(
+        self, provider: PaymentProvider, settle: Settle
+    ) -> None:
+        created = await provider.create_payment(sample_payment())
+        await settle(created.provider_ref, PaymentStatus.WAITING_FOR_CONFIRMATION)
+        await provider.cancel_payment(created.provider_ref)
+        await provider.cancel_payment(created.provider_ref)  # a twin call: no error
+        state = await provider.payment_status(created.provider_ref)
+        assert state.status is PaymentStatus.CANCELED
+        with pytest.raises(PaymentRejected):
+            await provider.capture_payment(created.provider_ref)
+        with pytest.raises(PaymentRejected):
+            await provider.capture_payment("NO-SUCH-ORDER-0000000001")
 
     async def test_unknown_payment_is_rejected(self, provider: PaymentProvider) -> None:
         with pytest.raises(PaymentRejected):

@@ -3,6 +3,8 @@ staff, complaints, corrections, cancellation, status and the partner's balance."
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -20,7 +22,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.payments.base import (
-    NotificationRejected,
+    PaymentNotification,
     PaymentProvider,
     PaymentRejected,
     PaymentRequest,
@@ -30,11 +32,11 @@ from adapters.payments.base import (
 from ebok.csv_rows import RowError
 from ebok.errors import InvalidInput, NotFound, Unavailable, WrongState
 from ebok.models import invoice as m
-from ebok.models.balance import Balance, NotificationOutcome
+from ebok.models.balance import Balance, NotificationOutcome, PaymentToBook
 from ebok.models.linking import InvoiceNumber
 from ebok.models.search import EBOK_AMOUNT_DUE, EBOK_DEADLINE, EBOK_INVOICE, EBOK_PARTNER
 from ebok.money import Money
-from ebok.store.invoices import FINAL_STATES
+from ebok.store.invoices import FINAL_STATES, InvoiceRecord, UnmatchedPayment
 from facade.balance import balance_of
 from facade.bank_statement import IncomingTransfer, parse_bank_statement
 from facade.base import FacadeBase, validate
@@ -79,6 +81,16 @@ def issue_input(data: Mapping[str, Any]) -> m.IssueInvoice:
 
 class _Number(BaseModel):
     number: InvoiceNumber
+
+
+def _customer_ip(value: str) -> str:
+    """An IPv4 or IPv6 address, in its compressed form; anything else names the field."""
+    if isinstance(value, str):
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            pass
+    raise InvalidInput.one("customer_ip", "is not an IPv4 or IPv6 address")
 
 
 @dataclass
@@ -150,11 +162,16 @@ class InvoiceFacade(FacadeBase):
             self._payment_provider = payment_provider(self.settings)
         return self._payment_provider
 
-    async def pay_online(self, number: str, language: str = "pl") -> m.PaymentLink:
+    async def pay_online(
+        self, number: str, language: str = "pl", *, customer_ip: str
+    ) -> m.PaymentLink:
         """A pay-online link for what is left to pay of an open invoice (after a partial
         payment or a correction the mailed link is for the wrong amount; a paper customer has
-        none). Asking again for the same standing gives the same link."""
+        none). Asking again for the same standing gives the same link. ``customer_ip`` is the
+        address of the customer asking (as the portal saw it): the provider requires it for
+        its fraud checks."""
         number = validate(_Number, number=number).number
+        ip = _customer_ip(customer_ip)
         async with self.store.begin() as uow:
             invoice = await uow.invoices.get(number)
             if invoice is None or not invoice.managed:
@@ -180,6 +197,7 @@ class InvoiceFacade(FacadeBase):
                     description=f"Faktura {number}",
                     continue_url=self.settings.link("platnosci/powrot", faktura=number),
                     language=language,
+                    customer_ip=ip,
                 )
             )
         except PaymentRejected as e:
@@ -200,15 +218,23 @@ class InvoiceFacade(FacadeBase):
     ) -> NotificationOutcome:
         """Believe a provider notification only once its signature checks out, then tell the
         invoice's workflow which payment to look at (never how much: the workflow asks the
-        provider). Raises NotificationRejected with a reason safe to answer with."""
+        provider). A payment held for our confirmation is taken if it pays exactly what is due,
+        else refused; a payment no invoice can take is listed for staff (:meth:`payments_to_book`)
+        and answered all the same, as the provider would otherwise send it again for days.
+        Raises NotificationRejected with a reason safe to answer with."""
         note = await self.payments_adapter().verify_notification(body, headers)
-        number = m.invoice_of_key(note.key)
+        number = m.invoice_of_key(note.key) if note.key is not None else None
         if number is None:
-            raise NotificationRejected("not a payment of ours")
+            return await self._not_ours(note)
+        if note.status is PaymentStatus.WAITING_FOR_CONFIRMATION:
+            return await self._confirm(number, note)
         if note.status is not PaymentStatus.COMPLETED:
             return NotificationOutcome(
                 outcome="ignored", invoice_number=number, detail=note.status.value
             )
+        return await self._paid(number, note)
+
+    async def _paid(self, number: str, note: PaymentNotification) -> NotificationOutcome:
         async with self.store.begin() as uow:
             if await uow.invoices.payment("provider", note.provider_ref) is not None:
                 return NotificationOutcome(outcome="duplicate", invoice_number=number)
@@ -217,8 +243,88 @@ class InvoiceFacade(FacadeBase):
             # Closed since the look above, perhaps by this very payment: not one to book by hand.
             if await self._booked("provider", note.provider_ref):
                 return NotificationOutcome(outcome="duplicate", invoice_number=number)
+            await self._to_book(note, f"the invoice {number} is closed")
             return NotificationOutcome(outcome="closed", invoice_number=number)
         return NotificationOutcome(outcome="signalled", invoice_number=number)
+
+    async def _not_ours(self, note: PaymentNotification) -> NotificationOutcome:
+        """A believed notification of an order not made under a key of ours (in the provider's
+        panel, or by another system on the same point of sale): money received is listed for
+        staff; an order still under way is left to whoever made it."""
+        why = "no extOrderId" if note.key is None else "extOrderId is no key of ours"
+        if note.status is not PaymentStatus.COMPLETED:
+            return NotificationOutcome(outcome="ignored", detail=f"{why}; {note.status.value}")
+        await self._to_book(note, f"{why}: an order made elsewhere")
+        return NotificationOutcome(outcome="unmatched", detail=why)
+
+    async def _to_book(self, note: PaymentNotification, why: str) -> None:
+        await self._list_for_staff(
+            "provider", note.provider_ref, note.amount, why, note.occurred_at
+        )
+
+    async def _list_for_staff(
+        self, source: str, reference: str, amount: Money, why: str, received: datetime | None
+    ) -> None:
+        now = datetime.now(UTC)
+        listed = UnmatchedPayment(source, reference, amount.grosze, why, received, now)
+        async with self.store.begin() as uow:
+            await uow.invoices.note_unmatched(listed)
+
+    async def _confirm(self, number: str, note: PaymentNotification) -> NotificationOutcome:
+        """A payment the provider holds until told (its point of sale does not take payments
+        by itself): taken when it pays exactly what is left to pay of the invoice, refused
+        otherwise (paid meanwhile by transfer, corrected, cancelled), so no money is taken
+        that would only have to be refunded. The provider's own word on the payment, not the
+        notification's, decides; a provider refusing or unreachable is retried by its
+        notification's next delivery."""
+        provider = self.payments_adapter()
+        state = await provider.payment_status(note.provider_ref)
+        if state.status is PaymentStatus.COMPLETED:  # taken already, by a twin of this call
+            return await self._paid(number, note)
+        if state.status is not PaymentStatus.WAITING_FOR_CONFIRMATION:
+            return NotificationOutcome(
+                outcome="ignored", invoice_number=number, detail=state.status.value
+            )
+        now = datetime.now(UTC)
+        async with self.store.begin() as uow:
+            invoice = await uow.invoices.get(number)
+            left = 0
+            if invoice is not None and invoice.managed:
+                standing = await uow.invoices.standing(number, now)
+                left = max(standing.amount_due - standing.paid, 0)
+        event = f"provider:{{}}:{note.provider_ref}"
+        if state.amount.grosze == left:
+            await provider.capture_payment(note.provider_ref)
+            await self._log(invoice, event.format("capture"), f"{left} grosze taken")
+            outcome = await self._paid(number, note)
+            if outcome.outcome == "signalled":
+                return NotificationOutcome(outcome="captured", invoice_number=number)
+            return outcome
+        await provider.cancel_payment(note.provider_ref)
+        detail = f"{state.amount.grosze} grosze held, {left} grosze left to pay: refused"
+        await self._log(invoice, event.format("cancel"), detail)
+        return NotificationOutcome(outcome="cancelled", invoice_number=number, detail=detail)
+
+    async def _log(self, invoice: InvoiceRecord | None, event: str, detail: str) -> None:
+        """An audit row of the invoice, for staff asking why a payment was taken or refused."""
+        if invoice is None or not invoice.managed:
+            return
+        state, now = invoice.state or "", datetime.now(UTC)
+        async with self.store.begin() as uow:
+            await uow.invoices.log(invoice.number, event[:64], state, detail, "provider", now)
+
+    async def payments_to_book(self, since: datetime | None = None) -> list[PaymentToBook]:
+        """Payments no invoice could take, oldest first (with ``since``, those listed since):
+        provider payments for an order not made under our key or for an invoice whose
+        process has ended, and bank transfers no open invoice matched."""
+        async with self.store.begin() as uow:
+            rows = await uow.invoices.unmatched(since)
+        return [
+            PaymentToBook.model_validate(
+                dataclasses.asdict(r) | {"amount": r.amount_grosze, "listed_at": r.recorded_at}
+            )
+            for r in rows
+        ]
 
     async def import_bank_statement(self, path: str | PathLike[str]) -> BankImport:
         """Signal each transfer of a statement to the invoice it pays: the open invoice whose
@@ -230,6 +336,7 @@ class InvoiceFacade(FacadeBase):
             number, why = await self._match(transfer)
             if number is None:
                 result.unmatched.append((transfer.bank_reference, why))
+                await self._transfer_to_book(transfer, why)
                 continue
             if why == "duplicate":
                 result.duplicates.append(transfer.bank_reference)
@@ -248,8 +355,14 @@ class InvoiceFacade(FacadeBase):
                 # listing it as unmatched would have it booked by hand a second time.
                 result.duplicates.append(transfer.bank_reference)
             else:
-                result.unmatched.append((transfer.bank_reference, "the invoice is closed"))
+                why = "the invoice is closed"
+                result.unmatched.append((transfer.bank_reference, why))
+                await self._transfer_to_book(transfer, why)
         return result
+
+    async def _transfer_to_book(self, transfer: IncomingTransfer, why: str) -> None:
+        received = datetime.combine(transfer.booking_date, datetime.min.time(), tzinfo=UTC)
+        await self._list_for_staff("bank", transfer.bank_reference, transfer.amount, why, received)
 
     async def _booked(self, source: str, reference: str) -> bool:
         async with self.store.begin() as uow:

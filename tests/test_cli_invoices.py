@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import json
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,9 +18,10 @@ from ebok.models import invoice as m
 from ebok.settings import Settings
 from ebok.store.db import Store
 from entrypoints.devsmtp import DevSmtpServer
+from facade.bank_statement import individual_nrb
 from tests.conftest import worker_for
 from tests.test_cli import clean_env, cli_env, ebok  # noqa: F401 (fixtures)
-from tests.workflows.invoices import an_invoice, delivered
+from tests.workflows.invoices import BANK, an_invoice, delivered
 
 
 @pytest.mark.usefixtures("cli_env")
@@ -56,14 +58,16 @@ async def test_issue_pay_by_statement_balance_and_paper_export(
         assert await ebok("invoice", "status", billed.number, "--json") == 0
         assert json.loads(capsys.readouterr().out)["number"] == billed.number
         await delivered(env.client, billed.number)
-        assert await ebok("invoice", "pay", billed.number) == 0
+        assert await ebok("invoice", "pay", billed.number, "--customer-ip", "localhost") == 2
+        assert "customer_ip: is not an IPv4 or IPv6 address" in capsys.readouterr().err
+        assert await ebok("invoice", "pay", billed.number, "--customer-ip", "203.0.113.7") == 0
         assert "https://sandbox-payments.invalid/pay/" in capsys.readouterr().out
 
         assert await ebok("import", "payments", str(statement)) == 0
         assert "1 signalled" in capsys.readouterr().out
         done = await asyncio.wait_for(handle.result(), timeout=30)
         assert done.state is m.State.PAID
-        assert await ebok("invoice", "pay", billed.number) == 1
+        assert await ebok("invoice", "pay", billed.number, "--customer-ip", "2001:db8::1") == 1
         assert "nothing to pay" in capsys.readouterr().err
     assert await ebok("balance", billed.partner.number) == 0
     assert f"paid 123,45\u00a0zł on {today} for {billed.number}" in capsys.readouterr().out
@@ -78,3 +82,36 @@ async def test_issue_pay_by_statement_balance_and_paper_export(
     assert [r["kind"] for r in mine] == ["issued"] and mine[0]["partner_name"]
     assert await ebok("paper", "export", "--out", str(out)) == 0  # exported once
     assert billed.number not in out.read_text()
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_a_transfer_no_invoice_takes_is_listed_to_book_by_hand(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,  # the migrated database the command uses
+    clean_env: pytest.MonkeyPatch,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    start = datetime.now(UTC)
+    today = start.date().isoformat()
+    reference = f"BNK-UNMATCHED-{uuid.uuid4().hex[:8]}"
+    nobody = individual_nrb(BANK, "9999999999")  # an individual account no invoice is paid into
+    statement = tmp_path / "statement.csv"
+    statement.write_text(
+        "booking_date,amount,currency,target_account,sender_account,sender_name,title,"
+        f'bank_reference\n{today},"50,00",PLN,{nobody},,Jan K,za prad,{reference}\n'
+    )
+    for _ in range(2):  # loaded twice: listed once
+        assert await ebok("import", "payments", str(statement)) == 2
+        assert f"unmatched {reference}: no open invoice for that account" in capsys.readouterr().out
+    assert await ebok("invoice", "unmatched", "--since", start.isoformat(), "--json") == 0
+    listed = [p for p in json.loads(capsys.readouterr().out) if p["reference"] == reference]
+    assert [(p["source"], p["amount"], p["why"]) for p in listed] == [
+        ("bank", 5000, "no open invoice for that account")
+    ]
+    assert listed[0]["received_at"].startswith(today)
+    assert await ebok("invoice", "unmatched", "--since", start.isoformat()) == 0
+    assert f"bank {reference} 50,00\u00a0zł: no open invoice for that account" in (
+        capsys.readouterr().out
+    )

@@ -16,6 +16,7 @@ Exceptions::
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,12 +98,21 @@ class PaymentRequest:
     language: str = "pl"
     # Personal data, given to the provider for its receipt; not in repr().
     customer_email: str | None = field(default=None, repr=False)
+    # The address of the customer asking to pay (their browser's, as the portal saw it), for
+    # the provider's fraud checks. None when no customer is present: the link mailed with the
+    # invoice is made by the engine itself, and the adapter says what its provider wants then.
+    customer_ip: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.key or len(self.key) > 64:
             raise ValueError("key must be 1-64 characters")
         if self.amount.grosze <= 0:
             raise ValueError("amount must be positive")
+        if self.customer_ip is not None:
+            try:
+                ipaddress.ip_address(self.customer_ip)
+            except ValueError:
+                raise ValueError("customer_ip must be an IPv4 or IPv6 address") from None
 
 
 @dataclass(frozen=True)
@@ -127,10 +137,11 @@ class PaymentState:
 @dataclass(frozen=True)
 class PaymentNotification:
     """A verified notification. ``event_id`` identifies this notification (duplicates share it);
-    the same payment may notify several times as its status moves on."""
+    the same payment may notify several times as its status moves on. ``key`` is None for a
+    payment not made under a key of ours (created at the provider by someone else)."""
 
     event_id: str
-    key: str
+    key: str | None
     provider_ref: str
     status: PaymentStatus
     amount: Money
@@ -173,6 +184,18 @@ class PaymentProvider(Protocol):
 
     async def refund(self, request: RefundRequest) -> RefundResult:
         """Refund (part of) a completed payment; idempotent on ``request.key``."""
+        ...
+
+    async def capture_payment(self, provider_ref: str) -> None:
+        """Take the money of a payment ``WAITING_FOR_CONFIRMATION`` (the provider holds it
+        until told): it becomes ``COMPLETED``. A payment already completed is no error (a twin
+        call won); one in any other state is :class:`PaymentRejected`."""
+        ...
+
+    async def cancel_payment(self, provider_ref: str) -> None:
+        """Refuse a payment not completed yet (the money held goes back to the customer): it
+        becomes ``CANCELED``. One already cancelled is no error; a completed one is
+        :class:`PaymentRejected` (that takes a refund)."""
         ...
 
     async def aclose(self) -> None:

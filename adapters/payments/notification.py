@@ -157,7 +157,9 @@ def parse_order_notification(body: bytes) -> PaymentNotification:
         raise NotificationRejected("body has no order object")
     order: dict[str, Any] = data["order"]
     provider_ref = _text(order, "orderId")
-    key = _text(order, "extOrderId")
+    # An order made elsewhere (in the provider's panel, or by another system on the same point
+    # of sale) has no extOrderId: no key, but still a believed notification of a payment.
+    key = None if order.get("extOrderId") in (None, "") else _text(order, "extOrderId")
     raw_status = order.get("status")
     if not isinstance(raw_status, str) or raw_status not in ORDER_STATUSES:
         raise NotificationRejected("order.status unknown")

@@ -6,6 +6,8 @@
     POST /api/v2_1/orders                      create; 302 (or 201) {"orderId", "redirectUri"}
     GET  /api/v2_1/orders/{orderId}            {"orders": [order]}: the status
     GET  /api/v2_1/orders/ext/{extOrderId}     the same, found by our key
+    PUT  /api/v2_1/orders/{orderId}/status     {"orderId", "orderStatus": "COMPLETED"}: capture
+    DELETE /api/v2_1/orders/{orderId}          cancel
     GET  /api/v2_1/orders/{orderId}/refunds    {"refunds": [...]}
     POST /api/v2_1/orders/{orderId}/refunds    {"refund": {"extRefundId", "amount", ...}}
 
@@ -20,7 +22,8 @@ Errors: timeouts, connection errors, 5xx, 408, 425 and 429 → :class:`PaymentUn
 (a retry is right, as for a proxy's error page); other 4xx → :class:`PaymentRejected`.
 
 Notifications carry ``OpenPayU-Signature: sender=…;signature=…;algorithm=…;content=DOCUMENT``,
-where ``signature`` is ``algorithm(body + second key)`` in hex (MD5 or SHA-256).
+where ``signature`` is ``algorithm(body + second key)`` in hex: MD5, SHA-1, SHA-256, SHA-384 or
+SHA-512, under every spelling PayU's SDK accepts (see ``HASHES``).
 """
 
 from __future__ import annotations
@@ -63,12 +66,32 @@ OAUTH_PATH = "/pl/standard/user/oauth/authorize"
 ORDERS_PATH = "/api/v2_1/orders"
 TRANSIENT_4XX = frozenset({408, 425, 429})
 NOT_UNIQUE = "ERROR_ORDER_NOT_UNIQUE"
-HASHES: Mapping[str, Callable[[bytes], Any]] = {
-    "MD5": hashlib.md5,  # PayU's default; its weakness matters little with a secret suffix
-    "SHA-256": hashlib.sha256,
-    "SHA256": hashlib.sha256,
+# Every algorithm label PayU's own SDK accepts in OpenPayU-Signature, read from
+# PayU-EMEA/openpayu_php lib/OpenPayU/Util.php (verifySignature with toHashAlgorithm): MD5,
+# SHA1/SHA-1, SHA256/SHA-256, SHA384/SHA-384 and SHA512/SHA-512; the signature is
+# hash(body + second key) in hex. "SHA" alone meant SHA-1 in that SDK before its April 2026
+# release and means SHA-256 since: a SHA-1 digest has 40 hex digits and a SHA-256 one 64, so the
+# signature's length tells which one a sender meant, and both are believed.
+HASHES: Mapping[str, tuple[str, ...]] = {  # label → hashlib names
+    "MD5": ("md5",),  # PayU's default; its weakness matters little with a secret suffix
+    "SHA": ("sha1", "sha256"),
+    "SHA1": ("sha1",),
+    "SHA-1": ("sha1",),
+    "SHA256": ("sha256",),
+    "SHA-256": ("sha256",),
+    "SHA384": ("sha384",),
+    "SHA-384": ("sha384",),
+    "SHA512": ("sha512",),
+    "SHA-512": ("sha512",),
 }
 MAX_MESSAGE = 200
+# PayU requires ``customerIp`` on every order (the payer's address; its SDK's README fills it
+# from the request's REMOTE_ADDR). An order the engine makes with no customer present (the link
+# mailed with the invoice) has no payer's address: PayU's own SDK sends the loopback address
+# where it creates an order from a server (PayU-EMEA/openpayu_php
+# examples/v2/order/OrderCreate.php and tests/unit/v2/OpenPayU_OrderTest.php), and PayU's
+# documentation gives no other value for that case, so the same is sent.
+SERVER_MADE_ORDER_IP = "127.0.0.1"
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
@@ -244,8 +267,7 @@ class PayUPayments:
             "extOrderId": request.key,
             "notifyUrl": self.notify_url,
             "continueUrl": request.continue_url,
-            # Required by PayU; the order is made by our server, not the customer's browser.
-            "customerIp": "127.0.0.1",
+            "customerIp": request.customer_ip or SERVER_MADE_ORDER_IP,
             "merchantPosId": self.pos_id,
             "description": request.description,
             "currencyCode": "PLN",
@@ -308,6 +330,35 @@ class PayUPayments:
                 return done
         self._fail(response, "refund")
 
+    async def capture_payment(self, provider_ref: str) -> None:
+        # The order status update: "capture each order with PUT, or cancel it with DELETE"
+        # (developers.payu.com/europe/pl/docs/payment-flows/lifecycle), as PayU's SDK sends it
+        # (PayU-EMEA/openpayu_php OpenPayU_Order::statusUpdate). PayU's newer pages describe an
+        # empty POST to …/captures as well; the status update is the one both name.
+        path = f"{ORDERS_PATH}/{quote(provider_ref, safe='')}/status"
+        body = {"orderId": provider_ref, "orderStatus": "COMPLETED"}
+        response = await self._api("PUT", path, json=body)
+        await self._settled(response, provider_ref, "COMPLETED", "capture")
+
+    async def cancel_payment(self, provider_ref: str) -> None:
+        # PayU's order cancellation (PayU-EMEA/openpayu_php OpenPayU_Order::cancel).
+        path = f"{ORDERS_PATH}/{quote(provider_ref, safe='')}"
+        response = await self._api("DELETE", path)
+        await self._settled(response, provider_ref, "CANCELED", "cancellation")
+
+    async def _settled(
+        self, response: httpx.Response, provider_ref: str, wanted: str, what: str
+    ) -> None:
+        """A capture or cancellation answered: done, or refused because the order is there
+        already (a twin call won: no error), or refused."""
+        if response.status_code == 200:
+            return
+        if 400 <= response.status_code < 500 and response.status_code not in TRANSIENT_4XX:
+            state = await self.payment_status(provider_ref)
+            if state.status is ORDER_STATUSES[wanted]:
+                return
+        self._fail(response, what)
+
     async def _refund_by_key(self, path: str, request: RefundRequest) -> RefundResult | None:
         response = await self._api("GET", path)
         if response.status_code != 200:
@@ -326,12 +377,16 @@ class PayUPayments:
         self, body: bytes, headers: Mapping[str, str]
     ) -> PaymentNotification:
         header = parse_signature_header(find_signature_header(headers))
-        digest = HASHES.get(header.algorithm)
-        if digest is None:
+        digests = HASHES.get(header.algorithm)
+        if digests is None:
             raise NotificationRejected(f"unsupported signature algorithm {header.algorithm[:16]}")
         if not isinstance(body, bytes):
             raise NotificationRejected("body must be the raw bytes received")
-        if not signatures_match(digest(body + self._second_key).hexdigest(), header):
+        # The digest whose length is the signature's; the length is no secret (it is the
+        # algorithm's), and the comparison itself is constant time.
+        sized = [n for n in digests if hashlib.new(n).digest_size * 2 == len(header.signature)]
+        signed = body + self._second_key
+        if not sized or not signatures_match(hashlib.new(sized[0], signed).hexdigest(), header):
             raise NotificationRejected("signature does not match")
         return parse_order_notification(body)
 

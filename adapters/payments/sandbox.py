@@ -6,6 +6,9 @@ process) see the same ledger. Completing or cancelling gives back the notificati
 would send: a PayU-shaped body and an ``OpenPayU-Signature`` header, signed with HMAC-SHA256
 under ``EBOK_PAYMENTS_SANDBOX_KEY`` (label ``algorithm=SHA-256``). Without that setting a random
 key is made once and kept in the same folder (mode 0600), which every process there shares.
+Authorizing (``ebok payments sandbox-authorize REF``) pays as at a provider that holds the money
+(``WAITING_FOR_CONFIRMATION``) until :meth:`SandboxPayments.capture_payment` or
+:meth:`SandboxPayments.cancel_payment`.
 
 ``EBOK_PAYMENTS_SANDBOX_LATENCY`` delays, and ``EBOK_PAYMENTS_SANDBOX_FAILURE_RATE`` (0..1) makes
 fail with :class:`PaymentUnavailable`, the calls a real provider answers over the network
@@ -71,7 +74,7 @@ CREATE TABLE IF NOT EXISTS payments (
     invoice_number TEXT NOT NULL,
     amount INTEGER NOT NULL,
     description TEXT NOT NULL,
-    status TEXT NOT NULL,  -- PayU's words: NEW, COMPLETED, CANCELED
+    status TEXT NOT NULL,  -- PayU's words: NEW, WAITING_FOR_CONFIRMATION, COMPLETED, CANCELED
     created_at TEXT NOT NULL,
     changed_at TEXT NOT NULL
 );
@@ -279,6 +282,35 @@ class SandboxPayments:
             )
         return RefundResult(request.key, refund_ref, "FINALIZED")
 
+    async def capture_payment(self, provider_ref: str) -> None:
+        await self._provider_call()
+        waiting = ("WAITING_FOR_CONFIRMATION",)
+        await asyncio.to_thread(self._confirm, provider_ref, "COMPLETED", waiting)
+
+    async def cancel_payment(self, provider_ref: str) -> None:
+        await self._provider_call()
+        await asyncio.to_thread(
+            self._confirm, provider_ref, "CANCELED", ("NEW", "PENDING", "WAITING_FOR_CONFIRMATION")
+        )
+
+    def _confirm(self, ref: str, status: str, allowed_from: tuple[str, ...]) -> None:
+        """The merchant's side of a payment: move it to ``status`` from one of ``allowed_from``;
+        already there is no error (a twin call won)."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT status FROM payments WHERE provider_ref = ?", (ref,)
+            ).fetchone()
+            if row is None:
+                raise PaymentRejected("sandbox: no such payment", 404)
+            if row["status"] == status:
+                return
+            if row["status"] not in allowed_from:
+                raise PaymentRejected(f"sandbox: the payment is {row['status']}", 409)
+            db.execute(
+                "UPDATE payments SET status = ?, changed_at = ? WHERE provider_ref = ?",
+                (status, _now(), ref),
+            )
+
     async def verify_notification(
         self, body: bytes, headers: Mapping[str, str]
     ) -> PaymentNotification:
@@ -305,6 +337,11 @@ class SandboxPayments:
     async def cancel(self, ref: str) -> Notification:
         """Abandon the payment ``ref``; a completed payment cannot be cancelled."""
         return await asyncio.to_thread(self._move, ref, "CANCELED")
+
+    async def authorize(self, ref: str) -> Notification:
+        """Pay the payment ``ref`` at a provider told not to take the money by itself: it waits
+        for the merchant's :meth:`capture_payment` or :meth:`cancel_payment`."""
+        return await asyncio.to_thread(self._move, ref, "WAITING_FOR_CONFIRMATION")
 
     async def notification(self, ref: str) -> Notification:
         """The signed notification of the payment's current status, without changing it."""

@@ -9,7 +9,14 @@ from pydantic import BaseModel
 
 from ebok.money import Money
 
-__all__ = ["AccountBalance", "Balance", "NotificationOutcome", "OpenInvoice", "PaymentLine"]
+__all__ = [
+    "AccountBalance",
+    "Balance",
+    "NotificationOutcome",
+    "OpenInvoice",
+    "PaymentLine",
+    "PaymentToBook",
+]
 
 
 class OpenInvoice(BaseModel):
@@ -52,9 +59,30 @@ class Balance(BaseModel):
     accounts: list[AccountBalance]
 
 
-class NotificationOutcome(BaseModel):
-    """What became of a verified payment notification."""
+Outcome = Literal[
+    "signalled", "captured", "duplicate", "ignored", "cancelled", "closed", "unmatched"
+]
 
-    outcome: Literal["signalled", "duplicate", "ignored", "closed"]
-    invoice_number: str
+
+class NotificationOutcome(BaseModel):
+    """What became of a verified payment notification: the invoice was told of the payment
+    (``signalled``; ``captured`` when it had waited for our confirmation and was taken first),
+    it had been (``duplicate``), there was nothing to apply (``ignored``), a payment held for
+    confirmation was refused (``cancelled``), or staff must book it by hand: its invoice's
+    process has ended (``closed``) or it is no payment under a key of ours (``unmatched``, with
+    no invoice number)."""
+
+    outcome: Outcome
+    invoice_number: str = ""
     detail: str = ""
+
+
+class PaymentToBook(BaseModel):
+    """A payment no invoice could take, listed for staff to book by hand."""
+
+    source: Literal["provider", "bank"]
+    reference: str  # the provider's order id, the bank's transaction id
+    amount: Money
+    why: str
+    received_at: datetime | None
+    listed_at: datetime

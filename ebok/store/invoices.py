@@ -8,6 +8,7 @@ from the payments, never kept as a running total that a retry could add to twice
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,10 +25,16 @@ from ebok.store.tables import invoices as inv
 from ebok.store.tables import online_payments as op
 from ebok.store.tables import partner_credits as cr
 from ebok.store.tables import payments as pay
+from ebok.store.tables import unmatched_payments as um
 
 __all__ = [
-    "FINAL_STATES", "InvoiceRecord", "InvoiceRepository", "PaymentRecord", "UnknownAccount",
-]  # fmt: skip
+    "FINAL_STATES",
+    "InvoiceRecord",
+    "InvoiceRepository",
+    "PaymentRecord",
+    "UnknownAccount",
+    "UnmatchedPayment",
+]
 
 FINAL_STATES = ("paid", "cancelled")
 
@@ -68,6 +75,18 @@ class PaymentRecord:
     invoice_number: str
     amount_grosze: int
     received_at: datetime
+
+
+@dataclass(frozen=True)
+class UnmatchedPayment:
+    """A payment no invoice could take, for staff to book by hand."""
+
+    source: str  # "provider" or "bank"
+    reference: str  # the provider's order id, the bank's transaction id
+    amount_grosze: int
+    why: str
+    received_at: datetime | None
+    recorded_at: datetime
 
 
 @dataclass(frozen=True)
@@ -306,6 +325,27 @@ class InvoiceRepository:
             .group_by(cr.c.contract_account)
         )
         return {account: int(total) for account, total in rows}
+
+    # --- payments to book by hand ---------------------------------------------------------
+
+    async def note_unmatched(self, payment: UnmatchedPayment) -> bool:
+        """List a payment for staff; True if this call did (the same one again is kept as
+        first listed)."""
+        made = await self._conn.execute(
+            insert_for(self._conn)(um)
+            .values(**dataclasses.asdict(payment) | {"why": payment.why[:200]})
+            .on_conflict_do_nothing(index_elements=[um.c.source, um.c.reference])
+            .returning(um.c.reference)
+        )
+        return made.first() is not None
+
+    async def unmatched(self, since: datetime | None = None) -> list[UnmatchedPayment]:
+        """The payments listed for staff, oldest first; with ``since``, those listed since."""
+        query = select(*(um.c[f] for f in UnmatchedPayment.__dataclass_fields__))
+        if since is not None:
+            query = query.where(um.c.recorded_at >= since)
+        rows = await self._conn.execute(query.order_by(um.c.recorded_at, um.c.reference))
+        return [UnmatchedPayment(**r._mapping) for r in rows]
 
     # --- audit ----------------------------------------------------------------------------
 

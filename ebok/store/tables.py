@@ -313,6 +313,25 @@ online_payments = Table(
     Index(None, "invoice_number"),
 )
 
+# Payments that reached us but no invoice could take: a provider notification for an order not
+# made under our key, or for an invoice whose process has ended; a bank transfer no open invoice
+# matched. Staff book them by hand (``ebok invoice unmatched`` lists them). One row per
+# (source, reference), like ``payments``: the provider's retries and a statement loaded twice
+# list a payment once.
+unmatched_payments = Table(
+    "unmatched_payments",
+    metadata,
+    Column("source", String(16), primary_key=True),
+    Column("reference", String(120), primary_key=True),
+    Column("amount_grosze", BigInteger, nullable=False),
+    Column("why", String(200), nullable=False),
+    _ts("received_at"),
+    _ts("recorded_at", nullable=False),
+    CheckConstraint("source IN ('provider', 'bank')", name="ck_unmatched_payments_source"),
+    CheckConstraint("amount_grosze > 0", name="ck_unmatched_payments_amount"),
+    Index(None, "recorded_at"),
+)
+
 # Overpayment of one invoice, kept per invoice so recomputing it is an idempotent upsert.
 partner_credits = Table(
     "partner_credits",

@@ -78,11 +78,20 @@ def add_commands(
         return OK
 
     async def pay(ebok: EbokClient, args: argparse.Namespace) -> int:
-        link = await ebok.pay_online(args.number, args.language)
+        link = await ebok.pay_online(args.number, args.language, customer_ip=args.customer_ip)
         if args.json:
             emit(args, link)
         else:
             print(f"{link.amount} to pay for {link.number}: {link.url}")
+        return OK
+
+    async def to_book(ebok: EbokClient, args: argparse.Namespace) -> int:
+        listed = await ebok.payments_to_book(args.since)
+        if args.json:
+            print(json.dumps([p.model_dump(mode="json") for p in listed], indent=2))
+            return OK
+        for p in listed:
+            print(f"{p.listed_at:%Y-%m-%d %H:%M} {p.source} {p.reference} {p.amount}: {p.why}")
         return OK
 
     async def payments(ebok: EbokClient, args: argparse.Namespace) -> int:
@@ -170,7 +179,19 @@ def add_commands(
     cmd.add_argument("number")
     cmd.add_argument("--language", choices=("pl", "en"), default="pl",
                      help="the provider's payment page language")  # fmt: skip
+    cmd.add_argument(
+        "--customer-ip",
+        required=True,
+        help="the address of the customer asking to pay (the provider requires it)",
+    )
     cmd.set_defaults(run=client(pay))
+
+    about = "payments no invoice could take, to be booked by hand"
+    cmd = which.add_parser("unmatched", help=about, description=about, parents=[out])
+    cmd.add_argument(
+        "--since", type=datetime.fromisoformat, help="only those listed since (ISO date-time)"
+    )
+    cmd.set_defaults(run=client(to_book))
 
     about = "signal the transfers of a bank statement CSV to the invoices they pay"
     cmd = imports.add_parser("payments", help=about, description=about, parents=[out])

@@ -1,8 +1,10 @@
 """``ebok payments …``: play the customer of the sandbox payments adapter.
 
 ``sandbox-complete REF`` pays a sandbox payment and ``sandbox-cancel REF`` abandons it (REF is
-the payment's provider ref, ``SBX…``, or our key); each prints the signed notification the
-provider sends, as JSON ``{"body": "<raw body>", "headers": {...}}``. The body is the exact
+the payment's provider ref, ``SBX…``, or our key); ``sandbox-authorize REF`` pays it as at a
+provider that holds the money until the engine captures or cancels it. Each prints the signed
+notification the provider sends, as JSON ``{"body": "<raw body>", "headers": {...}}``. The
+body is the exact
 text that was signed: hand it on byte for byte, or the signature check fails. With
 ``--deliver`` the command hands it on itself: it POSTs the notification to the webhook receiver
 (``http://EBOK_WEBHOOK_BIND/payments/sandbox/notify``, served by ``python worker.py --dev``), as
@@ -66,8 +68,12 @@ def add_commands(
 
             async def go() -> int:
                 try:
-                    move = sandbox.complete if action == "complete" else sandbox.cancel
-                    notification = await move(args.ref)
+                    moves = {
+                        "complete": sandbox.complete,
+                        "cancel": sandbox.cancel,
+                        "authorize": sandbox.authorize,
+                    }
+                    notification = await moves[action](args.ref)
                     if not args.deliver:
                         print(_printed(notification))
                 except PaymentError as e:
@@ -87,7 +93,12 @@ def add_commands(
     about = "the sandbox payment provider (EBOK_PAYMENTS_SANDBOX_DIR)"
     payments = subparsers.add_parser("payments", help=about, description=about)
     what = payments.add_subparsers(dest="what", required=True, metavar="WHAT")
-    for action, verb in (("complete", "pay"), ("cancel", "abandon")):
+    verbs = (
+        ("complete", "pay"),
+        ("cancel", "abandon"),
+        ("authorize", "pay, the money held until the engine captures or cancels it,"),
+    )
+    for action, verb in verbs:
         about = f"{verb} a sandbox payment; print the signed notification as JSON"
         cmd = what.add_parser(f"sandbox-{action}", help=about, description=about)
         cmd.set_defaults(run=run(action))

@@ -2,9 +2,11 @@
 
 The provider's notification is handed, byte for byte, to the payments adapter, which checks its
 signature before anything is believed; only then is the invoice's workflow told which payment
-to look at. Answers: 200 when the notification was applied, already applied, or carries nothing
-to apply (the provider stops retrying); 400 with the reason when it is not believed; 404 for an
-adapter that is not the configured one; 503 when we cannot take it now (the provider retries).
+to look at. Answers: 200 when the notification was applied, already applied, carries nothing
+to apply, or was listed for staff to book by hand (a believed notification of an order not made
+under our key, or for a closed invoice: PayU retries anything else for days, and a retry would
+change nothing); 400 with the reason when it is not believed; 404 for an adapter that is not the
+configured one; 503 when we cannot take it now (the provider retries).
 """
 
 from __future__ import annotations

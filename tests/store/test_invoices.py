@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from ebok.store.db import Store
-from ebok.store.invoices import PaymentRecord, UnknownAccount
+from ebok.store.invoices import PaymentRecord, UnknownAccount, UnmatchedPayment
 from ebok.store.letters import Suspension
 from tests.factories import a_partner
 
@@ -80,6 +82,25 @@ async def test_a_payment_counts_once_and_overpayment_is_a_credit(store: Store) -
         await uow.invoices.set_amount_due(number, 12000, now)  # corrected upwards
         assert (await uow.invoices.standing(number, now)).credit == 0
         assert await uow.invoices.credits_of_partner(values["partner_number"]) == {}
+
+
+async def test_a_payment_to_book_by_hand_is_listed_once(store: Store) -> None:
+    start = datetime.now(UTC)
+    ref = f"ORDER{uuid.uuid4().hex[:12].upper()}"
+    first = UnmatchedPayment("provider", ref, 24567, "no extOrderId", start, start)
+    async with store.begin() as uow:
+        assert await uow.invoices.note_unmatched(first)
+    # The provider's retry, a minute later: listed as it was first.
+    again = UnmatchedPayment("provider", ref, 24567, "x" * 300, None, start + timedelta(minutes=1))
+    bank = UnmatchedPayment("bank", ref, 100, "y" * 300, None, start + timedelta(minutes=2))
+    async with store.begin() as uow:
+        assert not await uow.invoices.note_unmatched(again)
+        assert await uow.invoices.note_unmatched(bank)  # the same reference from another source
+        listed = [u for u in await uow.invoices.unmatched(since=start) if u.reference == ref]
+    assert listed == [first, dataclasses.replace(bank, why="y" * 200)]
+    async with store.begin() as uow:
+        later = await uow.invoices.unmatched(since=start + timedelta(minutes=3))
+    assert ref not in {u.reference for u in later}
 
 
 async def test_audit_rows_once_and_in_order(store: Store) -> None:

@@ -10,7 +10,9 @@
 
 It keeps orders and refunds in memory, issues bearer tokens that expire after ``token_ttl``
 seconds, and answers like PayU: 302 + JSON for a new order, ``ERROR_ORDER_NOT_UNIQUE`` for an
-``extOrderId`` seen before, ``{"orders": [...]}`` for lookups, ``{"status": {...}}`` errors.
+``extOrderId`` seen before, ``{"orders": [...]}`` for lookups, ``{"status": {...}}`` errors;
+an order set to ``WAITING_FOR_CONFIRMATION`` is captured (``PUT …/status``) or cancelled
+(``DELETE``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import ipaddress
 import json
 import secrets
 import string
@@ -33,7 +36,20 @@ from adapters.payments.payu import OAUTH_PATH, ORDERS_PATH
 
 POS_ID, CLIENT_ID = "300746", "300746"
 CLIENT_SECRET, SECOND_KEY = "2ee86a66e5d97e3fadc400c9f19b065d", "b6ca15b0d1020e8094d9b5f8d163db54"
-HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
+# The labels PayU's SDK accepts (see adapters/payments/payu.py); "SHA" signs as SHA-256 here,
+# as the SDK's current release reads it.
+HASHES = {
+    "MD5": hashlib.md5,
+    "SHA": hashlib.sha256,
+    "SHA1": hashlib.sha1,
+    "SHA-1": hashlib.sha1,
+    "SHA256": hashlib.sha256,
+    "SHA-256": hashlib.sha256,
+    "SHA384": hashlib.sha384,
+    "SHA-384": hashlib.sha384,
+    "SHA512": hashlib.sha512,
+    "SHA-512": hashlib.sha512,
+}
 
 
 @dataclass(frozen=True)
@@ -149,6 +165,8 @@ class PayUServer:
         app.router.add_post(ORDERS_PATH, self._create)
         app.router.add_get(ORDERS_PATH + "/ext/{ext}", self._get_by_ext)
         app.router.add_get(ORDERS_PATH + "/{order_id}", self._get)
+        app.router.add_put(ORDERS_PATH + "/{order_id}/status", self._status_update)
+        app.router.add_delete(ORDERS_PATH + "/{order_id}", self._cancel)
         app.router.add_get(ORDERS_PATH + "/{order_id}/refunds", self._list_refunds)
         app.router.add_post(ORDERS_PATH + "/{order_id}/refunds", self._refund)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
@@ -218,6 +236,10 @@ class PayUServer:
         missing = [name for name in required + ("totalAmount", "products") if not data.get(name)]
         if missing:
             return _error(400, "ERROR_VALUE_MISSING", ", ".join(missing))
+        try:
+            ipaddress.ip_address(data["customerIp"])
+        except ValueError:
+            return _error(400, "ERROR_VALUE_INVALID", "customerIp")
         if data["merchantPosId"] != POS_ID:
             return _error(400, "ERROR_VALUE_INVALID", "merchantPosId")
         amount = data["totalAmount"]
@@ -258,6 +280,44 @@ class PayUServer:
         ext = request.match_info["ext"]
         found = [o for o in self.orders.values() if o.get("extOrderId") == ext]
         return self._orders(found[0] if found else None)
+
+    async def _status_update(self, request: web.Request) -> web.Response:
+        """Capture: only an order waiting for confirmation, and only to COMPLETED."""
+        order_id = request.match_info["order_id"]
+        order = self.orders.get(order_id)
+        if order is None:
+            return _error(404, "DATA_NOT_FOUND", "Could not find order")
+        try:
+            data = json.loads(await request.read())
+            assert isinstance(data, dict)
+        except (ValueError, AssertionError):
+            return _error(400, "ERROR_SYNTAX", "body is not a JSON object")
+        if data.get("orderId") != order_id:
+            return _error(400, "ERROR_VALUE_INVALID", "orderId")
+        if data.get("orderStatus") != "COMPLETED":
+            return _error(400, "ERROR_VALUE_INVALID", "orderStatus")
+        if order["status"] != "WAITING_FOR_CONFIRMATION":
+            return _error(400, "ERROR_ORDER_NOT_WAITING_FOR_CONFIRMATION", order["status"])
+        self.set_status(order_id, "COMPLETED")
+        return web.json_response(
+            {"status": {"statusCode": "SUCCESS", "statusDesc": "Status was updated"}}
+        )
+
+    async def _cancel(self, request: web.Request) -> web.Response:
+        """Cancel an order not completed; the money held goes back to the buyer."""
+        order_id = request.match_info["order_id"]
+        order = self.orders.get(order_id)
+        if order is None:
+            return _error(404, "DATA_NOT_FOUND", "Could not find order")
+        if order["status"] in ("COMPLETED", "CANCELED"):
+            return _error(400, "ERROR_ORDER_NOT_CANCELABLE", order["status"])
+        self.set_status(order_id, "CANCELED")
+        body = {
+            "orderId": order_id,
+            "extOrderId": order.get("extOrderId"),
+            "status": {"statusCode": "SUCCESS"},
+        }
+        return web.json_response(body)
 
     async def _list_refunds(self, request: web.Request) -> web.Response:
         order_id = request.match_info["order_id"]

@@ -23,12 +23,13 @@ from adapters.payments.base import (
     PaymentUnavailable,
     RefundRequest,
 )
-from adapters.payments.payu import PayUPayments
+from adapters.payments.payu import SERVER_MADE_ORDER_IP, PayUPayments
 from adapters.testing import PaymentProviderContract, Settle, sample_payment
 from ebok.money import Money
 from ebok.settings import Settings
 from tests.adapters.payments.payu_server import (
     CLIENT_SECRET,
+    HASHES,
     POS_ID,
     SECOND_KEY,
     PayUServer,
@@ -302,8 +303,49 @@ async def paid_order(payu: PayUServer, client: PayUPayments) -> str:
     return created.provider_ref
 
 
-@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
-async def test_both_algorithms_and_header_spellings(
+# Every label PayU's SDK accepts (PayU-EMEA/openpayu_php, OpenPayU_Util::verifySignature),
+# with the digest it stands for. "SHA" is SHA-1 to the SDK's older releases and SHA-256 to its
+# current one: both are believed, told apart by the signature's length.
+SPELLINGS = [
+    ("MD5", hashlib.md5),
+    ("md5", hashlib.md5),
+    ("SHA", hashlib.sha1),
+    ("SHA", hashlib.sha256),
+    ("SHA1", hashlib.sha1),
+    ("SHA-1", hashlib.sha1),
+    ("SHA256", hashlib.sha256),
+    ("SHA-256", hashlib.sha256),
+    ("sha-256", hashlib.sha256),
+    ("SHA384", hashlib.sha384),
+    ("SHA-384", hashlib.sha384),
+    ("SHA512", hashlib.sha512),
+    ("SHA-512", hashlib.sha512),
+]
+
+
+def signed_with(body: bytes, algorithm: str, digest: Any, key: str = SECOND_KEY) -> str:
+    signature = digest(body + key.encode()).hexdigest()
+    return f"sender=checkout;signature={signature};algorithm={algorithm};content=DOCUMENT"
+
+
+@pytest.mark.parametrize(("algorithm", "digest"), SPELLINGS)
+async def test_every_algorithm_spelling_payu_accepts(
+    payu: PayUServer, client: PayUPayments, algorithm: str, digest: Any
+) -> None:
+    ref = await paid_order(payu, client)
+    body, _ = payu.notification(ref)
+    header = signed_with(body, algorithm, digest)
+    event = await client.verify_notification(body, {"OpenPayU-Signature": header})
+    assert event.status is PaymentStatus.COMPLETED and event.provider_ref == ref
+    # The same label over another digest, or another key, is no signature of this body.
+    other = hashlib.md5 if digest is not hashlib.md5 else hashlib.sha256
+    for wrong in (signed_with(body, algorithm, other), signed_with(body, algorithm, digest, "k")):
+        with pytest.raises(NotificationRejected, match="signature does not match"):
+            await client.verify_notification(body, {"OpenPayU-Signature": wrong})
+
+
+@pytest.mark.parametrize("algorithm", sorted(HASHES))
+async def test_header_spellings_for_what_the_server_signs(
     payu: PayUServer, client: PayUPayments, algorithm: str
 ) -> None:
     ref = await paid_order(payu, client)
@@ -327,16 +369,25 @@ async def test_signature_check_matches_payu_docs(payu: PayUServer, client: PayUP
         hashlib.md5(body).hexdigest(),  # no key
         hashlib.md5(SECOND_KEY.encode() + body).hexdigest(),  # key in front
         hashlib.sha256(body + SECOND_KEY.encode()).hexdigest(),  # algorithm label lies
+        expected[:-1] + ("0" if expected[-1] != "0" else "1"),  # one digit off
     ):
         header = f"signature={wrong};algorithm=MD5"
         with pytest.raises(NotificationRejected, match="signature does not match"):
             await client.verify_notification(body, {"OpenPayU-Signature": header})
-    for header, reason in [
-        (f"signature={expected}", "no algorithm"),
-        (f"signature={expected};algorithm=SHA-512", "unsupported signature algorithm"),
-    ]:
-        with pytest.raises(NotificationRejected, match=reason):
+    with pytest.raises(NotificationRejected, match="no algorithm"):
+        await client.verify_notification(body, {"OpenPayU-Signature": f"signature={expected}"})
+    for unknown in ("SHA3-256", "ROT13", "HMAC-MD5"):
+        header = f"signature={expected};algorithm={unknown}"
+        with pytest.raises(NotificationRejected, match=f"unsupported .* algorithm {unknown}"):
             await client.verify_notification(body, {"OpenPayU-Signature": header})
+
+
+async def test_missing_signature_header_is_rejected(payu: PayUServer, client: PayUPayments) -> None:
+    ref = await paid_order(payu, client)
+    body, headers = payu.notification(ref)
+    for unsigned in ({}, {"Content-Type": headers["Content-Type"]}, {"Signature": "x"}):
+        with pytest.raises(NotificationRejected, match="missing OpenPayU-Signature"):
+            await client.verify_notification(body, unsigned)
 
 
 async def test_replayed_notification_is_the_same_event(
@@ -367,7 +418,7 @@ async def test_amount_mismatch_is_visible(payu: PayUServer, client: PayUPayments
         ({"totalAmount": 245.67}, "totalAmount"),
         ({"totalAmount": "9" * 40}, "totalAmount"),
         ({"status": "REFUNDED"}, "status"),
-        ({"extOrderId": None}, "extOrderId"),
+        ({"extOrderId": 7}, "extOrderId"),
         ({"orderId": 7}, "orderId"),
     ],
 )
@@ -447,6 +498,131 @@ def test_signed_random_json_parses_or_is_rejected(
     if isinstance(outcome, PaymentNotification):  # only a complete, PLN, positive order
         order = document["order"]
         assert order["currencyCode"] == "PLN" and outcome.amount.grosze > 0
-        assert outcome.key == order["extOrderId"].strip()
+        key = order.get("extOrderId")
+        assert outcome.key == (key.strip() if key else None)
     else:
         assert isinstance(outcome, NotificationRejected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    spelling=st.sampled_from(SPELLINGS),
+    cut=st.integers(min_value=0),
+    insert=st.binary(min_size=1, max_size=8),
+    flip=st.integers(min_value=1, max_value=255),
+    how=st.sampled_from(["insert", "flip", "cut"]),
+)
+def test_a_tampered_body_never_verifies(
+    loop: asyncio.AbstractEventLoop,
+    spelling: tuple[str, Any],
+    cut: int,
+    insert: bytes,
+    flip: int,
+    how: str,
+) -> None:
+    algorithm, digest = spelling
+    order = {"orderId": "WZHF5FFDRJ140731GUEST000P01", "extOrderId": "inv-1", "status": "NEW"}
+    body = json.dumps({"order": order | {"currencyCode": "PLN", "totalAmount": "24567"}}).encode()
+    headers = {"OpenPayU-Signature": signed_with(body, algorithm, digest)}
+    assert isinstance(_outcome(loop, body, headers), PaymentNotification)
+    at = cut % (len(body) + 1)
+    if how == "insert":
+        forged = body[:at] + insert + body[at:]
+    elif how == "flip":
+        at = min(at, len(body) - 1)
+        forged = body[:at] + bytes([body[at] ^ flip]) + body[at + 1 :]
+    else:
+        forged = body[:at] + body[at + 1 :] if at < len(body) else body[:-1]
+    assert forged != body
+    outcome = _outcome(loop, forged, headers)
+    assert isinstance(outcome, NotificationRejected)
+    assert outcome.reason == "signature does not match"
+
+
+async def test_an_order_made_elsewhere_has_no_key(payu: PayUServer, client: PayUPayments) -> None:
+    """PayU notifies every order of the point of sale, those made in its panel too."""
+    ref = await paid_order(payu, client)
+    for change in ({"extOrderId": None}, {"extOrderId": ""}):
+        event = await client.verify_notification(*payu.notification(ref, **change))
+        assert event.key is None and event.provider_ref == ref
+        assert event.status is PaymentStatus.COMPLETED and event.amount == Money(24567)
+    body, _ = payu.notification(ref)
+    document = json.loads(body)
+    del document["order"]["extOrderId"]
+    absent = json.dumps(document).encode()
+    event = await client.verify_notification(absent, {"OpenPayU-Signature": payu.sign(absent)})
+    assert event.key is None
+
+
+# --- the customer's address ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ip", ["203.0.113.7", "2001:db8::17"])
+async def test_the_customers_address_goes_into_the_order(
+    payu: PayUServer, client: PayUPayments, ip: str
+) -> None:
+    created = await client.create_payment(sample_payment(customer_ip=ip))
+    assert payu.orders[created.provider_ref]["customerIp"] == ip
+
+
+async def test_an_order_made_with_no_customer_present(
+    payu: PayUServer, client: PayUPayments
+) -> None:
+    created = await client.create_payment(sample_payment(customer_ip=None))
+    assert payu.orders[created.provider_ref]["customerIp"] == SERVER_MADE_ORDER_IP
+
+
+@pytest.mark.parametrize("ip", ["", "localhost", "256.1.1.1", "1.2.3", "::g", "1.2.3.4 "])
+def test_a_customer_address_that_is_none(ip: str) -> None:
+    with pytest.raises(ValueError, match="customer_ip"):
+        sample_payment(customer_ip=ip)
+
+
+# --- capture and cancel on the wire -------------------------------------------------------------
+
+
+async def waiting_order(payu: PayUServer, client: PayUPayments) -> str:
+    created = await client.create_payment(sample_payment())
+    payu.set_status(created.provider_ref, "WAITING_FOR_CONFIRMATION")
+    return created.provider_ref
+
+
+async def test_capture_is_a_status_update(payu: PayUServer, client: PayUPayments) -> None:
+    ref = await waiting_order(payu, client)
+    await client.capture_payment(ref)
+    sent = payu.requests[-1]
+    assert (sent.method, sent.path) == ("PUT", f"/api/v2_1/orders/{ref}/status")
+    assert sent.json() == {"orderId": ref, "orderStatus": "COMPLETED"}
+    assert sent.headers["Authorization"].startswith("Bearer ")
+    assert payu.orders[ref]["status"] == "COMPLETED"
+    before = len(payu.requests)
+    await client.capture_payment(ref)  # PayU refuses, the order is completed: no error
+    assert [(r.method, r.path) for r in payu.requests[before:]] == [
+        ("PUT", f"/api/v2_1/orders/{ref}/status"),
+        ("GET", f"/api/v2_1/orders/{ref}"),
+    ]
+
+
+async def test_cancel_is_a_delete(payu: PayUServer, client: PayUPayments) -> None:
+    ref = await waiting_order(payu, client)
+    await client.cancel_payment(ref)
+    sent = payu.requests[-1]
+    assert (sent.method, sent.path, sent.body) == ("DELETE", f"/api/v2_1/orders/{ref}", b"")
+    assert payu.orders[ref]["status"] == "CANCELED"
+    await client.cancel_payment(ref)
+    with pytest.raises(PaymentRejected, match="capture: 400 ERROR_ORDER_NOT_WAITING"):
+        await client.capture_payment(ref)
+
+
+@pytest.mark.parametrize("status", [503, 429])
+async def test_capture_and_cancel_when_payu_is_down(
+    payu: PayUServer, client: PayUPayments, status: int
+) -> None:
+    ref = await waiting_order(payu, client)
+    payu.fail_next(1, status)
+    with pytest.raises(PaymentUnavailable, match=str(status)):
+        await client.capture_payment(ref)
+    payu.fail_next(1, status)
+    with pytest.raises(PaymentUnavailable, match=str(status)):
+        await client.cancel_payment(ref)
+    assert payu.orders[ref]["status"] == "WAITING_FOR_CONFIRMATION"

@@ -46,7 +46,9 @@ class TestSandboxPaymentsContract(PaymentProviderContract):
         async def settle(ref: str, status: PaymentStatus) -> tuple[bytes, dict[str, str]]:
             if status is PaymentStatus.COMPLETED:
                 return await sandbox.complete(ref)
-            assert status is PaymentStatus.CANCELED, "the sandbox settles to a terminal status"
+            if status is PaymentStatus.WAITING_FOR_CONFIRMATION:
+                return await sandbox.authorize(ref)
+            assert status is PaymentStatus.CANCELED, "the sandbox settles no payment to pending"
             return await sandbox.cancel(ref)
 
         return settle
@@ -216,6 +218,13 @@ async def test_cli_cancel_and_errors(
     code = await asyncio.to_thread(main, ["payments", "sandbox-complete", created.key])
     captured = capsys.readouterr()
     assert code == 1 and "already CANCELED" in captured.err and captured.out == ""
+    held = await sandbox.create_payment(sample_payment())
+    code = await asyncio.to_thread(main, ["payments", "sandbox-authorize", held.provider_ref])
+    printed = json.loads(capsys.readouterr().out)
+    event = await sandbox.verify_notification(printed["body"].encode(), printed["headers"])
+    assert code == 0 and event.status is PaymentStatus.WAITING_FOR_CONFIRMATION
+    await sandbox.capture_payment(held.provider_ref)
+    assert (await sandbox.payment_status(held.provider_ref)).status is PaymentStatus.COMPLETED
     code = await asyncio.to_thread(main, ["payments", "sandbox-complete", "SBXNOPE"])
     assert code == 1 and "no such payment" in capsys.readouterr().err
     monkeypatch.setenv("EBOK_PAYMENTS_SANDBOX_FAILURE_RATE", "2")
