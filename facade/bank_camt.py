@@ -17,7 +17,7 @@ into fixed-width lines), the account paid into (``RltdPties/CdtrAcct``, else the
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from lxml import etree
 
@@ -27,6 +27,8 @@ from facade.bank_entries import Entries, account_cell
 __all__ = ["looks_like_camt", "read_camt053"]
 
 _NAMESPACE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.[0-9]{2}")
+# ISO 20022 amounts: at most 18 digits, 5 of them after the point.
+_AMOUNT = re.compile(r"[0-9]{1,18}(\.[0-9]{0,5})?")
 _OPENING, _CLOSING = ("OPBD", "PRCD"), ("CLBD",)
 
 
@@ -34,10 +36,17 @@ def looks_like_camt(head: str) -> bool:
     return head.lstrip("\ufeff \t\r\n").startswith("<")
 
 
-def _parser() -> etree.XMLParser:
+def _parser(encoding: str | None) -> etree.XMLParser:
     # No entities, DTDs or network: a statement is data from outside.
-    safe = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
-    return etree.XMLParser(remove_comments=True, remove_pis=True, **safe)
+    return etree.XMLParser(
+        encoding=encoding,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
 
 
 class _Doc:
@@ -68,11 +77,13 @@ class _Doc:
         return None
 
 
-def read_camt053(data: bytes) -> Entries:
+def read_camt053(data: bytes, encoding: str | None = None) -> Entries:
     """The booked credits of every statement of a camt.053 document; a document that is not
-    one, or whose balances do not add up, raises ImportFileError naming the line."""
+    one, or whose balances do not add up, raises ImportFileError naming the line.
+
+    ``encoding`` overrides the document's own declaration (for text already decoded)."""
     try:
-        root = etree.fromstring(data, parser=_parser())
+        root = etree.fromstring(data, parser=_parser(encoding))
     except etree.XMLSyntaxError as e:
         raise ImportFileError(f"line {e.lineno}: not well-formed XML ({e.msg})") from None
     name = etree.QName(root)
@@ -93,12 +104,9 @@ def read_camt053(data: bytes) -> Entries:
 
 def _amount(doc: _Doc, element: etree._Element, path: str) -> Decimal:
     text = doc.text(element, path)
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite():
+    if not _AMOUNT.fullmatch(text):
         raise ImportFileError(f"line {element.sourceline}: camt.053 {path} is not an amount")
+    value = Decimal(text)
     return value if doc.text(element, "CdtDbtInd") != "DBIT" else -value
 
 

@@ -73,7 +73,7 @@ class Details:
 def zbp_details(raw: str) -> Details:
     """Title, counterparty name and account from the ``:86:`` text (its lines joined: a
     subfield wraps onto the next line without a space)."""
-    text = "".join(raw.splitlines())
+    text = "".join(raw.split("\n"))
     start = _ZBP_START.match(text)
     if start is None:  # unstructured: all of it is the title
         return Details(title=text, name="", account="")
@@ -96,6 +96,9 @@ def read_mt940(text: str) -> Entries:
     starts = [m.start() for m in _STATEMENT.finditer(text)]
     if not starts:
         raise ImportFileError("MT940: no statement (a line starting with :20:)")
+    if stray := re.search(r"(?m)^:[0-9]{2}[A-Z]?:", text[: starts[0]]):
+        line = text.count("\n", 0, stray.start()) + 1
+        raise ImportFileError(f"line {line}: MT940 field before the first statement (:20:)")
     entries = Entries()
     for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
         _read_statement(text[start:end], text.count("\n", 0, start) + 1, entries)

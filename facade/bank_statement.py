@@ -242,8 +242,10 @@ def parse_bank_statement(
     if kind == "mt940":
         entries = read_mt940(data if isinstance(data, str) else decode_mt940(data))
     else:
-        entries = read_camt053(data.encode() if isinstance(data, str) else data)
-    return _validated(entries.rows, StatementReport(skipped=entries.skipped))
+        as_read = isinstance(data, str)  # decoded already: its declaration no longer holds
+        entries = read_camt053(data.encode() if as_read else data, "utf-8" if as_read else None)
+    skipped = entries.skipped  # read, counted, not validated
+    return _validated(entries.rows, StatementReport(rows_read=skipped, skipped=skipped))
 
 
 def _settlement_number(bank_prefix: str) -> str:
