@@ -1,0 +1,325 @@
+"""Bank statements in MT940 (ZBP field 86) and camt.053: the same transfers as the CSV, the
+same validation, and errors that say where."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+from stdnum import iban
+
+from ebok.csv_rows import ImportFileError
+from facade.bank_entries import nrb_of_parts
+from facade.bank_mt940 import zbp_details
+from facade.bank_statement import (
+    FORMATS,
+    IncomingTransfer,
+    StatementReport,
+    individual_nrb,
+    parse_bank_statement,
+)
+from tests.bank_files import DATA, write_camt053, write_mt940
+
+BANK = "10901014"
+MT940 = DATA / "wyciag-pko.sta"
+CAMT = {"02": DATA / "wyciag-camt053-001-02.xml", "08": DATA / "wyciag-camt053-001-08.xml"}
+SAME_AS_CSV = [MT940, *CAMT.values()]
+
+
+def text_of(path: Path) -> str:
+    return path.read_bytes().decode("cp852" if path.suffix == ".sta" else "utf-8")
+
+
+def from_text(text: str, format: str | None = None) -> StatementReport:
+    return parse_bank_statement(io.StringIO(text), format)
+
+
+@pytest.fixture(scope="module")
+def csv_transfers() -> list[IncomingTransfer]:
+    report = parse_bank_statement(DATA / "wyciag.csv")
+    assert report.ok and len(report.transfers) == 3
+    return report.transfers
+
+
+@pytest.mark.parametrize("path", SAME_AS_CSV, ids=lambda p: p.name)
+def test_each_format_gives_the_csv_transfers(
+    path: Path, csv_transfers: list[IncomingTransfer]
+) -> None:
+    report = parse_bank_statement(path)
+    assert report.ok, report.bad
+    assert report.transfers == csv_transfers
+    # The debit entry is read and skipped, never a transfer nor a bad row.
+    assert report.skipped == 1 and report.rows_read == 4
+    assert "1 skipped" in report.summary()
+
+
+def test_the_files_hold_valid_accounts(csv_transfers: list[IncomingTransfer]) -> None:
+    accounts = {t.target_account for t in csv_transfers} | {
+        t.sender_account for t in csv_transfers if t.sender_account
+    }
+    assert all(iban.is_valid(a if a[:2].isalpha() else "PL" + a) for a in accounts)
+    assert {t.target_account for t in csv_transfers} == {
+        individual_nrb(BANK, "1000000101"),
+        individual_nrb(BANK, "1000000202"),
+    }
+
+
+def test_the_title_split_over_subfields_keeps_the_invoice_number(
+    csv_transfers: list[IncomingTransfer],
+) -> None:
+    assert "~20Zaplata za FV/2026/12/\r\n~21000101" in text_of(MT940)
+    assert "<Ustrd>Zaplata za FV/2026/12/</Ustrd><Ustrd>000101</Ustrd>" in text_of(CAMT["08"])
+    assert "FV/2026/12/000101" in parse_bank_statement(MT940).transfers[0].title
+
+
+def test_the_format_comes_from_the_content_not_the_name(tmp_path: Path) -> None:
+    for path in SAME_AS_CSV:
+        disguised = tmp_path / "wyciag.csv"
+        shutil.copy(path, disguised)
+        assert len(parse_bank_statement(disguised).transfers) == 3
+    assert parse_bank_statement(MT940, "mt940").transfers == parse_bank_statement(MT940).transfers
+    with pytest.raises(ImportFileError, match="header"):
+        parse_bank_statement(MT940, "csv")  # named wrongly: the CSV reader says what it lacks
+    with pytest.raises(ImportFileError, match="MT940: no statement"):
+        parse_bank_statement(CAMT["02"], "mt940")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ('{"transfers": []}', "not a bank statement in a known format"),
+        ("%PDF-1.7\n", "not a bank statement in a known format"),
+        ("<html><body>wyciąg</body></html>", "not a camt.053 statement"),
+        ('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"/>', "not a camt.053"),
+    ],
+)
+def test_an_unknown_format_is_a_clear_error(content: str, problem: str) -> None:
+    with pytest.raises(ImportFileError, match=problem):
+        from_text(content)
+
+
+def test_an_unknown_format_name_is_refused() -> None:
+    with pytest.raises(ImportFileError, match="unknown statement format 'mt942'"):
+        parse_bank_statement(MT940, "mt942")
+
+
+@pytest.mark.parametrize("separator", ["<", ">", "^"])
+def test_other_banks_zbp_separators(separator: str, csv_transfers: list[IncomingTransfer]) -> None:
+    text = text_of(MT940).replace("~", separator)
+    assert from_text(text).transfers == csv_transfers
+
+
+def test_an_mt940_in_utf8_reads_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "wyciag.sta"
+    path.write_text(text_of(MT940), encoding="utf-8")
+    report = parse_bank_statement(path)
+    assert report.transfers[1].sender_name == "ANNA NOWAK-WIŚNIEWSKA"
+    assert report.transfers == parse_bank_statement(MT940).transfers
+
+
+def test_zbp_subfields() -> None:
+    details = zbp_details("020~00PRZELEW~20Zaplata za FV/2026/\n~2112/000101~27JAN~28 NOWAK")
+    assert details.title == "Zaplata za FV/2026/12/000101" and details.name == "JAN NOWAK"
+    parts = zbp_details("020~3010202892~310000123456789012~32ACME~33 SA~38")
+    assert parts.account == nrb_of_parts("10202892", "0000123456789012") and parts.name == "ACME SA"
+    assert iban.is_valid("PL" + parts.account)
+    assert zbp_details("Przelew bez podpol").title == "Przelew bez podpol"
+
+
+# --- malformed files ----------------------------------------------------------------------
+
+
+def mt940_line(text: str, starts: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith(starts))
+
+
+def test_a_bad_account_is_named_by_line_and_field() -> None:
+    text = text_of(MT940)
+    bad = text.replace("~38DE89370400440532013000", "~38DE89370400440532013001")
+    report = from_text(bad)
+    line = mt940_line(text, ":61:2612021202CN100,00")
+    assert [(e.line, e.field) for e in report.bad] == [(line, "sender_account")]
+    assert len(report.transfers) == 2  # the good ones stand; the bad one is not half-read
+    assert "DE89370400440532013001" not in str(report.bad[0])
+
+
+def test_a_repeated_bank_reference_is_named() -> None:
+    text = text_of(MT940).replace("//PKO2612020000004", "//PKO2612020000003")
+    report = from_text(text)
+    first, again = (mt940_line(text, ":61:2612021202CN" + a) for a in ("1234", "100"))
+    assert [str(e) for e in report.bad] == [f"line {again}: bank_reference: repeats line {first}"]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ((":61:2612011201CN245,67", ":61:26120X1201CN245,67"), r"line 5: MT940 field :61: is"),
+        (("C261201PLN245,67\r\n:64:", "C261201PLN245,68\r\n:64:"), "line 1: .*do not add up"),
+        ((":62F:C261202PLN1334,56\r\n", ""), r"line 26: .*closing balance \(:62F:\)"),
+        ((":20:ST261201/1\r\n", ""), "line 1: MT940 field before the first statement"),
+        (("C261130PLN1000,00", "C261131PLN1000,00"), "line 1: .*cannot be read"),
+    ],
+)
+def test_a_malformed_mt940_says_where(change: tuple[str, str], problem: str) -> None:
+    text = text_of(MT940)
+    assert change[0] in text
+    with pytest.raises(ImportFileError, match=problem):
+        from_text(text.replace(*change, 1))
+
+
+@pytest.mark.parametrize("version", ["02", "08"])
+def test_a_bad_camt_value_is_named_by_line_and_field(version: str) -> None:
+    text = text_of(CAMT[version])
+    bad = text.replace("<IBAN>DE89370400440532013000", "<IBAN>DE89370400440532013001")
+    report = from_text(bad)
+    tx = [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == "<TxDtls>"][-1]
+    assert [(e.line, e.field) for e in report.bad] == [(tx, "sender_account")]
+    assert len(report.transfers) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (("</Ntry>", "</Ntr>"), r"line \d+: not well-formed XML"),
+        (('<Amt Ccy="PLN">5580.23</Amt>', '<Amt Ccy="PLN">5580.24</Amt>'), "do not add up"),
+        (("<Cd>CLBD</Cd>", "<Cd>ITBD</Cd>"), r"line 8: .*closing \(CLBD\) balance"),
+        (('<Amt Ccy="PLN">1000.00</Amt>', '<Amt Ccy="PLN">1e3</Amt>'), r"Amt is not an amount"),
+    ],
+)
+def test_a_malformed_camt_says_where(change: tuple[str, str], problem: str) -> None:
+    text = text_of(CAMT["08"])
+    assert change[0] in text
+    with pytest.raises(ImportFileError, match=problem):
+        from_text(text.replace(*change, 1))
+
+
+def test_pending_and_reversed_camt_entries_are_skipped() -> None:
+    text = text_of(CAMT["08"])
+    first = text.index("<Ntry>")
+    pending = text.replace("<Cd>BOOK</Cd>", "<Cd>PDNG</Cd>", 1)
+    # A pending entry is not in the booked balance either.
+    pending = pending.replace('<Amt Ccy="PLN">5580.23', '<Amt Ccy="PLN">5334.56')
+    report = from_text(pending)
+    assert report.ok and report.skipped == 2 and len(report.transfers) == 2
+    reversed_ = text[:first] + text[first:].replace(
+        "</CdtDbtInd>", "</CdtDbtInd><RvslInd>true</RvslInd>", 1
+    )
+    assert from_text(reversed_).skipped == 2
+
+
+def test_external_entities_are_never_read() -> None:
+    text = text_of(CAMT["02"]).replace(
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/hostname">]>',
+    )
+    text = text.replace("<Ustrd>000101</Ustrd>", "<Ustrd>000101&x;</Ustrd>")
+    hostname = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").exists() else "-"
+    report = from_text(text)
+    assert all(hostname not in t.title for t in report.transfers)
+
+
+# --- properties ---------------------------------------------------------------------------
+
+letters = st.characters(categories=["L", "N", "P", "S", "Zs"], exclude_characters="~")
+partner = st.integers(min_value=1, max_value=10**10 - 1).map(lambda n: f"{n:010d}")
+sender = st.one_of(
+    st.none(),
+    st.integers(min_value=0, max_value=10**16 - 1).map(
+        lambda n: nrb_of_parts("10202892", f"{n:016d}")
+    ),
+    st.just("DE89370400440532013000"),
+)
+
+
+reference = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9/._-]{0,15}", fullmatch=True)
+
+
+@st.composite
+def transfers(draw: st.DrawFn) -> list[IncomingTransfer]:
+    refs = draw(st.lists(reference, min_size=1, max_size=6, unique=True))
+    out = []
+    for ref in refs:
+        cells = {
+            "booking_date": draw(st.dates(date(2000, 1, 1), date(2069, 12, 31))).isoformat(),
+            "amount": draw(st.integers(1, 10**11)),
+            "currency": "PLN",
+            "target_account": individual_nrb(BANK, draw(partner)),
+            "sender_account": draw(sender) or "",
+            "sender_name": draw(st.text(letters, min_size=1, max_size=45)),
+            "title": draw(st.text(letters, max_size=140)),
+            "bank_reference": ref,
+        }
+        try:
+            out.append(IncomingTransfer.model_validate(cells))
+        except ValidationError:
+            assume(False)
+    return out
+
+
+def by_reference(items: list[IncomingTransfer]) -> list[IncomingTransfer]:
+    return sorted(items, key=lambda t: t.bank_reference)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(transfers(), st.sampled_from(["~", "<"]))
+def test_transfers_written_as_mt940_read_back_the_same(
+    written: list[IncomingTransfer], separator: str
+) -> None:
+    assume(all(separator not in t.title + t.sender_name for t in written))
+    report = from_text(write_mt940(written, separator))
+    assert report.ok, report.bad
+    assert by_reference(report.transfers) == by_reference(written)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(transfers(), st.sampled_from(["02", "08"]))
+def test_transfers_written_as_camt053_read_back_the_same(
+    written: list[IncomingTransfer], version: str
+) -> None:
+    report = parse_bank_statement(io.BytesIO(write_camt053(written, version).encode()))
+    assert report.ok, report.bad
+    assert by_reference(report.transfers) == by_reference(written)
+
+
+def consistent(report: StatementReport) -> None:
+    assert report.rows_read == len(report.transfers) + len(report.bad_lines) + report.skipped
+
+
+@settings(max_examples=200)
+@given(st.text(), st.sampled_from([None, *FORMATS]))
+def test_garbage_text_is_refused_with_our_error_only(text: str, format: str | None) -> None:
+    try:
+        consistent(from_text(text, format))
+    except ImportFileError:
+        pass
+
+
+@settings(max_examples=200)
+@given(st.binary(), st.sampled_from([None, *FORMATS]))
+def test_garbage_bytes_are_refused_with_our_error_only(data: bytes, format: str | None) -> None:
+    try:
+        consistent(parse_bank_statement(io.BytesIO(data), format))
+    except ImportFileError:
+        pass
+
+
+@settings(max_examples=300)
+@given(st.sampled_from([MT940, *CAMT.values()]), st.data())
+def test_damaged_statements_are_refused_with_our_error_only(
+    path: Path, data: st.DataObject
+) -> None:
+    raw = path.read_bytes()
+    start = data.draw(st.integers(0, len(raw)))
+    end = data.draw(st.integers(start, min(len(raw), start + 40)))
+    patch = data.draw(st.binary(max_size=12) | st.sampled_from([b":61:", b"~20", b"<", b"\n"]))
+    try:
+        consistent(parse_bank_statement(io.BytesIO(raw[:start] + patch + raw[end:])))
+    except ImportFileError as e:
+        assert re.search(r"line \d+|MT940|format|empty|UTF-8|header", str(e)), e
