@@ -63,8 +63,8 @@ class _Doc:
 
     def text(self, element: etree._Element | None, *paths: str) -> str:
         """The text of the first of ``paths`` found, stripped; "" if none is."""
-        for path in paths if element is not None else ():
-            found = element.find(self._path(path), self._ns)
+        for path in paths:
+            found = None if element is None else element.find(self._path(path), self._ns)
             if found is not None and found.text and found.text.strip():
                 return found.text.strip()
         return ""
@@ -135,7 +135,8 @@ def _read_statement(doc: _Doc, statement: etree._Element, entries: Entries) -> N
         if _status(doc, entry) != "BOOK" or not credit or reversal:
             entries.skipped += max(1, len(details))
             continue
-        for tx in details or [None]:
+        each: list[etree._Element | None] = [*details] or [None]
+        for tx in each:
             if tx is not None and doc.text(tx, "CdtDbtInd") not in ("", "CRDT"):
                 entries.skipped += 1
                 continue

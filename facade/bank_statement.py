@@ -54,8 +54,8 @@ from facade.bank_mt940 import decode_mt940, looks_like_mt940, read_mt940
 __all__ = ["COLUMNS", "FORMATS", "IncomingTransfer", "StatementFormat", "StatementReport"]
 __all__ += ["detect_format", "individual_nrb", "parse_bank_statement", "partner_of_nrb"]
 
-COLUMNS = ("booking_date", "amount", "currency", "target_account", "sender_account")
-COLUMNS += ("sender_name", "title", "bank_reference")
+COLUMNS: tuple[str, ...] = ("booking_date", "amount", "currency", "target_account")
+COLUMNS += ("sender_account", "sender_name", "title", "bank_reference")
 StatementFormat = Literal["csv", "mt940", "camt053"]
 FORMATS: tuple[StatementFormat, ...] = get_args(StatementFormat)
 _SNIFF = 65536  # characters enough to tell a format by
@@ -241,9 +241,10 @@ def parse_bank_statement(
     entries: Entries
     if kind == "mt940":
         entries = read_mt940(data if isinstance(data, str) else decode_mt940(data))
+    elif isinstance(data, str):  # decoded already: the XML's own declaration no longer holds
+        entries = read_camt053(data.encode(), "utf-8")
     else:
-        as_read = isinstance(data, str)  # decoded already: its declaration no longer holds
-        entries = read_camt053(data.encode() if as_read else data, "utf-8" if as_read else None)
+        entries = read_camt053(data)
     skipped = entries.skipped  # read, counted, not validated
     return _validated(entries.rows, StatementReport(rows_read=skipped, skipped=skipped))
 

@@ -95,8 +95,9 @@ def add_commands(
         if args.json:
             unmatched = [{"bank_reference": r, "why": w} for r, w in report.unmatched]
             bad = [{"line": e.line, "field": e.field, "message": e.message} for e in report.bad]
-            found = {"signalled": report.signalled, "duplicates": report.duplicates}
-            found |= {"unmatched": unmatched, "bad": bad, "skipped": report.skipped}
+            found: dict[str, object] = {"signalled": report.signalled}
+            found |= {"duplicates": report.duplicates, "unmatched": unmatched, "bad": bad}
+            found["skipped"] = report.skipped
             print(json.dumps(found, indent=2))
         else:
             print(report.summary())
