@@ -20,6 +20,7 @@ that is not UTF-8 is read as CP852.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -89,9 +90,19 @@ def zbp_details(raw: str) -> Details:
     return Details(title=joined(*_TITLE), name=name, account=account_cell(account))
 
 
+def _quiet_library() -> None:
+    # The library logs the text of a field it cannot read (a payer's name, an account) at
+    # ERROR: personal data kept out of every log. The ImportFileError says where instead.
+    library = logging.getLogger("mt940")
+    if library.propagate:
+        library.addHandler(logging.NullHandler())
+        library.propagate = False
+
+
 def read_mt940(text: str) -> Entries:
     """The credits of every statement in the file; a file that is no MT940 statement, or
     whose balances do not add up, raises ImportFileError naming the line."""
+    _quiet_library()
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     starts = [m.start() for m in _STATEMENT.finditer(text)]
     if not starts:

@@ -4,6 +4,7 @@ same validation, and errors that say where."""
 from __future__ import annotations
 
 import io
+import logging
 import re
 import shutil
 from datetime import date
@@ -172,6 +173,14 @@ def test_a_malformed_mt940_says_where(change: tuple[str, str], problem: str) -> 
     assert change[0] in text
     with pytest.raises(ImportFileError, match=problem):
         from_text(text.replace(*change, 1))
+
+
+def test_no_log_repeats_a_field_that_cannot_be_read(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    broken = text_of(MT940).replace(":61:2612011201CN245,67", ":61:26120X1201CN245,67")
+    with pytest.raises(ImportFileError):
+        from_text(broken.replace("PKO2612010000001", "JANKOWALSKI1"))
+    assert "JANKOWALSKI1" not in caplog.text and "PKO26120" not in caplog.text
 
 
 @pytest.mark.parametrize("version", ["02", "08"])
