@@ -22,7 +22,7 @@ from decimal import Decimal
 from lxml import etree
 
 from ebok.csv_rows import ImportFileError
-from facade.bank_entries import Entries, account_cell
+from facade.bank_entries import Entries, account_cell, amount_cell
 
 __all__ = ["looks_like_camt", "read_camt053"]
 
@@ -144,6 +144,12 @@ def _read_statement(doc: _Doc, statement: etree._Element, entries: Entries) -> N
             entries.rows.append((line, _cells(doc, entry, tx, len(details) <= 1, account)))
 
 
+def _amount_text(amount: etree._Element | None) -> str:
+    text = (amount.text or "").strip() if amount is not None else ""
+    # "245.670" is 245,67 zł in XML; what is no amount goes on as it is, to be refused.
+    return amount_cell(Decimal(text)) if _AMOUNT.fullmatch(text) else text
+
+
 def _status(doc: _Doc, entry: etree._Element) -> str:
     return doc.text(entry, "Sts/Cd", "Sts")
 
@@ -166,7 +172,7 @@ def _cells(
     paid_into = doc.text(parties, "CdtrAcct/Id/IBAN", "CdtrAcct/Id/Othr/Id")
     return {
         "booking_date": doc.text(entry, "BookgDt/Dt", "BookgDt/DtTm")[:10],
-        "amount": (amount.text or "").strip() if amount is not None else "",
+        "amount": _amount_text(amount),
         "currency": str(amount.get("Ccy", "")) if amount is not None else "",
         "target_account": account_cell(paid_into) or account,
         "sender_account": account_cell(

@@ -48,5 +48,5 @@ def nrb_of_parts(sort_code: str, account: str) -> str:
 
 def amount_cell(value: Decimal) -> str:
     """A credit's amount as text for the validation (which takes it to integer grosze and
-    refuses a third decimal place), never through a float."""
-    return format(abs(value), "f")
+    refuses a third decimal place other than 0), never through a float."""
+    return format(abs(value).normalize(), "f")

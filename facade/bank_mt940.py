@@ -49,6 +49,8 @@ _PROCESSORS: Any = {"post_transaction_details": []}
 _UNREADABLE = (RuntimeError, ValueError, ArithmeticError, LookupError, TypeError, AttributeError)
 
 _STATEMENT = re.compile(r"(?m)^(?=:20:)")
+# Some banks (mBank) open each statement with SOH and close it with ETX, as SWIFT does.
+_ENVELOPE = str.maketrans("", "", "\x01\x03")
 _ZBP_START = re.compile(r"([0-9]{3})([~<>^?+|])(?=[0-9]{2})")
 _TITLE = ("20", "21", "22", "23", "24", "25", "26")
 
@@ -61,7 +63,7 @@ def decode_mt940(data: bytes) -> str:
 
 
 def looks_like_mt940(head: str) -> bool:
-    return re.search(r"(?m)^:20:", head) is not None
+    return re.search(r"(?m)^:20:", head.translate(_ENVELOPE)) is not None
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ def read_mt940(text: str) -> Entries:
     whose balances do not add up, raises ImportFileError naming the line."""
     _quiet_library()
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.translate(_ENVELOPE)
     starts = [m.start() for m in _STATEMENT.finditer(text)]
     if not starts:
         raise ImportFileError("MT940: no statement (a line starting with :20:)")
