@@ -218,6 +218,8 @@ def _content(source: str | PathLike[str] | IO[str] | IO[bytes]) -> str | bytes:
         return source.read()
     except UnicodeDecodeError:
         raise ImportFileError("not UTF-8 text (save as CSV UTF-8)") from None
+    except OSError as e:
+        raise ImportFileError(f"cannot read the file: {e.strerror or e}") from None
 
 
 def parse_bank_statement(
