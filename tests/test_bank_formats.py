@@ -117,9 +117,13 @@ def test_other_banks_zbp_separators(separator: str, csv_transfers: list[Incoming
     assert from_text(text).transfers == csv_transfers
 
 
-def test_statements_in_soh_etx_envelopes(csv_transfers: list[IncomingTransfer]) -> None:
+def test_statements_in_swift_and_soh_etx_envelopes(csv_transfers: list[IncomingTransfer]) -> None:
     text = text_of(MT940).replace(":20:", "\x01:20:").replace("-\r\n", "-\x03\r\n")
     assert from_text(text).transfers == csv_transfers
+    swift = (
+        "{1:F01BPKOPLPWAXXX0000000000}{2:O9400000261202BPKOPLPWAXXX00000000002612020000N}{4:\r\n"
+    )
+    assert from_text(swift + text_of(MT940) + "-}\r\n").transfers == csv_transfers
 
 
 def test_a_camt_amount_with_a_third_zero_place(csv_transfers: list[IncomingTransfer]) -> None:
