@@ -102,11 +102,13 @@ class BankImport:
     duplicates: list[str] = field(default_factory=list)
     unmatched: list[tuple[str, str]] = field(default_factory=list)  # (reference, why)
     bad: list[RowError] = field(default_factory=list)
+    skipped: int = 0  # entries that pay nothing in: debits, reversals, entries not booked
 
     def summary(self) -> str:
+        skipped = f", {self.skipped} skipped (debits, reversals)" if self.skipped else ""
         return (
             f"{len(self.signalled)} signalled, {len(self.duplicates)} already applied, "
-            f"{len(self.unmatched)} unmatched, {len(self.bad)} bad row(s)"
+            f"{len(self.unmatched)} unmatched, {len(self.bad)} bad row(s){skipped}"
         )
 
 
@@ -326,12 +328,17 @@ class InvoiceFacade(FacadeBase):
             for r in rows
         ]
 
-    async def import_bank_statement(self, path: str | PathLike[str]) -> BankImport:
+    async def import_bank_statement(
+        self, path: str | PathLike[str], format: str | None = None
+    ) -> BankImport:
         """Signal each transfer of a statement to the invoice it pays: the open invoice whose
         number the title names, among those paid into that individual account, or the only
-        open one there. Loading a statement twice applies nothing twice."""
-        report = parse_bank_statement(path)
-        result = BankImport(bad=list(report.bad))
+        open one there. Loading a statement twice applies nothing twice.
+
+        ``format`` is "csv", "mt940" or "camt053", or None to tell it from the content; a file
+        that cannot be used raises ImportFileError before anything is signalled."""
+        report = parse_bank_statement(path, format)
+        result = BankImport(bad=list(report.bad), skipped=report.skipped)
         for transfer in report.transfers:
             number, why = await self._match(transfer)
             if number is None:
