@@ -38,10 +38,15 @@ PAY_URL = "https://ebok.example.pl/pay/SBX0000000101"
 
 def _line(raw: dict[str, Any]) -> InvoiceLine:
     return InvoiceLine(
-        description=raw["description"], quantity=Decimal(raw["quantity"]), unit=raw["unit"],
-        unit_price_net=Decimal(raw["unit_price_net"]), vat_rate=int(raw["vat_rate"]),
-        net=Money(raw["net"]), vat=Money(raw["vat"]), gross=Money(raw["gross"]),
-    )  # fmt: skip
+        description=raw["description"],
+        quantity=Decimal(raw["quantity"]),
+        unit=raw["unit"],
+        unit_price_net=Decimal(raw["unit_price_net"]),
+        vat_rate=int(raw["vat_rate"]),
+        net=Money(raw["net"]),
+        vat=Money(raw["vat"]),
+        gross=Money(raw["gross"]),
+    )
 
 
 def document(i: int, lines: int) -> InvoiceDocument:
@@ -52,14 +57,22 @@ def document(i: int, lines: int) -> InvoiceDocument:
     net = sum((item.net for item in items), Money.ZERO)
     vat = sum((item.vat for item in items), Money.ZERO)
     return InvoiceDocument(
-        number=f"FV/2026/12/{i:06d}", issue_date=date.fromisoformat(demo["issue_date"]),
+        number=f"FV/2026/12/{i:06d}",
+        issue_date=date.fromisoformat(demo["issue_date"]),
         period_from=date.fromisoformat(demo["period_from"]),
         period_to=date.fromisoformat(demo["period_to"]),
-        due_date=date.fromisoformat(demo["due_date"]), seller=SELLER, buyer=BUYER,
-        partner_number=demo["partner_number"], contract_account=demo["contract_account"],
-        ppes=(demo["ppe"],), lines=items, vat_totals=(VatTotal(23, net, vat, net + vat),),
-        gross_total=net + vat, nrb=demo["nrb"], pay_url=PAY_URL,
-    )  # fmt: skip
+        due_date=date.fromisoformat(demo["due_date"]),
+        seller=SELLER,
+        buyer=BUYER,
+        partner_number=demo["partner_number"],
+        contract_account=demo["contract_account"],
+        ppes=(demo["ppe"],),
+        lines=items,
+        vat_totals=(VatTotal(23, net, vat, net + vat),),
+        gross_total=net + vat,
+        nrb=demo["nrb"],
+        pay_url=PAY_URL,
+    )
 
 
 def _ms(seconds: float) -> float:
