@@ -5,8 +5,9 @@ is most of the worker's CPU per invoice (``python -m bench billing`` measures th
 This bench isolates it: the demo invoice (``ebok/demo/invoice.json``: two lines, 245,67 zł,
 the buyer's name and address with Polish letters, a pay-online link) is rendered ``--n`` times,
 each with its own number, after ``--warmup`` renders that are not counted (the first one of a
-process also loads the fonts: it is printed apart). ``--lines`` gives the invoice more lines
-(60 make three pages). Figures: milliseconds per render (wall clock; the machine is shared, so
+process also reads which characters the fonts have: it is printed apart; fpdf2 reads the
+faces themselves for every document). ``--lines`` gives the invoice more lines (60 make
+three pages). Figures: milliseconds per render (wall clock; the machine is shared, so
 CPU time is printed beside it) and the size of one PDF.
 """
 
