@@ -23,9 +23,10 @@ MARGIN = 15.0  # left, top and right, mm
 BOTTOM = 18.0  # no line reaches into this, mm
 FOOTER_TOP = 13.0  # the footer's 5 mm line starts this far from the foot of the page, mm
 FOOTER_SIZE = 7.0
-# Stands for the page count until the document is closed. A private-use character, which
-# ``printable`` takes out of every text the document draws: no customer's text can hold it.
-PAGE_COUNT = "\ue000"
+# Stands for the page count until the document is closed: private-use characters, which
+# ``printable`` takes out of every text the document draws, so no customer's text holds them.
+# fpdf2 leaves room for a digit per character (the count is left-aligned in it).
+PAGE_COUNT = "\ue000" * 3
 
 
 class InvoicePage(FPDF):

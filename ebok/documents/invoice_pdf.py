@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
+from fpdf.enums import MethodReturnValue
 from fpdf.fonts import FontFace
 
 from ebok.documents.fonts import FontFiles, find_fonts
@@ -39,6 +40,9 @@ VAT_ALIGN = ("L", "R", "R", "R")
 TABLE_SIZE = 7.5  # pt
 ROW_LINE = 4.0  # mm per line of a table cell
 PAD = 0.8  # mm around a cell's text
+# Lines of a table row at most (200 mm): fpdf2 refuses a row higher than a page, so a cell
+# with more is continued in the rows under it. A text shorter than this cannot have more.
+ROW_LINES = 50
 HEADING = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
 LINK_COLOR = (0, 70, 160)
 
@@ -118,9 +122,31 @@ def _table(
         for text in headings:
             heading.cell(text, align="C")
         for cells in rows:
-            table.row([pdf.text_of(text, newlines=True) for text in cells])
+            printable = [pdf.text_of(text, newlines=True) for text in cells]
+            for part in _within_a_page(pdf, widths, printable):
+                table.row(part)
     pdf.set_x(LEFT)
     pdf.ln(4)
+
+
+def _within_a_page(
+    pdf: InvoicePage, widths: Sequence[float], cells: Sequence[str]
+) -> list[list[str]]:
+    """``cells`` as one row or, where a cell has more than ROW_LINES lines, as rows that
+    continue it: each with the next lines of every such cell, the other cells empty."""
+    parts: list[list[str]] = []
+    for width, text in zip(widths, cells, strict=True):
+        if len(text) < ROW_LINES:
+            parts.append([text])
+            continue
+        # Broken a little narrower than the table does (the dry run keeps fpdf2's cell
+        # margins inside the padding), so each of these lines stays one line in the table.
+        lines: list[str] = pdf.multi_cell(
+            width - 2 * PAD, ROW_LINE, text, dry_run=True, output=MethodReturnValue.LINES
+        )
+        parts.append(["\n".join(lines[i : i + ROW_LINES]) for i in range(0, len(lines), ROW_LINES)])
+    rows = max(len(part) for part in parts)
+    return [[part[i] if i < len(part) else "" for part in parts] for i in range(rows)]
 
 
 def _line_row(number: int, line: InvoiceLine) -> list[str]:

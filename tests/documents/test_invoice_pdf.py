@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ebok.documents.fonts import coverage_of, find_fonts
+from ebok.documents.invoice_page import PAGE_COUNT
 from ebok.documents.invoice_pdf import (
     COLUMNS,
     LEFT,
@@ -173,6 +174,19 @@ def test_long_descriptions_wrap_in_their_cell_across_pages(tmp_path: Path) -> No
     assert flat(f"Razem {net.format_pl()}") in " ".join(text.split())  # the summary after them
 
 
+def test_a_description_longer_than_a_page_is_continued(tmp_path: Path) -> None:
+    # fpdf2 refuses a table row higher than a page: the cell goes on in the rows under it.
+    many_lines = "\n".join(f"wiersz {i:03d}" for i in range(150))
+    wide = "W" * 1500  # no space to break at: broken where it reaches the cell's edge
+    pdf = rendered(an_invoice((a_line(many_lines), a_line(wide), a_line("Ostatnia"))))
+    text = text_of(pdf, tmp_path)
+    assert re.findall(r"wiersz (\d{3})", text) == [f"{i:03d}" for i in range(150)]
+    assert "".join(re.findall(r"W{5,}", text)) == wide
+    assert "Ostatnia" in text and _pages(pdf) >= 4
+    pages = _pages(pdf)
+    assert f"strona {pages} z {pages}" in text
+
+
 def test_amounts_end_at_their_cells_right_edge(tmp_path: Path) -> None:
     pdf = rendered(an_invoice())
     boxes = text_of(pdf, tmp_path, "-bbox")
@@ -310,9 +324,10 @@ def test_scripts_beyond_the_shipped_faces_print_as_replacement(tmp_path: Path) -
 
 def test_a_private_use_character_cannot_stand_for_the_page_count(tmp_path: Path) -> None:
     # The footer's page count is a private-use placeholder until the document is closed.
-    doc = an_invoice((a_line("Pozycja \ue000 koniec"),))
+    doc = an_invoice((a_line(f"Pozycja {PAGE_COUNT} koniec"),))
     text = text_of(rendered(doc), tmp_path)
-    assert "Pozycja \ufffd koniec" in text and "strona 1 z 1" in text
+    replaced = "\ufffd" * len(PAGE_COUNT)
+    assert f"Pozycja {replaced} koniec" in text and "strona 1 z 1" in text
 
 
 def test_same_bytes_in_another_process() -> None:
