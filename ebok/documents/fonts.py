@@ -119,8 +119,9 @@ class Coverage:
 
 @functools.cache
 def coverage_of(fonts: FontFiles) -> Coverage:
-    """The characters of both faces, read once per process. The PDF library would draw a
-    character a face lacks as an empty box, or not at all; ``printable`` makes it U+FFFD."""
+    """The characters of both faces, read once per process. fpdf2 would draw a character a
+    face lacks as the face's .notdef box and log a warning; ``printable`` makes it U+FFFD,
+    which the faces have, first."""
     codes = frozenset.intersection(*(_codes(path) for path in (fonts.regular, fonts.bold)))
     plain = frozenset(c for c in map(chr, codes) if printable(c, codes) == c)
     return Coverage(codes, plain)

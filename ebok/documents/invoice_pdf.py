@@ -141,9 +141,10 @@ def _within_a_page(
             continue
         # Broken a little narrower than the table does (the dry run keeps fpdf2's cell
         # margins inside the padding), so each of these lines stays one line in the table.
-        lines: list[str] = pdf.multi_cell(
+        lines = pdf.multi_cell(
             width - 2 * PAD, ROW_LINE, text, dry_run=True, output=MethodReturnValue.LINES
         )
+        assert isinstance(lines, list)  # what output=LINES returns
         parts.append(["\n".join(lines[i : i + ROW_LINES]) for i in range(0, len(lines), ROW_LINES)])
     rows = max(len(part) for part in parts)
     return [[part[i] if i < len(part) else "" for part in parts] for i in range(rows)]
