@@ -109,7 +109,8 @@ class InvoiceFacade(FacadeBase):
             accounts = {
                 p.contract_account for p in await uow.billing.ppes_of_partner(issue.partner_number)
             }
-            if await uow.billing.partner(issue.partner_number) is None:
+            partner = await uow.billing.partner(issue.partner_number)
+            if partner is None:
                 raise InvalidInput.one("partner_number", "is not a known business partner")
         if issue.contract_account not in accounts:
             raise InvalidInput.one("contract_account", "is not an account of this partner")
@@ -124,6 +125,9 @@ class InvoiceFacade(FacadeBase):
             complaint_deadline=s.invoice_complaint_deadline,
             complaint_escalation_margin=s.invoice_complaint_escalation_margin,
             interest_rates=s.late_interest_table,
+            debtor="business" if partner.kind == "business" else "consumer",
+            commercial_interest_rates=s.commercial_interest_table,
+            eur_pln_rates=s.eur_pln_table,
         )
         try:
             await self._start(
