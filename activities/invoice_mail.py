@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -13,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from activities.delivery import RECIPIENT_REJECTED, deliver
 from activities.invoice import invoice_of
 from activities.invoice_document import document_for, seller_party
+from activities.invoice_notice import arrears_of, demand_facts
 from activities.mail import MailComposer, local_time, message_id
 from adapters.email.base import Attachment, EmailSender
 from adapters.payments.base import (
@@ -58,6 +60,12 @@ class InvoiceMailActivities:
             )  # fmt: skip
             already_sent = consent is not None and await uow.mail.was_sent(mid)
             partner = await uow.billing.partner(invoice.partner_number)
+            # The notice names all the customer's arrears (Energy Law art. 6b ust. 3).
+            arrears = (
+                await arrears_of(uow, invoice.partner_number, (req.at or datetime.now(UTC)).date())
+                if req.kind == "demand"
+                else []
+            )
             ppes = [invoice.ppe] if invoice.ppe else [
                 p.ppe for p in await uow.billing.ppes_of_partner(invoice.partner_number)
                 if p.contract_account == invoice.contract_account
@@ -65,9 +73,16 @@ class InvoiceMailActivities:
         if already_sent:  # a retry after the send: only the record may be missing
             await self._record(req, emailed=req.kind == "issued")
             return m.Delivered(channel="email")
+        extra = (
+            demand_facts(
+                req, arrears, self._settings.invoice_seller, self._settings.invoice_seller_nip
+            )
+            if req.kind == "demand"
+            else {}
+        )
         if consent is None:
             if req.kind != "paid":  # a confirmation is not worth a stamp
-                await self._paper(invoice, req)
+                await self._paper(invoice, req, extra)
             await self._record(req)
             return m.Delivered(channel="paper")
         # The provider's payment is for the full amount: after a partial payment or a
@@ -95,6 +110,7 @@ class InvoiceMailActivities:
             consent.email,
             mid,
             **self._facts(invoice, req, pay_url),
+            **extra,
         )
         mail = dataclasses.replace(mail, attachments=attachments)
         try:
@@ -102,7 +118,7 @@ class InvoiceMailActivities:
         except ApplicationError as e:
             if e.type != RECIPIENT_REJECTED:
                 raise
-            await self._fallback(invoice, req, str(e))
+            await self._fallback(invoice, req, str(e), extra)
             await self._record(req)
             return m.Delivered(channel="paper", bounced=True)
         await self._record(req, emailed=req.kind == "issued", pay_url=pay_url)
@@ -143,18 +159,28 @@ class InvoiceMailActivities:
                 req.number, f"notice:{req.kind}:{req.serial}", req.state.value, "", "workflow", now
             )
 
-    async def _fallback(self, invoice: InvoiceRecord, req: m.Notify, detail: str) -> None:
-        await self._paper(invoice, req)
+    async def _fallback(
+        self,
+        invoice: InvoiceRecord,
+        req: m.Notify,
+        detail: str,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        await self._paper(invoice, req, extra)
         await self._staff(invoice, "bounced", 1, detail=detail[:200], deadline=None)
 
-    async def _paper(self, invoice: InvoiceRecord, req: m.Notify) -> None:
-        details = {
+    async def _paper(
+        self, invoice: InvoiceRecord, req: m.Notify, extra: dict[str, Any] | None = None
+    ) -> None:
+        """A letter for the print shop; a demand's carries what its mail says (``extra``)."""
+        details: dict[str, Any] = {
             "kind": req.kind,
             "outstanding_grosze": req.outstanding.grosze,
             "due_date": req.due_date.isoformat(),
             "notice_until": req.notice_until.isoformat() if req.notice_until else None,
             "interest_grosze": req.interest.grosze if req.interest else None,
             "nrb": invoice.nrb,
+            **(extra or {}),
         }
         now = datetime.now(UTC)
         async with self._store.begin() as uow:
