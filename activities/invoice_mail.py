@@ -99,6 +99,8 @@ class InvoiceMailActivities:
                     self._settings.invoice_seller, self._settings.invoice_seller_nip
                 ),
                 buyer_name=partner.name if partner else invoice.partner_number,
+                # A business buyer is named by its NIP too (VAT Act art. 106e ust. 1 pkt 5).
+                buyer_nip=partner.nip if partner and partner.kind == "business" else None,
                 ppes=ppes,
                 pay_url=pay_url,
             )

@@ -16,6 +16,7 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from stdnum.pl import nip
 
 from ebok.commercial import (
     DEFAULT_COMMERCIAL_INTEREST_RATES,
@@ -25,7 +26,18 @@ from ebok.commercial import (
 )
 from ebok.interest import DEFAULT_LATE_INTEREST_RATES, RateTable
 
-__all__ = ["DEV_ENV_FILE", "Settings", "SmtpSecurity", "parse_codec_keys"]
+__all__ = [
+    "DEMO_SELLER_NIP",
+    "DEV_ENV_FILE",
+    "DevSettings",
+    "Settings",
+    "SmtpSecurity",
+    "parse_codec_keys",
+]
+
+# The demo seller's NIP (a valid check digit) for `worker.py --dev` and the tests; a deployment
+# sets its own EBOK_INVOICE_SELLER_NIP.
+DEMO_SELLER_NIP = "1234563218"
 
 # PostgreSQL connections a process keeps open (ebok/store/db.py says why none beyond).
 DATABASE_POOL_SIZE = 30
@@ -181,7 +193,8 @@ class Settings(BaseSettings):
         default="127.0.0.1:8082", description="host:port of the payment webhook receiver"
     )
     invoice_seller: str = "eBOK Energia sp. z o.o., ul. Przykładowa 1, 00-001 Warszawa"
-    invoice_seller_nip: str | None = None
+    # Required (no default): every invoice and disconnection notice names the seller's NIP.
+    invoice_seller_nip: str = ""
 
     # Links and the registration process
     public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
@@ -296,6 +309,19 @@ class Settings(BaseSettings):
         EurRates.parse(v)
         return v
 
+    @field_validator("invoice_seller_nip")
+    @classmethod
+    def _seller_nip(cls, v: str) -> str:
+        # Runs on the default too (validate_default): a missing NIP stops the program here.
+        if not v.strip():
+            raise ValueError(
+                "EBOK_INVOICE_SELLER_NIP is required: the seller's NIP, printed on every invoice "
+                "and disconnection notice"
+            )
+        if not nip.is_valid(v):
+            raise ValueError("EBOK_INVOICE_SELLER_NIP is not a valid NIP (10 digits, check digit)")
+        return str(nip.compact(v))
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, v: str) -> str:
@@ -345,6 +371,13 @@ class Settings(BaseSettings):
 
         base = str(self.public_url).rstrip("/")
         return f"{base}/{path.lstrip('/')}" + (f"?{urlencode(query)}" if query else "")
+
+
+class DevSettings(Settings):
+    """`python worker.py --dev`: the embedded defaults, with the demo seller's NIP unless the
+    environment gives one."""
+
+    invoice_seller_nip: str = DEMO_SELLER_NIP
 
 
 @functools.lru_cache(maxsize=8)

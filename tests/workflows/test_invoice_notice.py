@@ -6,7 +6,10 @@ real store and SMTP."""
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
@@ -24,6 +27,17 @@ from tests.mailbox import addressed_to, body
 from tests.workflows.invoices import an_invoice
 
 EUR_RATE = "4.2500"  # a test figure, not a published NBP rate
+PDFTOTEXT = "/usr/bin/pdftotext"
+
+
+def pdf_text_of(mail: EmailMessage, tmp_path: Path) -> str:
+    (pdf,) = [a for a in mail.iter_attachments() if a.get_content_type() == "application/pdf"]
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(pdf.get_content())
+    done = subprocess.run(
+        [PDFTOTEXT, "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, timeout=30
+    )
+    return done.stdout.decode()
 
 
 def month_end_before(day: date) -> date:
@@ -36,6 +50,7 @@ async def test_demand_names_seller_all_arrears_deadline_payment_and_complaint_ri
     store: Store,
     smtpd: DevSmtpServer,
     ebok_for: Any,
+    tmp_path: Path,
 ) -> None:
     due = datetime.now(UTC).date() + timedelta(days=14)
     rates = f"{month_end_before(due).isoformat()}:{EUR_RATE}"
@@ -73,6 +88,15 @@ async def test_demand_names_seller_all_arrears_deadline_payment_and_complaint_ri
     assert format_nrb(company.invoice["nrb"]) in text  # how to pay
     assert "art. 6c" in text and "uważa się za uwzględnioną" in text
     assert "w transakcjach handlowych" in text and "70 euro" in text and str(Money(29750)) in text
+
+    # The e-invoice's PDF names the business buyer by its NIP, and the seller by ours.
+    async with store.begin() as uow:
+        buyer = await uow.billing.partner(company.partner.number)
+    assert buyer is not None and buyer.nip
+    e_invoice = f"Faktura {company.number} na kwotę"
+    (issued,) = [x for x in addressed_to(mails, company.email) if e_invoice in x["Subject"]]
+    pdf_text = pdf_text_of(issued, tmp_path).replace("-", "")
+    assert f"NIP: {buyer.nip}" in pdf_text and f"NIP: {settings.invoice_seller_nip}" in pdf_text
 
     (plain_demand,) = [
         x for x in addressed_to(mails, household.email) if "Wezwanie" in x["Subject"]

@@ -84,7 +84,9 @@ async def test_an_unknown_step_fails_the_task_and_files_nothing(
     # fails the task (retried, shown in the UI) and leaves the invoice open. The test
     # environment's client would turn an AssertionError into a workflow failure instead: the
     # worker gets a client without that interceptor.
-    plain = Client(**{**skipping_env.client.config(), "interceptors": []})
+    config = skipping_env.client.config()
+    config["interceptors"] = []
+    plain = Client(**config)
     worker = Worker(
         plain,
         task_queue=settings.task_queue,
