@@ -55,21 +55,22 @@ class InvoiceMailActivities:
         mid = message_id(f"invoice-{req.kind}", req.number, req.serial, self._composer.domain)
         async with self._store.begin() as uow:
             invoice = await invoice_of(uow, req.number)
-            consent = None if req.paper_only else await uow.consents.active_for(
-                invoice.partner_number
-            )  # fmt: skip
+            consent = (
+                None if req.paper_only else await uow.consents.active_for(invoice.partner_number)
+            )
             already_sent = consent is not None and await uow.mail.was_sent(mid)
             partner = await uow.billing.partner(invoice.partner_number)
             # The notice names all the customer's arrears (Energy Law art. 6b ust. 3).
-            arrears = (
-                await arrears_of(uow, invoice.partner_number, (req.at or datetime.now(UTC)).date())
-                if req.kind == "demand"
-                else []
+            served_on = (req.at or datetime.now(UTC)).date()
+            demand = req.kind == "demand"
+            arrears = await arrears_of(uow, invoice.partner_number, served_on) if demand else []
+            of_partner = (
+                [] if invoice.ppe else await uow.billing.ppes_of_partner(invoice.partner_number)
             )
-            ppes = [invoice.ppe] if invoice.ppe else [
-                p.ppe for p in await uow.billing.ppes_of_partner(invoice.partner_number)
-                if p.contract_account == invoice.contract_account
-            ]  # fmt: skip
+            same_account = [
+                p.ppe for p in of_partner if p.contract_account == invoice.contract_account
+            ]
+            ppes = [invoice.ppe] if invoice.ppe else same_account
         if already_sent:  # a retry after the send: only the record may be missing
             await self._record(req, emailed=req.kind == "issued")
             return m.Delivered(channel="email")
@@ -133,8 +134,14 @@ class InvoiceMailActivities:
             invoice = await invoice_of(uow, req.number)
             standing = await uow.invoices.standing(req.number, datetime.now(UTC))
         outstanding = Money(max(standing.amount_due - standing.paid, 0))
-        issued = m.Notify(number=req.number, kind="issued", state=m.State.OPEN,
-                          outstanding=outstanding, due_date=invoice.due_date)  # fmt: skip
+        assert invoice.due_date is not None
+        issued = m.Notify(
+            number=req.number,
+            kind="issued",
+            state=m.State.OPEN,
+            outstanding=outstanding,
+            due_date=invoice.due_date,
+        )
         await self._fallback(invoice, issued, req.detail or "bounced")
 
     @activity.defn(name=m.ESCALATE)
@@ -207,8 +214,8 @@ class InvoiceMailActivities:
         deadline: datetime | None,
     ) -> None:
         run = activity.info().workflow_run_id or "-"
-        mid = message_id(f"invoice-staff-{reason}", invoice.number, f"{run}.{serial}",
-                         self._composer.domain)  # fmt: skip
+        kind, domain = f"invoice-staff-{reason}", self._composer.domain
+        mid = message_id(kind, invoice.number, f"{run}.{serial}", domain)
         async with self._store.begin() as uow:
             if await uow.mail.was_sent(mid):
                 return
@@ -253,10 +260,8 @@ class InvoiceMailActivities:
             return None
         # Kept at once: a retry of this activity reuses it instead of asking again.
         async with self._store.begin() as uow:
-            await uow.invoices.set_delivery(
-                invoice.number, invoice.delivery or "pending", datetime.now(UTC),
-                created.redirect_url,
-            )  # fmt: skip
+            delivery, now = invoice.delivery or "pending", datetime.now(UTC)
+            await uow.invoices.set_delivery(invoice.number, delivery, now, created.redirect_url)
         return created.redirect_url
 
     def _facts(self, invoice: InvoiceRecord, req: m.Notify, pay_url: str | None) -> dict[str, str]:

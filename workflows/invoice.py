@@ -272,12 +272,12 @@ class InvoiceLifecycle(InvoiceState):
 
     # --- messages -----------------------------------------------------------------------------
 
-    @workflow.signal
+    @workflow.signal(name=m.SIGNAL_PAYMENT)
     def payment(self, p: m.PaymentArrived) -> None:
         """A payment to apply (provider notification or bank transfer); repeats are dropped."""
         self._queue(p, None)
 
-    @workflow.update
+    @workflow.update(name=m.UPDATE_RECORD_PAYMENT)
     async def record_payment(self, req: m.RecordPayment) -> m.InvoiceStatus:
         key = self._queue(
             m.PaymentArrived(
@@ -307,13 +307,13 @@ class InvoiceLifecycle(InvoiceState):
             self._wake += 1
         return key
 
-    @workflow.signal
+    @workflow.signal(name=m.SIGNAL_BOUNCED)
     def bounced(self, b: m.Bounced) -> None:
         if self._bounce is None:
             self._bounce = b
             self._wake += 1
 
-    @workflow.signal
+    @workflow.signal(name=m.SIGNAL_COMPLAINT)
     def complaint(self, c: m.ComplaintFiled) -> None:
         """Dunning pauses until staff answer; one complaint at a time."""
         if self._complaint is None and not self._state.final:
@@ -322,7 +322,7 @@ class InvoiceLifecycle(InvoiceState):
             self._plan.complaint_filed(c.filed_at or workflow.now())
             self._wake += 1
 
-    @workflow.update
+    @workflow.update(name=m.UPDATE_ANSWER_COMPLAINT)
     async def answer_complaint(self, a: m.AnswerComplaint) -> m.InvoiceStatus:
         await workflow.wait_condition(lambda: self._complaint_recorded)
         async with self._lock:
@@ -343,7 +343,7 @@ class InvoiceLifecycle(InvoiceState):
         if self._complaint is None:
             raise ApplicationError("no complaint is open", type="WrongState")
 
-    @workflow.update
+    @workflow.update(name=m.UPDATE_CORRECT)
     async def correct(self, c: m.Correct) -> m.InvoiceStatus:
         async with self._lock:
             self._totals = await run_activity(
@@ -362,7 +362,7 @@ class InvoiceLifecycle(InvoiceState):
         if c.correction_number == self._inv.number:
             raise ApplicationError("a correction has its own number", type="WrongState")
 
-    @workflow.update
+    @workflow.update(name=m.UPDATE_WAIVE_REMINDER)
     async def waive_reminder(self, w: m.WaiveReminder) -> m.InvoiceStatus:
         step = self._plan.waive()
         async with self._lock:
@@ -377,7 +377,7 @@ class InvoiceLifecycle(InvoiceState):
         if self._plan.waivable() is None:
             raise ApplicationError("no reminder or demand is pending", type="WrongState")
 
-    @workflow.update
+    @workflow.update(name=m.UPDATE_CANCEL)
     async def cancel(self, c: m.CancelInvoice) -> m.InvoiceStatus:
         async with self._lock:
             self._totals = await run_activity(

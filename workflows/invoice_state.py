@@ -89,7 +89,7 @@ class InvoiceState:
             head += f". Supply suspension filed ({', '.join(self._suspended)})"
         return head + (f". {self._detail}" if self._detail else "")
 
-    @workflow.query
+    @workflow.query(name=m.QUERY_STATUS)
     def status(self) -> m.InvoiceStatus:
         step, at = self._plan.next(self._complaint is not None)
         final = self._state.final

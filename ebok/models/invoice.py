@@ -44,6 +44,18 @@ ESCALATE = "invoice.escalate"
 FILE_SUSPENSION = "invoice.file_suspension"
 WITHDRAW_SUSPENSION = "invoice.withdraw_suspension"
 
+# Message names: the facade (and `temporal workflow signal|update|query --name …`) and the
+# workflow refer to its signals, updates and query by these only.
+SIGNAL_PAYMENT = "payment"
+SIGNAL_COMPLAINT = "complaint"
+SIGNAL_BOUNCED = "bounced"
+UPDATE_RECORD_PAYMENT = "record_payment"
+UPDATE_ANSWER_COMPLAINT = "answer_complaint"
+UPDATE_CORRECT = "correct"
+UPDATE_WAIVE_REMINDER = "waive_reminder"
+UPDATE_CANCEL = "cancel"
+QUERY_STATUS = "status"
+
 _FROZEN = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 ContractAccount = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
