@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.mail import local_time
 from ebok.ids import format_nrb
+from ebok.interest import late_interest
 from ebok.models import invoice as m
 from ebok.money import Money
 from ebok.settings import Settings
@@ -97,6 +98,14 @@ async def test_demand_names_seller_all_arrears_deadline_payment_and_complaint_ri
     (issued,) = [x for x in addressed_to(mails, company.email) if e_invoice in x["Subject"]]
     pdf_text = pdf_text_of(issued, tmp_path).replace("-", "")
     assert f"NIP: {buyer.nip}" in pdf_text and f"NIP: {settings.invoice_seller_nip}" in pdf_text
+
+    # The balance counts a business partner's interest at the commercial rate too.
+    on = due + timedelta(days=30)
+    balance = await ebok.balance(company.partner.number, on)
+    (overdue,) = [i for a in balance.accounts for i in a.open_invoices if i.overdue]
+    table = settings.commercial_interest_table
+    assert overdue.interest == late_interest(Money(600_000), due, on, table)
+    assert overdue.interest > late_interest(Money(600_000), due, on, settings.late_interest_table)
 
     (plain_demand,) = [
         x for x in addressed_to(mails, household.email) if "Wezwanie" in x["Subject"]
