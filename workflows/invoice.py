@@ -173,22 +173,11 @@ class InvoiceLifecycle(InvoiceState):
         charges = demand_charges(
             self._in, self._totals.amount_due, self._totals.outstanding, now.date()
         )
-        comp = charges.compensation
-        self._compensation = comp.amount if comp else None
-        if charges.problems:
+        figures = charges.figures()
+        self._compensation = figures.compensation
+        if charges.problems:  # a rate missing from the settings: staff read why in the UI
             self._detail = "; ".join(charges.problems)
-        await self._notify(
-            "demand",
-            m.State.DEMANDED,
-            charges=m.DemandFigures(
-                interest=charges.interest,
-                interest_basis=charges.basis,
-                compensation=comp.amount if comp else None,
-                compensation_eur=comp.eur if comp else None,
-                eur_rate=comp.rate if comp else None,
-                eur_rate_date=comp.rate_date if comp else None,
-            ),
-        )
+        await self._notify("demand", m.State.DEMANDED, charges=figures)
         self._set(m.State.DEMANDED)
 
     async def _file_suspension(self) -> None:

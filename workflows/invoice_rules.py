@@ -42,6 +42,18 @@ class DemandCharges:
     compensation: Compensation | None  # business debtors only
     problems: tuple[str, ...]  # a charge that could not be worked out, for the staff's detail
 
+    def figures(self) -> m.DemandFigures:
+        """What the notice activity is told."""
+        comp = self.compensation
+        return m.DemandFigures(
+            interest=self.interest,
+            interest_basis=self.basis,
+            compensation=comp.amount if comp else None,
+            compensation_eur=comp.eur if comp else None,
+            eur_rate=comp.rate if comp else None,
+            eur_rate_date=comp.rate_date if comp else None,
+        )
+
 
 def demand_charges(
     inp: m.InvoiceInput, amount_due: Money, outstanding: Money, today: date
