@@ -63,6 +63,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "SMTP_SECURITY": settings.smtp_security.value,
         "TOKEN_KEY": settings.token_key.get_secret_value() if settings.token_key else None,
         "MAIL_FROM": settings.mail_from,
+        "INVOICE_SELLER_NIP": settings.invoice_seller_nip,
         "PUBLIC_URL": str(settings.public_url),
         "OPERATOR_ADAPTER": settings.operator_adapter,
         "OPERATOR_REGISTRY": str(settings.operator_registry)

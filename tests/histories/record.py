@@ -49,7 +49,7 @@ async def _save(client: Client, workflow_id: str, name: str) -> None:
     print(f"wrote {name}.json ({len(history.events)} events)")
 
 
-PROCESSES = ("registration", "linking", "einvoice", "invoices", "outage")
+PROCESSES = ("registration", "linking", "einvoice", "invoices", "business_invoice", "outage")
 
 
 async def main(only: set[str]) -> None:
@@ -72,6 +72,8 @@ async def main(only: set[str]) -> None:
             await _record_einvoice(env, settings, store, email, ebok)
         if "invoices" in only:
             await _record_invoices(env, settings, store, email, ebok)
+        if "business_invoice" in only:
+            await _record_business_invoice(env, settings, store, email)
         if "outage" in only:
             await _record_outage(env, settings, store, email)
         await ebok.aclose()
@@ -182,6 +184,31 @@ async def _record_invoices(
         await ebok.record_payment(dunned.number, "KASA-REPLAY", "245,67", "replay")
         await outcome(env, dunned.workflow_id, object)
         await _save(env.client, dunned.workflow_id, "invoice_dunned_suspended_paid")
+
+
+async def _record_business_invoice(
+    env: WorkflowEnvironment, settings: Settings, store: Store, email: MemorySender
+) -> None:
+    """A business partner's invoice demanded with commercial interest and the recovery
+    compensation, then paid (the EUR rate is a test figure for the month before the due one)."""
+    billed = await an_invoice(store, business=True)
+    due = billed.invoice["due_date"]
+    month_end = due.replace(day=1) - timedelta(days=1)
+    rated = make_settings(
+        settings.database_url,
+        settings.smtp_port,
+        task_queue=settings.task_queue,
+        eur_pln_rates=f"{month_end.isoformat()}:4.2500",
+    )
+    ebok = EbokClient(env.client, store, rated)
+    operator = SandboxOperator(billed.partner.registry)
+    async with worker_for(env.client, rated, store, email, operator):
+        await ebok.issue_invoice(billed.invoice)
+        await env.sleep(timedelta(days=14 + 30, hours=2))
+        await ebok.record_payment(billed.number, "KASA-REPLAY-B2B", "245,67", "replay")
+        await outcome(env, billed.workflow_id, object)
+        await _save(env.client, billed.workflow_id, "invoice_business_demanded_paid")
+    await ebok.aclose()
 
 
 async def _record_outage(
