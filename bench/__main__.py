@@ -1,5 +1,6 @@
-"""``python -m bench SCENARIO --n N --db sqlite|postgres``: run a scenario on our engine and
-on bare Temporal, print the table, append the JSON line, draw the plot."""
+"""``python -m bench SCENARIO --n N --db sqlite|postgres``: run a scenario on our engine, on the
+bare mirror's workflow code with our activities, and on bare Temporal with no-op activities;
+print the table, append the JSON line, draw the plot."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from bench import report
 from bench.harness import DEFAULT_POSTGRES, Phase, measure, started
-from bench.scenarios import SCENARIOS
+from bench.scenarios import SCENARIOS, SIDES, Scenario
 
 
 def _worker_line(workers: int) -> str:
@@ -48,8 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--side",
-        choices=("both", "ours", "bare"),
-        default="both",
+        choices=("all", *SIDES),
+        default="all",
         help="one side only, e.g. under a profiler (no ratios then)",
     )
     p.add_argument(
@@ -88,20 +89,24 @@ def _commit() -> str | None:
     return out.stdout.strip()
 
 
-def phase_order(side: str, rounds: int) -> list[str]:
-    """The phases in turn: ours, bare, then bare, ours, and so on. The machine's speed drifts
-    within minutes; with two rounds or more, neither side is measured only first or only
-    last, so a steady drift weighs on both alike."""
-    pairs = [("ours", "bare") if r % 2 == 0 else ("bare", "ours") for r in range(rounds)]
-    return [s for pair in pairs for s in pair if side in ("both", s)]
+def phase_order(sides: list[str], rounds: int) -> list[str]:
+    """The phases in turn: ours, mirror, bare, then bare, mirror, ours, and so on. The
+    machine's speed drifts within minutes; with two rounds or more, neither side is measured
+    only first or only last, so a steady drift weighs on all alike."""
+    return [s for r in range(rounds) for s in (sides if r % 2 == 0 else sides[::-1])]
+
+
+def _sides(scenario: Scenario, chosen: str) -> list[str]:
+    present = [s for s in SIDES if s != "mirror" or scenario.mirror is not None]
+    return [s for s in present if chosen in ("all", s)]
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
     scenario = SCENARIOS[args.scenario]
     # Other work on the machine skews both sides; the load at the start is kept with the figures.
     load_at_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    ours: Phase | None = None
-    bare: Phase | None = None
+    phases: dict[str, Phase] = {}
+    order = phase_order(_sides(scenario, args.side), args.rounds)
     async with started(
         args.db,
         args.postgres_url,
@@ -111,12 +116,10 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         args.workers,
     ) as stack:
         shape = (args.n, args.concurrency, args.warmup, args.history_sample, args.timeout)
-        for side in phase_order(args.side, args.rounds):
-            phase = await measure(stack, scenario.ours if side == "ours" else scenario.bare, *shape)
-            if side == "ours":
-                ours = phase if ours is None else ours.then(phase)
-            else:
-                bare = phase if bare is None else bare.then(phase)
+        for side in order:
+            phase = await measure(stack, scenario.side(side), *shape)
+            earlier = phases.get(side)
+            phases[side] = phase if earlier is None else earlier.then(phase)
         temporal = stack.temporal
     meta = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -134,9 +137,9 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "loadavg_1m_at_start": load_at_start,
-        "order": phase_order(args.side, args.rounds),
+        "order": order,
     }
-    return report.record(meta, ours, bare)
+    return report.record(meta, phases)
 
 
 def main(argv: list[str] | None = None) -> None:

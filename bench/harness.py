@@ -22,6 +22,7 @@ import tempfile
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import (
     AbstractAsyncContextManager,
@@ -38,6 +39,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from bench.actions import KINDS
+from bench.actions import actions as billable
 from bench.bare import BARE_WORKFLOWS, BareActivities
 from bench.child import REPO, WORKER_PY, child_process, clean_env, worker_env
 from bench.inbox import BareInbox
@@ -50,9 +53,21 @@ from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 
 __all__ = [
-    "BareWorker", "Finish", "Iteration", "Phase", "Running", "Side", "Stack", "Timings",
-    "bare_worker", "measure", "our_worker", "started",
-]  # fmt: skip
+    "BareWorker",
+    "Finish",
+    "Iteration",
+    "Phase",
+    "Running",
+    "Side",
+    "Stack",
+    "Timings",
+    "WorkerStarter",
+    "bare_worker",
+    "measure",
+    "mirror_worker",
+    "our_worker",
+    "started",
+]
 
 log = logging.getLogger("bench")
 
@@ -248,6 +263,29 @@ async def our_worker(
         yield pids
 
 
+# Starts a side's worker processes from the facade's settings (or an environment of its own)
+# and yields their pids: ``our_worker`` or ``mirror_worker``.
+WorkerStarter = Callable[..., AbstractAsyncContextManager[tuple[int, ...]]]
+
+
+def _with_bench(env: dict[str, str]) -> dict[str, str]:
+    """The bench package is not installed with the project: a child finds it in the repo."""
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+@asynccontextmanager
+async def mirror_worker(
+    stack: Stack, settings: Settings, env: Mapping[str, str] | None = None
+) -> AsyncIterator[tuple[int, ...]]:
+    """``python -m bench.mirror_worker``, configured exactly as :func:`our_worker`: the bare
+    mirror's workflow code under our workflow types, with our activities."""
+    argv = [sys.executable, "-m", "bench.mirror_worker"]
+    environ = _with_bench(dict(env or worker_env(settings)))
+    async with worker_processes("bench.mirror_worker", argv, environ, stack.workers) as pids:
+        yield pids
+
+
 @dataclass(frozen=True)
 class BareWorker:
     task_queue: str
@@ -276,13 +314,10 @@ async def bare_worker(stack: Stack) -> AsyncIterator[BareWorker]:
             finally:
                 await acts.aclose()
             return
-        argv = [
-            sys.executable, "-m", "bench.bare_worker", "--address", stack.temporal_address,
-            "--namespace", stack.namespace, "--task-queue", task_queue, "--inbox", inbox.address,
-        ]  # fmt: skip
-        env = clean_env()
-        # The bench package is not installed with the project: the child finds it in the repo.
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        where = ("--address", stack.temporal_address, "--namespace", stack.namespace)
+        argv = [sys.executable, "-m", "bench.bare_worker", *where, "--task-queue", task_queue]
+        argv += ["--inbox", inbox.address]
+        env = _with_bench(clean_env())
         async with worker_processes("bench.bare_worker", argv, env, stack.workers) as pids:
             yield BareWorker(task_queue, inbox, pids)
 
@@ -303,6 +338,8 @@ class Phase:
     events_per_workflow: float | None
     usage: Usage
     extra: dict[str, float] = field(default_factory=dict)  # from the scenario's finish
+    actions_per_workflow: float | None = None  # Temporal Cloud's billable actions
+    actions_by_kind: dict[str, float] = field(default_factory=dict)
 
     @property
     def throughput(self) -> float:
@@ -311,12 +348,7 @@ class Phase:
     def then(self, later: Phase) -> Phase:
         """This phase and a later one of the same side, as one: iterations, time and CPU
         added up, latencies pooled, the scenario's own figures and events averaged."""
-        events = [e for e in (self.events_per_workflow, later.events_per_workflow) if e is not None]
         names = dict.fromkeys([*self.latencies_s, *later.latencies_s])
-        extra = {
-            k: statistics.fmean(p.extra[k] for p in (self, later) if k in p.extra)
-            for k in dict.fromkeys([*self.extra, *later.extra])
-        }
         return Phase(
             n=self.n + later.n,
             concurrency=self.concurrency,
@@ -326,9 +358,11 @@ class Phase:
             latencies_s={
                 k: self.latencies_s.get(k, []) + later.latencies_s.get(k, []) for k in names
             },
-            events_per_workflow=statistics.fmean(events) if events else None,
+            events_per_workflow=_mean(self.events_per_workflow, later.events_per_workflow),
             usage=self.usage.then(later.usage),
-            extra=extra,
+            extra=_means(self.extra, later.extra),
+            actions_per_workflow=_mean(self.actions_per_workflow, later.actions_per_workflow),
+            actions_by_kind=_means(self.actions_by_kind, later.actions_by_kind),
         )
 
     def percentiles_ms(self, name: str) -> dict[str, float]:
@@ -339,6 +373,17 @@ class Phase:
             return {q: values[0] * 1000 for q in ("p50", "p95", "p99")}
         cuts = statistics.quantiles(values, n=100, method="inclusive")
         return {"p50": cuts[49] * 1000, "p95": cuts[94] * 1000, "p99": cuts[98] * 1000}
+
+
+def _mean(*values: float | None) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.fmean(known) if known else None
+
+
+def _means(*figures: dict[str, float]) -> dict[str, float]:
+    """Per name, the mean over the dicts that have it."""
+    names = dict.fromkeys(k for f in figures for k in f)
+    return {k: statistics.fmean(f[k] for f in figures if k in f) for k in names}
 
 
 @dataclass
@@ -367,12 +412,27 @@ async def _drive(
     return out
 
 
-async def _events_per_workflow(client: Client, ids: list[str], sample: int) -> float | None:
+@dataclass(frozen=True)
+class Histories:
+    """History events and billable actions per workflow, over a sample of a phase's workflows."""
+
+    events: float | None = None
+    actions: float | None = None
+    actions_by_kind: dict[str, float] = field(default_factory=dict)
+
+
+async def count_histories(client: Client, ids: list[str], sample: int) -> Histories:
     chosen = random.Random(0).sample(ids, min(sample, len(ids)))
     if not chosen:
-        return None
-    counts = [len((await client.get_workflow_handle(w).fetch_history()).events) for w in chosen]
-    return statistics.fmean(counts)
+        return Histories()
+    events: list[int] = []
+    counted: Counter[str] = Counter()
+    for w in chosen:
+        history = await client.get_workflow_handle(w).fetch_history()
+        events.append(len(history.events))
+        counted.update(billable(history.events))
+    by_kind = {k: counted[k] / len(chosen) for k in KINDS if counted[k]}
+    return Histories(statistics.fmean(events), sum(by_kind.values()), by_kind)
 
 
 async def measure(
@@ -409,7 +469,7 @@ async def measure(
         usage = meter.read()
         log.info("%s: measured in %.1f s; stopping the worker", name, wall)
     log.info("%s: stopped", name)
-    events = await _events_per_workflow(stack.client, driven.ids, history_sample)
+    histories = await count_histories(stack.client, driven.ids, history_sample)
     if running.cleanup is not None:
         await running.cleanup()
     if failures:
@@ -422,7 +482,9 @@ async def measure(
         failures=len(failures),
         first_failure=repr(failures[0]) if failures else None,
         latencies_s=timings.samples,
-        events_per_workflow=events,
+        events_per_workflow=histories.events,
+        actions_per_workflow=histories.actions,
+        actions_by_kind=histories.actions_by_kind,
         usage=usage,
         extra=extra,
     )
