@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import platform
@@ -71,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
         help="worker processes per side on the same task queue, as a deployment scales out",
     )
     p.add_argument("--no-record", action="store_true", help="print only: no JSON line, no plot")
+    p.add_argument(
+        "--json", type=Path, metavar="FILE", help="also write the run's JSON line to FILE"
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log the phases as they go")
     return p
 
@@ -162,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
     line = asyncio.run(_run(args))
     print(report.table(line))
     print(f"worker: {line['worker']}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(line, sort_keys=True) + "\n", encoding="utf-8")
     if args.no_record:
         return
     print(f"appended to {report.append(line)}")
