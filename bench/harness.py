@@ -133,6 +133,7 @@ class Stack:
     namespace: str
     bare_in_process: bool = False
     workers: int = 1  # worker processes per side
+    dev_server: bool = True  # the bench started Temporal (else: an external cluster)
     tag: str = field(default_factory=lambda: secrets.token_hex(3))
 
     def settings(self, **overrides: Any) -> Settings:
@@ -205,6 +206,7 @@ async def started(
         url = await stack.enter_async_context(_database(db, postgres_url))
         smtpd = await stack.enter_async_context(SmtpSink())
         converter = data_converter({})  # no payload codec: see README
+        dev_server = not temporal_address
         if temporal_address:
             client = await Client.connect(
                 temporal_address, namespace=namespace, data_converter=converter
@@ -230,6 +232,7 @@ async def started(
             namespace=namespace,
             bare_in_process=bare_in_process,
             workers=workers,
+            dev_server=dev_server,
         )
 
 
@@ -458,7 +461,7 @@ async def measure(
             )
         log.info("%s: warmed up; measuring %d", name, n)
         timings = Timings()
-        meter = Meter(running.worker_pids)
+        meter = Meter(running.worker_pids, stack.dev_server)
         began = time.perf_counter()
         driven = await _drive(one, range(warmup, warmup + n), concurrency, timings, timeout)
         # Until the last success: iterations that time out would otherwise stretch the wall

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,27 +79,30 @@ Row = tuple[str, dict[str, float | None], int]  # label, figure by side, digits
 def _rows(line: dict[str, Any]) -> list[Row]:
     sides: dict[str, dict[str, Any]] = {side: line.get(side) or {} for side in SIDES}
 
-    def each(pick: Callable[[dict[str, Any]], float | None]) -> dict[str, float | None]:
-        return {side: pick(figures) for side, figures in sides.items()}
-
-    def key(name: str) -> dict[str, float | None]:
-        return each(lambda f: f.get(name))
+    def key(*path: str) -> dict[str, float | None]:
+        """Each side's figure under ``path`` (nested keys); None where a side has none."""
+        out: dict[str, float | None] = {}
+        for side, figures in sides.items():
+            value: Any = figures
+            for name in path:
+                value = value.get(name) if isinstance(value, dict) else None
+            out[side] = value
+        return out
 
     unit = line["unit"][:-1]
     rows: list[Row] = [(f"throughput ({line['unit']}/s)", key("throughput_per_s"), 1)]
     for name in line.get("latencies") or LATENCIES:
         for q in ("p50", "p95", "p99"):
-            pick = each(lambda f, n=name, q=q: f.get("latency_ms", {}).get(n, {}).get(q))
-            rows.append((f"{name} {q} (ms)", pick, 0))
+            rows.append((f"{name} {q} (ms)", key("latency_ms", name, q), 0))
     # The scenario's own figures (its finish step), in the order it gave them.
     for name in dict.fromkeys(k for f in sides.values() for k in f.get("extra") or {}):
-        rows.append((name, each(lambda f, n=name: (f.get("extra") or {}).get(n)), 1))
+        rows.append((name, key("extra", name), 1))
     rows += [
         ("history events/workflow", key("events_per_workflow"), 1),
         ("billable actions/workflow", key("actions_per_workflow"), 1),
     ]
     for kind in KINDS:
-        by_kind = each(lambda f, k=kind: (f.get("actions_by_kind") or {}).get(k))
+        by_kind = key("actions_by_kind", kind)
         if any(v is not None for v in by_kind.values()):
             rows.append((f"  {kind}", by_kind, 1))
     rows += [
@@ -136,10 +139,8 @@ def table(line: dict[str, Any]) -> str:
     out = [_head(line), f"{'':{width}}  {columns}"]
     for label, by_side, digits in rows:
         ours, mirror, bare = (by_side[side] for side in SIDES)
-        figures = "  ".join(f"{_num(by_side[side], digits):>10}" for side in SIDES)
-        out.append(
-            f"{label:{width}}  {figures}  {_ratio(ours, mirror):>11}  {_ratio(ours, bare):>9}"
-        )
+        cells = "  ".join(f"{_num(by_side[side], digits):>10}" for side in SIDES)
+        out.append(f"{label:{width}}  {cells}  {_ratio(ours, mirror):>11}  {_ratio(ours, bare):>9}")
     scope = next((f["peak_rss_scope"] for s in SIDES if (f := line.get(s))), None)
     out.append(
         "ours = python worker.py; mirror = the bare mirror's workflow code with our activities "
