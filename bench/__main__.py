@@ -71,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="worker processes per side on the same task queue, as a deployment scales out",
     )
+    p.add_argument(
+        "--half-saturation",
+        action="store_true",
+        help="latency at half load: each phase first finds the side's saturated throughput "
+        "(closed loop, --concurrency), then measures --n iterations arriving at half that "
+        "rate (open loop, Poisson arrivals); the table is the second",
+    )
     p.add_argument("--no-record", action="store_true", help="print only: no JSON line, no plot")
     p.add_argument(
         "--json", type=Path, metavar="FILE", help="also write the run's JSON line to FILE"
@@ -122,6 +129,11 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         shape = (args.n, args.concurrency, args.warmup, args.history_sample, args.timeout)
         for side in order:
             phase = await measure(stack, scenario.side(side), *shape)
+            if args.half_saturation:
+                rate = phase.throughput / 2
+                saturated = phase.throughput
+                phase = await measure(stack, scenario.side(side), *shape, rate=rate)
+                phase.saturated_per_s = saturated
             earlier = phases.get(side)
             phases[side] = phase if earlier is None else earlier.then(phase)
         temporal = stack.temporal
@@ -142,6 +154,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "loadavg_1m_at_start": load_at_start,
         "order": order,
+        "half_saturation": args.half_saturation,
     }
     return report.record(meta, phases)
 

@@ -341,6 +341,8 @@ class Phase:
     events_per_workflow: float | None
     usage: Usage
     extra: dict[str, float] = field(default_factory=dict)  # from the scenario's finish
+    rate_per_s: float | None = None  # open loop: arrivals a second (None: closed loop)
+    saturated_per_s: float | None = None  # the closed-loop throughput the rate was set from
     actions_per_workflow: float | None = None  # Temporal Cloud's billable actions
     actions_by_kind: dict[str, float] = field(default_factory=dict)
 
@@ -355,6 +357,8 @@ class Phase:
         return Phase(
             n=self.n + later.n,
             concurrency=self.concurrency,
+            rate_per_s=_mean(self.rate_per_s, later.rate_per_s),
+            saturated_per_s=_mean(self.saturated_per_s, later.saturated_per_s),
             wall_s=self.wall_s + later.wall_s,
             failures=self.failures + later.failures,
             first_failure=self.first_failure or later.first_failure,
@@ -396,13 +400,35 @@ class _Driven:
     last_success: float = 0.0  # perf_counter when the last successful iteration ended
 
 
+def arrivals(count: int, rate: float, seed: int = 0) -> list[float]:
+    """Seconds from the start at which each of ``count`` iterations arrives, as a Poisson
+    process of ``rate`` a second (exponential gaps; seeded, so runs compare)."""
+    rng = random.Random(seed)
+    out, at = [], 0.0
+    for _ in range(count):
+        out.append(at)
+        at += rng.expovariate(rate)
+    return out
+
+
 async def _drive(
-    one: Iteration, indices: range, concurrency: int, timings: Timings, timeout: float
+    one: Iteration,
+    indices: range,
+    concurrency: int,
+    timings: Timings,
+    timeout: float,
+    rate: float | None = None,
 ) -> _Driven:
-    gate = asyncio.Semaphore(concurrency)
+    """Closed loop: ``concurrency`` iterations in flight, the next as soon as one ends. Open
+    loop (``rate``): each iteration arrives at its moment of a Poisson process, whether the
+    earlier ones have ended or not, as customers do."""
+    gate = asyncio.Semaphore(concurrency if rate is None else len(indices) or 1)
+    moments = arrivals(len(indices), rate) if rate is not None else [0.0] * len(indices)
+    began = time.perf_counter()
     out = _Driven()
 
-    async def guarded(i: int) -> None:
+    async def guarded(i: int, at: float) -> None:
+        await asyncio.sleep(max(0.0, began + at - time.perf_counter()))  # its arrival
         async with gate:
             try:
                 async with asyncio.timeout(timeout):  # a stuck iteration must not hang the run
@@ -411,7 +437,7 @@ async def _drive(
             except Exception as e:  # counted and reported; the run goes on
                 out.failures.append(e)
 
-    await asyncio.gather(*(guarded(i) for i in indices))
+    await asyncio.gather(*(guarded(i, at) for i, at in zip(indices, moments, strict=True)))
     return out
 
 
@@ -446,7 +472,10 @@ async def measure(
     warmup: int,
     history_sample: int,
     timeout: float,
+    rate: float | None = None,
 ) -> Phase:
+    """One phase of a side: warm-up, then ``n`` iterations, closed loop at ``concurrency`` or,
+    with ``rate``, open loop at that many arrivals a second."""
     name = getattr(side, "__module__", "") + "." + getattr(side, "__qualname__", repr(side))
     log.info("%s: starting", name)
     # Every phase its own customers, logins and workflow ids: a side may be measured twice.
@@ -463,7 +492,8 @@ async def measure(
         timings = Timings()
         meter = Meter(running.worker_pids, stack.dev_server)
         began = time.perf_counter()
-        driven = await _drive(one, range(warmup, warmup + n), concurrency, timings, timeout)
+        measured = range(warmup, warmup + n)
+        driven = await _drive(one, measured, concurrency, timings, timeout, rate)
         # Until the last success: iterations that time out would otherwise stretch the wall
         # time by the timeout and hide the throughput of the ones that worked.
         wall = (driven.last_success or time.perf_counter()) - began
@@ -481,6 +511,7 @@ async def measure(
     return Phase(
         n=n,
         concurrency=concurrency,
+        rate_per_s=rate,
         wall_s=wall,
         failures=len(failures),
         first_failure=repr(failures[0]) if failures else None,

@@ -27,6 +27,8 @@ def _phase(p: Phase) -> dict[str, Any]:
     driver, workers = p.usage.driver, p.usage.workers
     return {
         "throughput_per_s": p.throughput,
+        "rate_per_s": p.rate_per_s,
+        "saturated_per_s": p.saturated_per_s,
         "wall_s": p.wall_s,
         "failures": p.failures,
         "first_failure": p.first_failure,
@@ -91,6 +93,11 @@ def _rows(line: dict[str, Any]) -> list[Row]:
 
     unit = line["unit"][:-1]
     rows: list[Row] = [(f"throughput ({line['unit']}/s)", key("throughput_per_s"), 1)]
+    if line.get("half_saturation"):
+        rows += [
+            ("saturated (closed loop, /s)", key("saturated_per_s"), 1),
+            ("open-loop arrivals (/s)", key("rate_per_s"), 1),
+        ]
     for name in line.get("latencies") or LATENCIES:
         for q in ("p50", "p95", "p99"):
             rows.append((f"{name} {q} (ms)", key("latency_ms", name, q), 0))

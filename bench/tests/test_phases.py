@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.__main__ import phase_order
-from bench.harness import Phase
+from bench.harness import Phase, arrivals
 from bench.meter import ProcessUsage, Usage
 
 SIDES = ["ours", "mirror", "bare"]
@@ -46,3 +46,12 @@ def test_two_phases_of_a_side_add_up_as_one() -> None:
     assert both.usage.server_cpu_s is None  # unknown in either phase: unknown
     assert both.extra == {"runs": 4.0} and both.events_per_workflow == 10.0
     assert both.actions_per_workflow == 4.0 and both.actions_by_kind == {"timers": 4.0}
+
+
+def test_open_loop_arrivals_are_a_seeded_poisson_process() -> None:
+    moments = arrivals(2000, rate=50.0)
+    assert moments[0] == 0.0
+    assert all(b > a for a, b in zip(moments, moments[1:], strict=False))
+    assert moments == arrivals(2000, rate=50.0)  # the same seed, the same arrivals
+    # 1999 gaps of mean 1/50 s: within 10 % of 40 s (the spread of the mean is about 2 %).
+    assert 36.0 < moments[-1] < 44.0
