@@ -15,10 +15,11 @@ with workflow.unsafe.imports_passed_through():
 @workflow.defn(name=m.WORKFLOW_TYPE)
 class MirrorInvoice:
     """``BareInvoice`` with our inputs: record the invoice, deliver it (the e-mail with its PDF),
-    then wait for the ``payment`` signal under a timer until the first reminder."""
+    then wait for the ``payment`` signal under a timer until the first reminder; a payment is
+    applied (one activity) and confirmed by mail (one activity)."""
 
     def __init__(self) -> None:
-        self._paid = False
+        self._payment: m.PaymentArrived | None = None
 
     @workflow.run
     async def run(self, inp: m.InvoiceInput) -> str:
@@ -34,11 +35,19 @@ class MirrorInvoice:
         )
         await call(m.NOTIFY, notice, m.Delivered)
         try:
-            await workflow.wait_condition(lambda: self._paid, timeout=UNTIL_REMINDER)
+            await workflow.wait_condition(self._paid, timeout=UNTIL_REMINDER)
         except TimeoutError:
             return "reminded"
+        assert self._payment is not None
+        apply = m.ApplyPayment(number=invoice.number, payment=self._payment, at=workflow.now())
+        totals = await call(m.APPLY_PAYMENT, apply, m.Totals)
+        done = {"kind": "paid", "state": m.State.PAID, "outstanding": totals.outstanding}
+        await call(m.NOTIFY, notice.model_copy(update=done), m.Delivered)
         return "paid"
+
+    def _paid(self) -> bool:
+        return self._payment is not None
 
     @workflow.signal
     def payment(self, p: m.PaymentArrived) -> None:
-        self._paid = True
+        self._payment = p

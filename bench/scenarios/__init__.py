@@ -52,5 +52,6 @@ def register(scenario: Scenario) -> Scenario:
 from bench.scenarios import billing as _billing  # noqa: E402, F401
 from bench.scenarios import einvoice as _einvoice  # noqa: E402, F401
 from bench.scenarios import linking as _linking  # noqa: E402, F401
+from bench.scenarios import payment as _payment  # noqa: E402, F401
 from bench.scenarios import registration as _registration  # noqa: E402, F401
 from bench.scenarios import storm as _storm  # noqa: E402, F401
