@@ -20,6 +20,16 @@ from bench.harness import DEFAULT_POSTGRES, Phase, measure, started
 from bench.scenarios import SCENARIOS, SIDES, Scenario
 
 
+def _side_list(text: str) -> tuple[str, ...]:
+    if text == "all":
+        return SIDES
+    chosen = tuple(dict.fromkeys(name.strip() for name in text.split(",")))
+    unknown = [name for name in chosen if name not in SIDES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"not a side: {', '.join(unknown) or text!r}")
+    return tuple(s for s in SIDES if s in chosen)  # a round's order, whatever the given one
+
+
 def _worker_line(workers: int) -> str:
     count = "one worker process" if workers == 1 else f"{workers} worker processes"
     return (
@@ -50,9 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--side",
-        choices=("all", *SIDES),
-        default="all",
-        help="one side only, e.g. under a profiler (no ratios then)",
+        type=_side_list,
+        default=SIDES,
+        metavar="all|" + ",".join(SIDES),
+        help="the sides to run: all (default), or some of them by name, comma-separated (one "
+        "side, e.g. under a profiler, has no ratios)",
     )
     p.add_argument(
         "--rounds",
@@ -107,9 +119,8 @@ def phase_order(sides: list[str], rounds: int) -> list[str]:
     return [s for r in range(rounds) for s in (sides if r % 2 == 0 else sides[::-1])]
 
 
-def _sides(scenario: Scenario, chosen: str) -> list[str]:
-    present = [s for s in SIDES if s != "mirror" or scenario.mirror is not None]
-    return [s for s in present if chosen in ("all", s)]
+def _sides(scenario: Scenario, chosen: tuple[str, ...]) -> list[str]:
+    return [s for s in chosen if s != "mirror" or scenario.mirror is not None]
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:

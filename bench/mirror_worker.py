@@ -24,6 +24,8 @@ from bench.mirror_einvoice import MirrorEInvoice
 from bench.mirror_invoice import MirrorInvoice
 from bench.mirror_linking import MirrorLinking
 from bench.mirror_registration import MirrorRegistration
+from bench.mirror_storm_incident import MirrorStormIncident
+from bench.mirror_storm_report import MirrorStormReport
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.temporal import connect, runtime_for
@@ -32,7 +34,14 @@ __all__ = ["MIRROR_WORKFLOWS", "main"]
 
 log = logging.getLogger("bench.mirror_worker")
 
-MIRROR_WORKFLOWS: list[type] = [MirrorRegistration, MirrorLinking, MirrorInvoice, MirrorEInvoice]
+MIRROR_WORKFLOWS: list[type] = [
+    MirrorRegistration,
+    MirrorLinking,
+    MirrorInvoice,
+    MirrorEInvoice,
+    MirrorStormReport,
+    MirrorStormIncident,
+]
 
 
 async def serve(settings: Settings) -> None:

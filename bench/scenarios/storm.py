@@ -51,7 +51,15 @@ from bench.bare_storm import StormConfig, StormKey, StormReportInput
 from bench.bare_storm_incident import BareStormIncident
 from bench.bare_storm_report import BareStormReport
 from bench.child import worker_env
-from bench.harness import Running, Stack, Timings, bare_worker, our_worker
+from bench.harness import (
+    Running,
+    Stack,
+    Timings,
+    WorkerStarter,
+    bare_worker,
+    mirror_worker,
+    our_worker,
+)
 from bench.inbox import Arrival
 from bench.scenarios import Scenario, register
 from bench.smtp_sink import SmtpSink
@@ -279,7 +287,9 @@ def _settings(stack: Stack, folder: Path | None = None) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
+async def ours(
+    stack: Stack, planned: int, worker: WorkerStarter = our_worker
+) -> AsyncIterator[Running]:
     customers = _customers(stack.tag, planned)
     with tempfile.TemporaryDirectory(prefix="ebok-bench-storm-") as folder:
         settings = _settings(stack, Path(folder))
@@ -291,7 +301,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
         try:
             await _load(store, customers)
             async with (
-                our_worker(stack, settings, _env(settings)) as pids,
+                worker(stack, settings, _env(settings)) as pids,
                 _cleaned(stack.client, settings.task_queue),
             ):
                 facade = EbokClient(stack.client, store, settings)
@@ -337,6 +347,13 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
 
 
 @contextlib.asynccontextmanager
+async def mirror(stack: Stack, planned: int) -> AsyncIterator[Running]:
+    """Our driver and activities, the bare mirror's workflow code (``bench.mirror_worker``)."""
+    async with ours(stack, planned, mirror_worker) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
 async def bare(stack: Stack, planned: int) -> AsyncIterator[Running]:
     config = _config(_settings(stack))
     incidents = [f"bench-bare-incident-{stack.tag}-{a}" for a in range(AREAS)]
@@ -377,6 +394,7 @@ register(
         name="storm",
         unit="reports",
         ours=ours,
+        mirror=mirror,
         bare=bare,
         latencies=("report", "notified"),
         description="N outage reports over 3 areas, 3 tickets, restoration mailed to everyone",
