@@ -69,21 +69,20 @@ async def _load(store: Store, customers: list[Customer]) -> None:
     now = datetime.now(UTC)
     async with store.begin() as uow:
         for c in customers:
-            await uow.consents.grant(
-                Consent(
-                    c.account_id,
-                    c.partner_number,
-                    c.account_id,
-                    c.email,
-                    "pl",
-                    "2026-01",
-                    "web",
-                    now,
-                    now,
-                    None,
-                    None,
-                )  # fmt: skip
+            consent = Consent(
+                id=c.account_id,
+                partner_number=c.partner_number,
+                account_id=c.account_id,
+                email=c.email,
+                language="pl",
+                terms_version="2026-01",
+                channel="web",
+                requested_at=now,
+                granted_at=now,
+                withdrawn_at=None,
+                withdrawn_channel=None,
             )
+            await uow.consents.grant(consent)
 
 
 def _invoice(c: Customer, tag: str, i: int) -> dict[str, object]:
