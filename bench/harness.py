@@ -1,10 +1,11 @@
 """What every scenario shares: the servers, the worker processes, the concurrency driver and
 the measurements.
 
-A scenario supplies two *sides*, ours and bare. A side is an async context manager that
-prepares its data, starts its worker (a child process) and yields a :class:`Running`: one
-iteration (a coroutine function) and the worker's pid; the harness runs the iterations with
-bounded concurrency and measures the phase around them.
+A scenario supplies three *sides*: ours, the mirror (the bare workflow code with our
+activities) and bare. A side is an async context manager that prepares its data, starts its
+worker (a child process) and yields a :class:`Running`: one iteration (a coroutine function)
+and the worker's pid; the harness runs the iterations with bounded concurrency (or arriving at
+a given rate) and measures the phase around them.
 """
 
 from __future__ import annotations
