@@ -90,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
         "(closed loop, --concurrency), then measures --n iterations arriving at half that "
         "rate (open loop, Poisson arrivals); the table is the second",
     )
+    p.add_argument(
+        "--rate",
+        type=float,
+        help="open loop at this many arrivals a second (Poisson), instead of --concurrency",
+    )
     p.add_argument("--no-record", action="store_true", help="print only: no JSON line, no plot")
     p.add_argument(
         "--json", type=Path, metavar="FILE", help="also write the run's JSON line to FILE"
@@ -139,7 +144,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     ) as stack:
         shape = (args.n, args.concurrency, args.warmup, args.history_sample, args.timeout)
         for side in order:
-            phase = await measure(stack, scenario.side(side), *shape)
+            phase = await measure(stack, scenario.side(side), *shape, rate=args.rate)
             if args.half_saturation:
                 rate = phase.throughput / 2
                 saturated = phase.throughput
@@ -166,6 +171,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "loadavg_1m_at_start": load_at_start,
         "order": order,
         "half_saturation": args.half_saturation,
+        "rate": args.rate,
     }
     return report.record(meta, phases)
 
@@ -177,6 +183,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--rounds must be at least 1")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.rate is not None and (args.rate <= 0 or args.half_saturation):
+        parser.error("--rate: a positive rate, and not with --half-saturation")
     why_one = SCENARIOS[args.scenario].one_worker_only
     if args.workers > 1 and why_one:
         parser.error(f"--workers: {args.scenario} runs one worker per side ({why_one})")

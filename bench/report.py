@@ -93,7 +93,7 @@ def _rows(line: dict[str, Any]) -> list[Row]:
 
     unit = line["unit"][:-1]
     rows: list[Row] = [(f"throughput ({line['unit']}/s)", key("throughput_per_s"), 1)]
-    if line.get("half_saturation"):
+    if line.get("half_saturation") or line.get("rate"):
         rows += [
             ("saturated (closed loop, /s)", key("saturated_per_s"), 1),
             ("open-loop arrivals (/s)", key("rate_per_s"), 1),
