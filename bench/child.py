@@ -69,6 +69,11 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "OPERATOR_REGISTRY": str(settings.operator_registry)
         if settings.operator_registry
         else None,
+        # The sandbox payment provider's ledger, shared with the bench (which pays there).
+        "PAYMENTS_SANDBOX_DIR": str(settings.payments_sandbox_dir.resolve()),
+        "PAYMENTS_SANDBOX_KEY": settings.payments_sandbox_key.get_secret_value()
+        if settings.payments_sandbox_key
+        else None,
     }
     env = clean_env()
     env.update({f"EBOK_{k}": v for k, v in values.items() if v is not None})
