@@ -17,7 +17,7 @@ what operators see (``status``, search attributes, the details line):
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from temporalio import workflow
@@ -65,6 +65,9 @@ WATCH_PATCH = "outage-watch-ticket"
 # Patch id of finishing a merged incident only once its reports have moved: its last batch
 # closed the reports it still had, and could catch them just as they joined the other one.
 MERGE_PATCH = "outage-finish-after-merge"
+# Patch id of recording an incident's end in the store before its last notice is mailed
+# (older histories mailed first): a report made after that notice is a new report.
+RELEASE_FIRST_PATCH = "outage-release-before-last-notice"
 
 
 @workflow.defn(name=m.INCIDENT_WORKFLOW)
@@ -356,11 +359,20 @@ class OutageIncident:
                 m.EndInterruption(incident_id=self._in.incident_id, end=end),
                 result_type=m.Counted,
             )
+        # The store hears of the end before the reporters do: someone told "power is back"
+        # who still has none reports again at once, and that report must start a new one.
+        release_first = workflow.patched(RELEASE_FIRST_PATCH)
+        if release_first:
+            await self._release(s.phase, s.ended_at)
         await self._announce(kind)
-        await run_activity(
-            m.RELEASE, m.Release(incident_id=self._in.incident_id, phase=s.phase, at=s.ended_at)
-        )
+        if not release_first:
+            await self._release(s.phase, s.ended_at)
         self._show()
+
+    async def _release(self, phase: m.Phase, at: datetime) -> None:
+        await run_activity(
+            m.RELEASE, m.Release(incident_id=self._in.incident_id, phase=phase, at=at)
+        )
 
     async def _merge_into(self, target: str, why: str) -> None:
         s = self._s
@@ -481,9 +493,7 @@ class OutageIncident:
         s.restored_at = s.ended_at = None
         s.next_poll = workflow.now() + self._cfg.poll_interval
         s.detail = f"re-opened by {act.staff}: {act.reason}"
-        await run_activity(
-            m.RELEASE, m.Release(incident_id=self._in.incident_id, phase=s.phase, at=workflow.now())
-        )
+        await self._release(s.phase, workflow.now())
         await self._announce(m.NoticeKind.REOPENED)
         self._show()
         self._wake += 1

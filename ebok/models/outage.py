@@ -173,7 +173,11 @@ class ReportRequest(BaseModel):
 
 class ReportAccepted(BaseModel):
     report_id: str
-    duplicate: bool  # the customer's report for this PPE was open already: the same one
+    # The customer's report for this PPE was open (its incident still going): the same one.
+    # A report whose incident has ended (restored, cancelled, closed) is never a duplicate.
+    duplicate: bool
+    # A duplicate's description was added to the open report as the customer's note.
+    info_added: bool = False
 
 
 class Note(BaseModel):

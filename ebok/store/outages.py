@@ -104,7 +104,8 @@ class OutageRepository:
 
     async def create_report(self, new: NewReport) -> tuple[str, bool]:
         """The open report of this reporter for this PPE: ``(id, True)`` if this call made it,
-        ``(existing id, False)`` if one was open already."""
+        ``(existing id, False)`` if one was open already and its incident has not ended. A
+        report whose incident has ended makes way for a new one."""
         values = {k: getattr(new, k) for k in NewReport.__dataclass_fields__}
         made = await self._conn.execute(
             _new_report(self._conn.dialect.name),
@@ -112,11 +113,25 @@ class OutageRepository:
         )
         if made.first() is not None:
             return new.id, True
-        found = await self._conn.execute(select(rep.c.id).where(rep.c.open_key == new.open_key))
-        existing = found.scalar_one_or_none()
+        found = await self._conn.execute(
+            select(rep.c.id, inc.c.closed_at)
+            .select_from(rep.outerjoin(inc, inc.c.id == rep.c.incident_id))
+            .where(rep.c.open_key == new.open_key)
+        )
+        existing = found.first()
         if existing is None:  # closed between the two statements: try once more
             return await self.create_report(new)
-        return existing, False
+        if existing.closed_at is not None:
+            # Its incident has ended (restored, cancelled, closed): no power now is a new
+            # failure. The old report stays with its incident until that one finishes (a
+            # staff re-open still reaches it); it just no longer takes the customer's reports.
+            await self._conn.execute(
+                update(rep)
+                .where(rep.c.id == existing.id, rep.c.open_key == new.open_key)
+                .values(open_key=None)
+            )
+            return await self.create_report(new)
+        return str(existing.id), False
 
     async def delete_report(self, report_id: str) -> None:
         await self._conn.execute(rep.delete().where(rep.c.id == report_id))
