@@ -236,6 +236,10 @@ class OutageActivities(OperatorCalls):
         async with self._store.begin() as uow:
             if req.phase.terminal:
                 await uow.outages.release(req.incident_id, req.phase.value, req.at)
+                if (cut := req.interruption) is not None:
+                    await uow.outages.record_interruption(
+                        req.incident_id, cut.kind.value, cut.start, cut.end, req.at
+                    )
             else:  # re-opened by staff: tracked again, but new reports go to a new incident
                 await uow.outages.reopen(req.incident_id, req.phase.value)
 

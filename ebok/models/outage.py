@@ -317,6 +317,9 @@ class IncidentSettings(BaseModel):
     model_config = _FROZEN
     ack_sla: timedelta = timedelta(minutes=30)
     compensation_threshold: timedelta = timedelta(hours=24)
+    # Planned work over this (16 h for households: docs/outage-compensation.md) is compensated
+    # too; incidents that started before this rule have ``IncidentMemo.planned_limit`` unset.
+    planned_threshold: timedelta = timedelta(hours=16)
     poll_interval: timedelta = timedelta(minutes=10)
     reopen_grace: timedelta = timedelta(hours=24)
     confirm_delay: timedelta = timedelta(seconds=20)
@@ -336,6 +339,7 @@ class Notice(BaseModel):
     window_end: datetime | None = None
     restored_at: datetime | None = None
     entitled: bool = False
+    limit: timedelta | None = None  # the single interruption's legal limit, when there is one
 
 
 class IncidentMemo(BaseModel):
@@ -366,6 +370,7 @@ class IncidentMemo(BaseModel):
     merged_into: str | None = None
     absorbed: list[str] = []  # incidents merged into this one (a repeated signal counts once)
     detail: str = ""
+    planned_limit: bool = False  # planned work has its legal limit too (not in older runs)
 
 
 class IncidentInput(BaseModel):
@@ -534,13 +539,24 @@ class Escalate(BaseModel):
     serial: int
 
 
+class Interruption(BaseModel):
+    """How long the power was off, counted towards every reporting PPE's yearly totals."""
+
+    model_config = _FROZEN
+    kind: Kind
+    start: datetime
+    end: datetime
+
+
 class Release(BaseModel):
-    """The incident no longer takes new reports of its area (a new failure is a new incident)."""
+    """The incident no longer takes new reports of its area (a new failure is a new incident);
+    a restored one also counts its ``interruption`` for every PPE reported in it."""
 
     model_config = _FROZEN
     incident_id: str
     phase: Phase
     at: datetime
+    interruption: Interruption | None = None
 
 
 class Merge(BaseModel):

@@ -10,20 +10,30 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ebok.outage_compensation import split_by_year
 from ebok.store.dialect import insert_for, insert_of
 from ebok.store.tables import bound
 from ebok.store.tables import outage_compensations as comp
 from ebok.store.tables import outage_incidents as inc
+from ebok.store.tables import outage_interruptions as intr
 from ebok.store.tables import outage_report_notes as notes
 from ebok.store.tables import outage_reports as rep
+from ebok.store.tables import outage_year_totals as years
 
-__all__ = ["Entitlement", "NewReport", "OutageRepository", "Reporter", "ReportRecord"]
+__all__ = [
+    "Entitlement",
+    "NewReport",
+    "OutageRepository",
+    "Reporter",
+    "ReportRecord",
+    "YearTotals",
+]
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,16 @@ class Entitlement:
     partner_number: str | None
     interruption_start: datetime
     interruption_end: datetime | None
+
+
+@dataclass(frozen=True)
+class YearTotals:
+    """A PPE's interruptions of one calendar year, what the yearly limits are checked on."""
+
+    ppe: str
+    year: int
+    planned: timedelta
+    unplanned: timedelta
 
 
 @functools.cache
@@ -366,3 +386,61 @@ class OutageRepository:
         if ppe is not None:
             query = query.where(comp.c.ppe == ppe)
         return [Entitlement(**r._asdict()) for r in await self._conn.execute(query)]
+
+    # --- interruptions per PPE and their yearly totals ----------------------------------------
+
+    async def record_interruption(
+        self, incident_id: str, kind: str, start: datetime, end: datetime, at: datetime
+    ) -> int:
+        """Count the incident's interruption once for every PPE reported in it (whether its
+        report is still open or not) towards that PPE's calendar-year totals. A PPE already
+        counted for the incident is left as it is. Returns the PPEs counted now."""
+        ppes = await self._conn.execute(
+            select(rep.c.ppe).where(rep.c.incident_id == incident_id).distinct().order_by(rep.c.ppe)
+        )
+        column = "planned_seconds" if kind == "planned" else "unplanned_seconds"
+        counted = 0
+        for ppe in ppes.scalars().all():
+            made = await self._conn.execute(
+                insert_for(self._conn)(intr)
+                .values(
+                    incident_id=incident_id,
+                    ppe=ppe,
+                    kind=kind,
+                    started_at=start,
+                    ended_at=end,
+                    recorded_at=at,
+                )
+                .on_conflict_do_nothing()
+                .returning(intr.c.ppe)
+            )
+            if made.first() is None:
+                continue
+            counted += 1
+            for year, part in split_by_year(start, end):
+                await self._conn.execute(
+                    insert_for(self._conn)(years)
+                    .values(ppe=ppe, year=year, planned_seconds=0, unplanned_seconds=0)
+                    .on_conflict_do_nothing()
+                )
+                await self._conn.execute(
+                    update(years)
+                    .where(years.c.ppe == ppe, years.c.year == year)
+                    .values({column: years.c[column] + int(part.total_seconds())})
+                )
+        return counted
+
+    async def year_totals(self, ppe: str, year: int) -> YearTotals:
+        found = await self._conn.execute(
+            select(years.c.planned_seconds, years.c.unplanned_seconds).where(
+                years.c.ppe == ppe, years.c.year == year
+            )
+        )
+        row = found.first()
+        planned, unplanned = (row.planned_seconds, row.unplanned_seconds) if row else (0, 0)
+        return YearTotals(
+            ppe=ppe,
+            year=year,
+            planned=timedelta(seconds=planned),
+            unplanned=timedelta(seconds=unplanned),
+        )

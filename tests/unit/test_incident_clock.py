@@ -15,6 +15,7 @@ from workflows.incident_clock import (
     compensation_due,
     escalation_due,
     eta_passed,
+    interruption,
     legal_deadline,
     next_deadline,
     sla_deadline,
@@ -184,3 +185,24 @@ def test_the_incident_sleeps_until_the_earliest_thing_due(
         (opened + CFG.reopen_grace) if opened is not None else None,
     }
     assert due in candidates
+
+
+def test_planned_work_has_its_own_limit_once_the_incident_knows_the_rule() -> None:
+    older = m.IncidentMemo(phase=m.Phase.PLANNED, kind=m.Kind.PLANNED, started_at=T0)
+    assert legal_deadline(older, CFG) is None  # started before the rule: no timer
+    memo = older.model_copy(update={"planned_limit": True})
+    assert legal_deadline(memo, CFG) == T0 + timedelta(hours=16)
+    assert not compensation_due(memo, CFG, T0 + timedelta(hours=16) - timedelta(seconds=1))
+    assert compensation_due(memo, CFG, T0 + timedelta(hours=16))
+    unplanned = m.IncidentMemo(phase=m.Phase.REPORTED, started_at=T0, planned_limit=True)
+    assert legal_deadline(unplanned, CFG) == T0 + timedelta(hours=24)
+
+
+def test_only_a_restoration_counts_as_an_interruption() -> None:
+    memo = m.IncidentMemo(phase=m.Phase.RESTORED, started_at=T0, restored_at=T0 + H3)
+    assert interruption(memo) == m.Interruption(kind=m.Kind.UNPLANNED, start=T0, end=T0 + H3)
+    for phase in (m.Phase.CANCELLED, m.Phase.CLOSED, m.Phase.ACKNOWLEDGED):
+        assert interruption(memo.model_copy(update={"phase": phase})) is None
+
+
+H3 = timedelta(hours=3)
