@@ -5,7 +5,7 @@ to run again (store keys, ticket keyed by the incident id, Message-ID per report
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
 from temporalio.client import WorkflowHandle
@@ -19,10 +19,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.delivery import deliver
-from activities.mail import MailComposer, local_time, message_id
+from activities.mail import WARSAW, MailComposer, local_time, message_id
 from activities.outage_operator import OperatorCalls
 from adapters.email.base import EmailSender
 from adapters.operator.base import OutageReports
+from adapters.operator.incidents import area_name
 from ebok.ids import opaque_id
 from ebok.models import outage as m
 from ebok.models.search import EBOK_AREA, EBOK_PROCESS, EBOK_STATUS
@@ -179,7 +180,7 @@ class OutageActivities(OperatorCalls):
                 mid,
                 kind=kind.value,
                 ppe=reporter.ppe,
-                area=req.area,
+                area=area_name(req.area),
                 phase=notice.phase.value,
                 planned=notice.outage_kind is m.Kind.PLANNED,
                 started_at=_when(notice.started_at),
@@ -187,6 +188,7 @@ class OutageActivities(OperatorCalls):
                 window_end=_when(notice.window_end),
                 restored_at=_when(notice.restored_at),
                 entitled=entitled,
+                limit_hours=_hours(notice.limit),
                 report_link=self._settings.link("awarie", zgloszenie=reporter.id),
             )
             try:
@@ -223,8 +225,8 @@ class OutageActivities(OperatorCalls):
             self._settings.backoffice_email,
             mid,
             workflow_id=req.incident_id,
-            area=req.area,
-            since=local_time(req.since),
+            area=area_name(req.area),
+            since=_when(req.since),
             reports=req.reports,
             reason=req.reason,
             serial=req.serial,
@@ -287,4 +289,10 @@ async def _signal(handle: WorkflowHandle[object, object], signal: m.IncidentClos
 
 
 def _when(at: datetime | None) -> str:
-    return local_time(at) if at is not None else ""
+    """Polish time with its zone (CET or CEST), so nobody wonders whose clock it is."""
+    return f"{local_time(at)} {at.astimezone(WARSAW).tzname()}" if at is not None else ""
+
+
+def _hours(limit: timedelta | None) -> str:
+    """The legal limit in whole hours (the notices of older incidents carry none: 24 h)."""
+    return str(int((limit or timedelta(hours=24)).total_seconds() // 3600))

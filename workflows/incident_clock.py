@@ -70,8 +70,9 @@ def take_status(s: m.IncidentMemo, st: m.OperatorStatus) -> m.NoticeKind | None:
         s.acknowledged_at = s.acknowledged_at or st.changed_at
         kinds.append(NOTICE_OF[target])
     if st.expected_restoration is not None and st.expected_restoration != s.eta:
+        # The first time is no "new" time: the mail says the DSO gave one.
+        kinds.append(m.NoticeKind.ETA_SET if s.eta is None else m.NoticeKind.ETA_CHANGED)
         s.eta = st.expected_restoration
-        kinds.append(m.NoticeKind.ETA_CHANGED)
     return kinds[0] if kinds else None
 
 

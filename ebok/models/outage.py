@@ -129,6 +129,7 @@ class NoticeKind(StrEnum):
     PLANNED = "planned"
     ACKNOWLEDGED = "acknowledged"
     CREW_DISPATCHED = "crew_dispatched"
+    ETA_SET = "eta_set"  # the DSO's first expected restoration time
     ETA_CHANGED = "eta_changed"
     DELAYED = "delayed"  # the ETA passed without news
     COMPENSATION = "compensation"  # over the legal limit: entitled to a bonifikata
