@@ -27,6 +27,7 @@ from adapters.operator.incidents import area_name
 from ebok.ids import opaque_id
 from ebok.models import outage as m
 from ebok.models.search import EBOK_AREA, EBOK_PROCESS, EBOK_STATUS
+from ebok.outage_compensation import STATUTORY_LIMITS
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.store.outages import Reporter
@@ -147,7 +148,14 @@ class OutageActivities(OperatorCalls):
                 if not page:
                     return m.NotifyResult(sent=sent)
                 done = await uow.mail.sent_among([self._message_id(req, r) for r in page])
-            told = await asyncio.gather(*(self._tell(req, r, after, sent, done) for r in page))
+                # The end's release has entitled PPEs whose year went past its limit.
+                yearly: set[str] = set()
+                if req.notice.phase.terminal and not req.notice.entitled:
+                    found = await uow.outages.entitlements(incident_id=req.incident_id)
+                    yearly = {e.ppe for e in found}
+            told = await asyncio.gather(
+                *(self._tell(req, r, after, sent, done, yearly) for r in page)
+            )
             sent += sum(told)
             async with self._store.begin() as uow:
                 await uow.outages.mark_told([r.id for r in page], req.notice.serial)
@@ -158,11 +166,19 @@ class OutageActivities(OperatorCalls):
         return message_id("outage", reporter.id, req.notice.serial, self._composer.domain)
 
     async def _tell(
-        self, req: m.Notify, reporter: Reporter, after: str, sent: int, done: set[str]
+        self,
+        req: m.Notify,
+        reporter: Reporter,
+        after: str,
+        sent: int,
+        done: set[str],
+        yearly: set[str],
     ) -> bool:
         notice = req.notice
-        # The bonifikata is recorded for households only (business tariffs settle it apart).
-        entitled = notice.entitled and reporter.household
+        # The bonifikata is recorded for households only (business tariffs settle it apart):
+        # over the single limit (the incident's), or over the year's (this PPE's).
+        over_year = reporter.household and reporter.ppe in yearly
+        entitled = (notice.entitled and reporter.household) or over_year
         if reporter.email is None:  # reachable by phone only: the hotline calls, no mail
             return False
         if notice.kind is m.NoticeKind.COMPENSATION and not entitled and reporter.notice_serial:
@@ -189,6 +205,8 @@ class OutageActivities(OperatorCalls):
                 restored_at=_when(notice.restored_at),
                 entitled=entitled,
                 limit_hours=_hours(notice.limit),
+                over_year=over_year,
+                yearly_hours=_hours(STATUTORY_LIMITS[notice.outage_kind].yearly),
                 report_link=self._settings.link("awarie", zgloszenie=reporter.id),
             )
             try:

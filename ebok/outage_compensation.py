@@ -23,6 +23,7 @@ may call them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -41,6 +42,8 @@ __all__ = [
     "multiplier",
     "split_by_year",
     "time_over_limit",
+    "time_over_limits",
+    "time_over_yearly",
 ]
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -91,10 +94,23 @@ def time_over_limit(duration: timedelta, earlier: timedelta, limits: Limits) -> 
     ``earlier``: interruptions of the same kind at the same PPE earlier in the calendar year.
     Both limits cut off the interruption's last hours (beyond hour 24 of it, or beyond hour 48
     of the year), so the two excesses overlap and the longer one counts, never their sum."""
-    duration, earlier = max(duration, ZERO), max(earlier, ZERO)
-    single = max(duration - limits.single, ZERO)
-    yearly = max(earlier + duration - limits.yearly, ZERO) - max(earlier - limits.yearly, ZERO)
-    return max(single, yearly)
+    return time_over_limits([(duration, earlier)], limits)
+
+
+def time_over_limits(parts: Sequence[tuple[timedelta, timedelta]], limits: Limits) -> timedelta:
+    """:func:`time_over_limit` of an interruption over New Year: ``(part, earlier)`` per
+    calendar year (:func:`split_by_year`), each year's part against that year's total."""
+    duration = sum((max(part, ZERO) for part, _ in parts), ZERO)
+    return max(duration - limits.single, time_over_yearly(parts, limits), ZERO)
+
+
+def time_over_yearly(parts: Sequence[tuple[timedelta, timedelta]], limits: Limits) -> timedelta:
+    """The part of an interruption that takes its calendar year past the yearly limit."""
+    over = ZERO
+    for part, earlier in parts:
+        part, earlier = max(part, ZERO), max(earlier, ZERO)
+        over += max(earlier + part - limits.yearly, ZERO) - max(earlier - limits.yearly, ZERO)
+    return over
 
 
 def multiplier(group: Group) -> int:

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ebok.outage_compensation import split_by_year
+from ebok.models.outage import Kind
+from ebok.outage_compensation import STATUTORY_LIMITS, split_by_year, time_over_yearly
 from ebok.store.dialect import insert_for, insert_of
 from ebok.store.tables import bound
 from ebok.store.tables import outage_compensations as comp
@@ -393,14 +394,20 @@ class OutageRepository:
         self, incident_id: str, kind: str, start: datetime, end: datetime, at: datetime
     ) -> int:
         """Count the incident's interruption once for every PPE reported in it (whether its
-        report is still open or not) towards that PPE's calendar-year totals. A PPE already
-        counted for the incident is left as it is. Returns the PPEs counted now."""
-        ppes = await self._conn.execute(
-            select(rep.c.ppe).where(rep.c.incident_id == incident_id).distinct().order_by(rep.c.ppe)
+        report is still open or not) towards that PPE's calendar-year totals. A household PPE
+        whose year goes past the yearly limit with it is entitled to the bonifikata for this
+        incident (the single limit is the incident's own rule). A PPE already counted for the
+        incident is left as it is. Returns the PPEs counted now."""
+        rows = await self._conn.execute(
+            select(rep.c.ppe, rep.c.id, rep.c.partner_number, rep.c.household)
+            .where(rep.c.incident_id == incident_id)
+            .order_by(rep.c.ppe, rep.c.household.desc(), rep.c.id)
         )
-        column = "planned_seconds" if kind == "planned" else "unplanned_seconds"
+        first_of_ppe: dict[str, Any] = {}
+        for row in rows.all():
+            first_of_ppe.setdefault(row.ppe, row)  # a household report first, if any
         counted = 0
-        for ppe in ppes.scalars().all():
+        for ppe, report in first_of_ppe.items():
             made = await self._conn.execute(
                 insert_for(self._conn)(intr)
                 .values(
@@ -417,18 +424,45 @@ class OutageRepository:
             if made.first() is None:
                 continue
             counted += 1
-            for year, part in split_by_year(start, end):
+            parts = await self._add_to_years(ppe, kind, start, end)
+            if report.household and time_over_yearly(parts, STATUTORY_LIMITS[Kind(kind)]):
                 await self._conn.execute(
-                    insert_for(self._conn)(years)
-                    .values(ppe=ppe, year=year, planned_seconds=0, unplanned_seconds=0)
+                    insert_for(self._conn)(comp)
+                    .values(
+                        incident_id=incident_id,
+                        ppe=ppe,
+                        report_id=report.id,
+                        partner_number=report.partner_number,
+                        interruption_start=start,
+                        interruption_end=end,
+                        recorded_at=at,
+                    )
                     .on_conflict_do_nothing()
                 )
-                await self._conn.execute(
-                    update(years)
-                    .where(years.c.ppe == ppe, years.c.year == year)
-                    .values({column: years.c[column] + int(part.total_seconds())})
-                )
         return counted
+
+    async def _add_to_years(
+        self, ppe: str, kind: str, start: datetime, end: datetime
+    ) -> list[tuple[timedelta, timedelta]]:
+        """Add the interruption to its years' totals; ``(part, total before it)`` per year."""
+        column = years.c.planned_seconds if kind == "planned" else years.c.unplanned_seconds
+        parts: list[tuple[timedelta, timedelta]] = []
+        for year, part in split_by_year(start, end):
+            await self._conn.execute(
+                insert_for(self._conn)(years)
+                .values(ppe=ppe, year=year, planned_seconds=0, unplanned_seconds=0)
+                .on_conflict_do_nothing()
+            )
+            seconds = int(part.total_seconds())
+            after = await self._conn.execute(
+                update(years)
+                .where(years.c.ppe == ppe, years.c.year == year)
+                .values({column: column + seconds})
+                .returning(column)
+            )
+            total = int(after.scalar_one())
+            parts.append((timedelta(seconds=seconds), timedelta(seconds=total - seconds)))
+        return parts
 
     async def year_totals(self, ppe: str, year: int) -> YearTotals:
         found = await self._conn.execute(

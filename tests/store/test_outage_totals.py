@@ -66,6 +66,12 @@ async def test_an_interruption_counts_once_per_ppe_and_incident(store: Store) ->
         await uow.outages.record_interruption(second, "planned", later, later + 2 * H, later)
         after = await uow.outages.year_totals(home, 2026)
         other = await uow.outages.year_totals(shop, 2026)
+        none = await uow.outages.entitlements(incident_id=first)
+        entitled = await uow.outages.entitlements(incident_id=second)
+    # Past the year's 48 h with the second incident: entitled for it, with its times.
+    assert none == [] and [(e.ppe, e.interruption_end) for e in entitled] == [
+        (home, later + 30 * H)
+    ]
     assert before.unplanned == 20 * H and before.planned == timedelta(0)
     # The second incident's PPE was counted for it once, as unplanned (the first call won).
     assert after.unplanned == 50 * H and after.planned == timedelta(0)

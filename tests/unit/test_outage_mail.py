@@ -28,6 +28,8 @@ def notice(kind: NoticeKind, language: str = "pl", **more: Any) -> tuple[str, st
         restored_at="08.12.2026 23:40 CET" if kind is NoticeKind.RESTORED else "",
         entitled=False,
         limit_hours="24",
+        over_year=False,
+        yearly_hours="48",
         report_link="https://ebok.test/awarie?zgloszenie=outage-x",
     )
     context.update(more)
@@ -68,3 +70,9 @@ def test_the_first_expected_time_is_not_called_new() -> None:
 def test_html_escapes_what_the_text_carries() -> None:
     _, _, html = notice(NoticeKind.RECEIVED, area="<b>Wola</b>", ppe="5903<script>")
     assert "<script>" not in html and "&lt;script&gt;" in html and "&lt;b&gt;Wola" in html
+
+
+def test_over_the_yearly_limit_the_mail_says_the_year_is_over() -> None:
+    _, text, _ = notice(NoticeKind.RESTORED, entitled=True, over_year=True)
+    assert "w tym roku trwały łącznie dłużej niż dopuszczalne 48 h" in text
+    assert "dopuszczalne 24 h" not in text and "wniosek o bonifikatę" in text

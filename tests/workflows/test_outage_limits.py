@@ -93,3 +93,47 @@ async def test_planned_limit_edges(
     assert year.planned == whole_seconds(done.restored_at - start) and not year.unplanned
     subjects = [str(x["Subject"]) for x in addressed_to(smtpd.messages, point.email)]
     assert any("bonifikata" in s for s in subjects) is over
+
+
+async def test_the_second_incident_of_the_year_crosses_the_yearly_limit(
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,  # noqa: F811
+    store: Store,
+    smtpd: DevSmtpServer,
+    world: World,  # noqa: F811
+) -> None:
+    area = an_area()
+    home, neighbour = await world.points(area, 2)
+    assert world.ebok is not None
+    async with worker_for(skipping_env.client, settings, store, operator=world.operator):
+        # The first incident of the year: 40 h unplanned for ``home`` only (its own failure).
+        accepted = await world.ebok.report_outage(home.ppe, "Brak prądu", email=home.email)
+        first = await incident_of(world.ebok, accepted.report_id)
+        await world.simulation.acknowledge(first.reference or "")
+        await skipping_env.sleep(timedelta(hours=40))
+        await world.clock.sync(skipping_env)
+        await world.simulation.restore(first.reference or "")
+        await outcome(skipping_env, first.incident_id, m.IncidentStatus)
+        # The second, a failure the DSO knows (its start on the server's skipped clock, where
+        # the facade's would be real time): 10 h for both; ``home`` passes the year's 48 h
+        # with it, the neighbour does not.
+        await world.clock.sync(skipping_env)
+        reference = await world.simulation.start_storm(area)
+        again = await world.ebok.report_outage(home.ppe, "Znowu brak", email=home.email)
+        second = await incident_of(world.ebok, again.report_id, skipping_env)
+        await world.ebok.report_outage(neighbour.ppe, "Brak prądu", email=neighbour.email)
+        await skipping_env.sleep(timedelta(hours=10))
+        await world.clock.sync(skipping_env)
+        await world.simulation.restore(reference)
+        done = await outcome(skipping_env, second.incident_id, m.IncidentStatus)
+    assert second.incident_id != first.incident_id and not done.entitled  # not over 24 h
+    async with store.begin() as uow:
+        entitled = await uow.outages.entitlements(incident_id=second.incident_id)
+        year = await uow.outages.year_totals(home.ppe, done.restored_at.year)  # type: ignore[union-attr]
+    assert [e.ppe for e in entitled] == [home.ppe]
+    assert timedelta(hours=50) <= year.unplanned < timedelta(hours=51)
+    home_last = addressed_to(smtpd.messages, home.email)[-1]
+    assert str(home_last["Subject"]).startswith("Zasilanie przywrócone")
+    assert "w tym roku trwały łącznie dłużej niż dopuszczalne 48 h" in body(home_last)
+    neighbour_last = addressed_to(smtpd.messages, neighbour.email)[-1]
+    assert "bonifikat" not in body(neighbour_last)
