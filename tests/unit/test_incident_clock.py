@@ -21,6 +21,7 @@ from workflows.incident_clock import (
     sla_deadline,
     take_status,
 )
+from workflows.incident_view import current_details
 
 T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 CFG = m.IncidentSettings()
@@ -206,3 +207,22 @@ def test_only_a_restoration_counts_as_an_interruption() -> None:
 
 
 H3 = timedelta(hours=3)
+
+
+def test_after_the_end_the_details_name_the_next_step_for_staff() -> None:
+    inp = m.IncidentInput(incident_id="incident-T-1", area="warszawa-wola")
+    running = m.IncidentMemo(phase=m.Phase.ACKNOWLEDGED, reports=3)
+    assert "Next:" not in current_details(inp, running)
+    restored = m.IncidentMemo(
+        phase=m.Phase.RESTORED, reports=3, customers_restored=1, ended_at=T0, entitled=True
+    )
+    details = current_details(inp, restored)
+    assert "Next: 2 reporter(s) have not said power is back" in details
+    assert "`ebok incident incident-T-1 reopen` until 2026-12-07 12:00 UTC" in details
+    assert "customers claim it from Stoen Operator" in details
+    all_back = restored.model_copy(update={"customers_restored": 3, "entitled": False})
+    assert "Next: nothing unless customers call without power" in current_details(inp, all_back)
+    cancelled = restored.model_copy(update={"phase": m.Phase.CANCELLED})
+    assert "no fault in its network" in current_details(inp, cancelled)
+    merged = m.IncidentMemo(phase=m.Phase.MERGED, merged_into="incident-T-2", ended_at=T0)
+    assert current_details(inp, merged).endswith("Next: nothing here; follow incident-T-2.")
