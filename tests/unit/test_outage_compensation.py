@@ -21,6 +21,7 @@ from ebok.outage_compensation import (
     multiplier,
     split_by_year,
     time_over_limit,
+    time_over_limits,
 )
 
 H = timedelta(hours=1)
@@ -125,3 +126,14 @@ def test_split_by_year_adds_up(start: datetime, duration: timedelta) -> None:
     parts = split_by_year(start, start + duration)
     assert sum((p for _, p in parts), timedelta(0)) == duration
     assert [y for y, _ in parts] == sorted({y for y, _ in parts})
+
+
+@given(durations, durations, kinds)
+def test_one_year_is_the_single_part_case(
+    duration: timedelta, earlier: timedelta, lim: Limits
+) -> None:
+    assert time_over_limits([(duration, earlier)], lim) == time_over_limit(duration, earlier, lim)
+    # Split over New Year with nothing earlier in the new year: never more than whole.
+    half = duration / 2
+    split = time_over_limits([(half, earlier), (duration - half, timedelta(0))], lim)
+    assert split <= time_over_limit(duration, earlier, lim)

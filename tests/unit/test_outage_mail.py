@@ -76,3 +76,12 @@ def test_over_the_yearly_limit_the_mail_says_the_year_is_over() -> None:
     _, text, _ = notice(NoticeKind.RESTORED, entitled=True, over_year=True)
     assert "w tym roku trwały łącznie dłużej niż dopuszczalne 48 h" in text
     assert "dopuszczalne 24 h" not in text and "wniosek o bonifikatę" in text
+
+
+def test_districts_are_named_with_their_polish_letters() -> None:
+    from adapters.operator.incidents import AREAS, area_name
+
+    assert area_name("warszawa-mokotow") == "Warszawa-Mokotów"
+    assert area_name("warszawa-praga-polnoc") == "Warszawa-Praga-Północ"
+    assert area_name("T-1A2B") == "T-1A2B"  # an area we have no name for, as given
+    assert all(area_name(a) != a for a in AREAS)  # every district of the DSO has its name
