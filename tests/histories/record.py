@@ -214,12 +214,15 @@ async def _record_business_invoice(
 async def _record_outage(
     env: WorkflowEnvironment, settings: Settings, store: Store, email: MemorySender
 ) -> None:
-    """A report and its incident: ticket, acknowledgement, 24 h passed, restoration."""
+    """A report and its incident: ticket, acknowledgement, 24 h passed, restoration; planned
+    work restored after 17 h (over its 16 h limit)."""
     from tests.workflows.outage_world import World, an_area
 
     world = World(store)
     world.ebok = ebok = EbokClient(env.client, store, settings)
     (point,) = await world.points(an_area())
+    area = an_area()  # of the planned work: in the registry before the worker starts
+    (worker,) = await world.points(area)
     async with worker_for(env.client, settings, store, email, world.operator):
         accepted = await ebok.report_outage(point.ppe, "Brak prądu", email=point.email)
         incident = None
@@ -232,8 +235,24 @@ async def _record_outage(
         await world.simulation.restore(incident.reference)
         await outcome(env, incident.incident_id, object)
         await outcome(env, accepted.report_id, object)
-        await _save(env.client, incident.incident_id, "outage_incident_compensated")
-        await _save(env.client, accepted.report_id, "outage_report_restored")
+        # Names of their own: the files recorded before the end was released first (and
+        # counted) and before planned work had a limit stay, and must keep replaying.
+        await _save(env.client, incident.incident_id, "outage_incident_compensated_counted")
+        await _save(env.client, accepted.report_id, "outage_report_restored_released_first")
+
+        await world.clock.sync(env)
+        start = world.clock()
+        reference = await world.simulation.plan_work(area, start, start + timedelta(hours=20))
+        planned = await ebok.report_outage(worker.ppe, "Brak prądu", email=worker.email)
+        incident = None
+        while incident is None or incident.reference is None:
+            await env.sleep(timedelta(seconds=5))
+            incident = (await ebok.outage_status(planned.report_id)).incident
+        await env.sleep(timedelta(hours=17))
+        await world.clock.sync(env)
+        await world.simulation.restore(reference)
+        await outcome(env, incident.incident_id, object)
+        await _save(env.client, incident.incident_id, "outage_incident_planned_over_16h")
 
 
 if __name__ == "__main__":
