@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event
@@ -19,41 +20,35 @@ from ebok.store.letters import PaperRepository, SuspensionRepository
 from ebok.store.mail import SentMailRepository
 from ebok.store.outages import OutageRepository
 from ebok.store.registrations import RegistrationRepository
-from ebok.store.sqlite_driver import OneTripDbapi
 from ebok.store.tokens import TokenRepository
 
-__all__ = ["Store", "UnitOfWork", "make_engine"]
+__all__ = ["Store", "UnitOfWork", "make_engine", "make_log_engine"]
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 # The stores (by id) a task, and the tasks it starts, has a transaction open in.
 _OPEN: ContextVar[frozenset[int]] = ContextVar("ebok_store_open", default=frozenset())
 
 
 def make_engine(url: str, pool_size: int = DATABASE_POOL_SIZE, **kwargs: Any) -> AsyncEngine:
-    """An async engine. SQLite gets WAL, a busy timeout and one connection per process;
-    PostgreSQL ``pool_size`` connections, each checked before use.
+    """An async engine. SQLite (SQLAlchemy's ``sqlite+aiosqlite`` dialect) gets WAL, a busy
+    timeout, foreign keys and one connection per process; PostgreSQL ``pool_size``
+    connections, each checked before use.
 
     SQLite lets one writer at a time into the file. With a pool, each of a process's
     connections waited for the file's lock on its own, in SQLite's busy handler, which sleeps
     up to 100 ms between tries: during an outage storm a report waited 1 s at p95 and 2 s at
     p99 for its one insert. With one connection, a process's transactions queue in order for
     it (no sleeping), and one per process waits at the file: the report's p95 380–490 ms and
-    p99 430–710 ms over four runs, its workflow start included (``python -m bench storm``).
-    The driver (``sqlite_driver``) makes one trip to the connection's thread per statement,
-    so a transaction holds that connection for as few turns of the event loop as it can."""
+    p99 430–710 ms over four runs, its workflow start included (``python -m bench storm``)."""
     if url.startswith("sqlite"):
-        kwargs.setdefault("module", OneTripDbapi())  # another DB-API module for a comparison
-        engine = create_async_engine(
-            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, **kwargs
-        )
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_conn: Any, _: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
+        # sqlite3's own transaction handling is kept: it opens a transaction at the first
+        # write, so the reads before it hold no snapshot, and a write behind another
+        # process's waits for the lock in the busy handler. From a snapshot (a BEGIN at the
+        # first read) SQLite refuses it at once, "database is locked"; a BEGIN IMMEDIATE
+        # instead would queue reads at the file too. tests/store/test_sqlite_locking.py.
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # PostgreSQL: ``pool_size`` connections, kept open once made. With a smaller pool and an
     # overflow, every connection beyond the pool's size is closed when it is returned and
@@ -64,6 +59,24 @@ def make_engine(url: str, pool_size: int = DATABASE_POOL_SIZE, **kwargs: Any) ->
     return create_async_engine(
         url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True, **kwargs
     )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """Every new SQLite connection: readers beside the writer (WAL), a writer waits up to
+    30 s for the file's lock instead of failing at once, and foreign keys are enforced
+    (SQLite's default leaves them off)."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def make_log_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """One connection in autocommit, kept for the sent-mail log (:meth:`Store.record_sent`):
+    a record there waits for no other transaction of the process, only, on SQLite, for the
+    file's lock while another writer holds it."""
+    return make_engine(url, pool_size=1, isolation_level="AUTOCOMMIT", **kwargs)
 
 
 class UnitOfWork:
@@ -86,12 +99,14 @@ class UnitOfWork:
 class Store:
     """The database behind the activities and the client facade."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, log_engine: AsyncEngine) -> None:
+        """``log_engine`` (see :func:`make_log_engine`) takes the sent-mail records."""
         self.engine = engine
+        self.log_engine = log_engine
 
     @classmethod
     def from_url(cls, url: str, pool_size: int = DATABASE_POOL_SIZE) -> Store:
-        return cls(make_engine(url, pool_size))
+        return cls(make_engine(url, pool_size), make_log_engine(url))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
@@ -113,5 +128,17 @@ class Store:
         finally:
             _OPEN.reset(token)
 
+    async def record_sent(self, message_id: str, kind: str, subject_id: str, at: datetime) -> None:
+        """Record that the relay accepted ``message_id``, committed before this returns.
+
+        A mail is sent again if its worker dies between the relay's acceptance and this
+        commit, so the record takes no turn behind the process's other transactions: it is
+        one statement on a connection of its own, committed as it runs."""
+        async with self.log_engine.connect() as conn:
+            await SentMailRepository(conn).record(message_id, kind, subject_id, at)
+
     async def aclose(self) -> None:
-        await self.engine.dispose()
+        try:
+            await self.engine.dispose()
+        finally:
+            await self.log_engine.dispose()
