@@ -22,32 +22,36 @@ from ebok.store.outages import OutageRepository
 from ebok.store.registrations import RegistrationRepository
 from ebok.store.tokens import TokenRepository
 
-__all__ = ["Store", "UnitOfWork", "make_engine", "make_log_engine"]
+__all__ = ["SQLITE_POOL_SIZE", "Store", "UnitOfWork", "make_engine", "make_log_engine"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# SQLite's connections per engine (SQLAlchemy's own default for a file). A few, not one:
+# reads go on beside a writer (WAL), and a transaction waiting at the file's lock holds up
+# its own connection only. With one per process, every transaction of the process queued
+# behind each one's trips to aiosqlite's thread, and behind any of them waiting at the file:
+# the facade's waits passed the pool's 30 s timeout in the worker-SIGKILL fault test on a
+# loaded machine. Writers of one process wait for each other in SQLite's busy handler, which
+# sleeps up to 100 ms between tries, so a storm's tail latency is worse on SQLite
+# (bench/README.md); production runs on PostgreSQL.
+SQLITE_POOL_SIZE = 5
 
 # The stores (by id) a task, and the tasks it starts, has a transaction open in.
 _OPEN: ContextVar[frozenset[int]] = ContextVar("ebok_store_open", default=frozenset())
 
 
 def make_engine(url: str, pool_size: int = DATABASE_POOL_SIZE, **kwargs: Any) -> AsyncEngine:
-    """An async engine. SQLite (SQLAlchemy's ``sqlite+aiosqlite`` dialect) gets WAL, a busy
-    timeout, foreign keys and one connection per process; PostgreSQL ``pool_size``
-    connections, each checked before use.
-
-    SQLite lets one writer at a time into the file. With a pool, each of a process's
-    connections waited for the file's lock on its own, in SQLite's busy handler, which sleeps
-    up to 100 ms between tries: during an outage storm a report waited 1 s at p95 and 2 s at
-    p99 for its one insert. With one connection, a process's transactions queue in order for
-    it (no sleeping), and one per process waits at the file: the report's p95 380–490 ms and
-    p99 430–710 ms over four runs, its workflow start included (``python -m bench storm``)."""
+    """An async engine: SQLite through SQLAlchemy's ``sqlite+aiosqlite`` dialect, with WAL, a
+    busy timeout, foreign keys and at most :data:`SQLITE_POOL_SIZE` connections; PostgreSQL
+    with ``pool_size`` connections, each checked before use."""
     if url.startswith("sqlite"):
         # sqlite3's own transaction handling is kept: it opens a transaction at the first
         # write, so the reads before it hold no snapshot, and a write behind another
-        # process's waits for the lock in the busy handler. From a snapshot (a BEGIN at the
-        # first read) SQLite refuses it at once, "database is locked"; a BEGIN IMMEDIATE
+        # connection's waits for the lock in the busy handler. From a snapshot (a BEGIN at
+        # the first read) SQLite refuses it at once, "database is locked"; a BEGIN IMMEDIATE
         # instead would queue reads at the file too. tests/store/test_sqlite_locking.py.
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, **kwargs)
+        engine = create_async_engine(
+            url, pool_size=min(pool_size, SQLITE_POOL_SIZE), max_overflow=0, **kwargs
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # PostgreSQL: ``pool_size`` connections, kept open once made. With a smaller pool and an
@@ -56,9 +60,8 @@ def make_engine(url: str, pool_size: int = DATABASE_POOL_SIZE, **kwargs: Any) ->
     # facade made 203 connections for 1,011 transactions, each a backend process started by
     # the server; at 30 and no overflow it made 31, and the report's transaction took 32 ms
     # on average instead of 47 (p90 73 ms instead of 133).
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True, **kwargs
-    )
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=0, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -75,8 +78,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def make_log_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """One connection in autocommit, kept for the sent-mail log (:meth:`Store.record_sent`):
     a record there waits for no other transaction of the process, only, on SQLite, for the
-    file's lock while another writer holds it."""
-    return make_engine(url, pool_size=1, isolation_level="AUTOCOMMIT", **kwargs)
+    file's lock while another writer holds it. Not checked before use, one round trip
+    fewer: a record on a dead connection fails, the pool drops it, and the caller tries
+    again on a new one."""
+    return make_engine(
+        url, pool_size=1, isolation_level="AUTOCOMMIT", pool_pre_ping=False, **kwargs
+    )
 
 
 class UnitOfWork:
@@ -117,7 +124,8 @@ class Store:
         """Commits when the block ends normally; rolls back if it raises.
 
         One at a time per task: a transaction opened inside another would not be part of it,
-        and on SQLite, with one connection per process, would wait for it for ever."""
+        and could wait for it for ever (for a connection of the pool, or on SQLite for the
+        file's lock)."""
         open_here = _OPEN.get()
         if id(self) in open_here:
             raise RuntimeError("a store transaction opened inside another of the same store")
