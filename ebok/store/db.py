@@ -65,12 +65,12 @@ def make_engine(url: str, pool_size: int = DATABASE_POOL_SIZE, **kwargs: Any) ->
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    """Every new SQLite connection: readers beside the writer (WAL), a writer waits up to
-    30 s for the file's lock instead of failing at once, and foreign keys are enforced
-    (SQLite's default leaves them off)."""
+    """Every new SQLite connection: a writer waits up to 30 s for the file's lock instead of
+    failing at once (set first: turning WAL on may wait for it too), readers go on beside
+    the writer (WAL), and foreign keys are enforced (SQLite's default leaves them off)."""
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
