@@ -6,6 +6,7 @@ import asyncio
 import random
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -101,6 +102,12 @@ class Fleet:
             if index is not None:
                 counts[index] += copies - 1
         return counts
+
+
+def failures(results: list[m.RegistrationStatus | BaseException]) -> str:
+    """How many journeys failed, by the error's type, for the summary."""
+    kinds = Counter(type(r).__name__ for r in results if isinstance(r, BaseException))
+    return ", ".join(f"{n} {kind}" for kind, n in kinds.most_common()) or "none"
 
 
 async def run_fleet(
@@ -235,7 +242,8 @@ async def test_sigkilled_workers_lose_nothing(
                 f" cut off: {f.seen.workflow_task_timeouts} workflow tasks, retried activities"
                 f" {dict(f.seen.retried or {})}; {per_kill(f.duplicates_per_kill())}, first"
                 f" link dead: {len(f.stale_links)}, row left at awaiting_activation:"
-                f" {sum(s != m.Status.ACTIVATED for s in f.states.values())}"
+                f" {sum(s != m.Status.ACTIVATED for s in f.states.values())};"
+                f" journeys failed: {failures(f.results)}"
             ),
         )
     for f in fleets:
