@@ -25,15 +25,16 @@ from ebok.store.tokens import TokenRepository
 __all__ = ["SQLITE_POOL_SIZE", "Store", "UnitOfWork", "make_engine", "make_log_engine"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# SQLite's connections per engine (SQLAlchemy's own default for a file). A few, not one:
-# reads go on beside a writer (WAL), and a transaction waiting at the file's lock holds up
-# its own connection only. With one per process, every transaction of the process queued
-# behind each one's trips to aiosqlite's thread, and behind any of them waiting at the file:
-# the facade's waits passed the pool's 30 s timeout in the worker-SIGKILL fault test on a
-# loaded machine. Writers of one process wait for each other in SQLite's busy handler, which
-# sleeps up to 100 ms between tries, so a storm's tail latency is worse on SQLite
-# (bench/README.md); production runs on PostgreSQL.
-SQLITE_POOL_SIZE = 5
+# SQLite's connections per engine. SQLite lets one writer at a time into the file, and its
+# busy handler sleeps up to 100 ms between tries, unfair to whoever waits longest. With one
+# connection, a process's transactions queue in order for it (no sleeping), one per process
+# waits at the file, and the sent-mail log's own connection (make_log_engine) competes with
+# that one only: its record took p95 46 ms and p99 73 ms beside 20 tasks of transactions,
+# against 170 ms and 1.55 s with a pool of five (python -m bench.mail_record, load 7 on two
+# cores). An outage storm's report, measured with an earlier SQLite driver: p95 380–490 ms
+# and p99 430–710 ms with one, 1 s and 2 s with a pool (python -m bench storm). The price: every transaction of a process waits for
+# the one before, so a loaded process queues (the pool's timeout is 30 s).
+SQLITE_POOL_SIZE = 1
 
 # The stores (by id) a task, and the tasks it starts, has a transaction open in.
 _OPEN: ContextVar[frozenset[int]] = ContextVar("ebok_store_open", default=frozenset())
