@@ -32,8 +32,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # that one only: its record took p95 46 ms and p99 73 ms beside 20 tasks of transactions,
 # against 170 ms and 1.55 s with a pool of five (python -m bench.mail_record, load 7 on two
 # cores). An outage storm's report, measured with an earlier SQLite driver: p95 380–490 ms
-# and p99 430–710 ms with one, 1 s and 2 s with a pool (python -m bench storm). The price: every transaction of a process waits for
-# the one before, so a loaded process queues (the pool's timeout is 30 s).
+# and p99 430–710 ms with one, 1 s and 2 s with a pool (python -m bench storm). The price:
+# every transaction of a process waits for the one before, so a loaded process queues (the
+# pool's timeout is 30 s).
 SQLITE_POOL_SIZE = 1
 
 # The stores (by id) a task, and the tasks it starts, has a transaction open in.
