@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     webhook_bind: str = Field(
         default="127.0.0.1:8082", description="host:port of the payment webhook receiver"
     )
+    api_bind: str = Field(
+        default="127.0.0.1:8000", description="host:port of the HTTP API (ebok api)"
+    )
     invoice_seller: str = "eBOK Energia sp. z o.o., ul. Przykładowa 1, 00-001 Warszawa"
     invoice_seller_nip: str | None = None
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from os import PathLike
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
@@ -326,7 +326,7 @@ class InvoiceFacade(FacadeBase):
             for r in rows
         ]
 
-    async def import_bank_statement(self, path: str | PathLike[str]) -> BankImport:
+    async def import_bank_statement(self, path: str | PathLike[str] | TextIO) -> BankImport:
         """Signal each transfer of a statement to the invoice it pays: the open invoice whose
         number the title names, among those paid into that individual account, or the only
         open one there. Loading a statement twice applies nothing twice."""

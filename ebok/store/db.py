@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from ebok.settings import DATABASE_POOL_SIZE, Settings
 from ebok.store.accounts import AccountRepository
+from ebok.store.api_keys import ApiKeyRepository
 from ebok.store.billing import BillingRepository
 from ebok.store.consents import ConsentRepository
 from ebok.store.invoices import InvoiceRepository
@@ -81,6 +82,7 @@ class UnitOfWork:
         self.paper = PaperRepository(conn)
         self.suspensions = SuspensionRepository(conn)
         self.outages = OutageRepository(conn)
+        self.api_keys = ApiKeyRepository(conn)
 
 
 class Store:

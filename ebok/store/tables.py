@@ -458,3 +458,20 @@ outage_compensations = Table(
     _ts("recorded_at", nullable=False),
     Index(None, "ppe"),
 )
+
+# --- the HTTP API's callers ----------------------------------------------------------------------
+
+# One row per API key of a calling service (the portal's back end, billing, ...). Only the key's
+# SHA-256 is kept: the key is 256 random bits, so a plain digest cannot be searched back. A
+# service has at most two keys in force (rotation: the new one is made before the old is revoked).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("service", String(64), nullable=False),
+    Column("scopes", String(200), nullable=False),  # comma-separated, sorted
+    Column("key_hash", String(64), nullable=False, unique=True),
+    _ts("created_at", nullable=False),
+    _ts("revoked_at"),
+    Index(None, "service"),
+)

@@ -1,0 +1,19 @@
+"""What routes are given: the facade the app was made with."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from facade.client import EbokClient
+
+__all__ = ["Ebok"]
+
+
+def _ebok(request: Request) -> EbokClient:
+    client: EbokClient = request.app.state.ebok
+    return client
+
+
+Ebok = Annotated[EbokClient, Depends(_ebok)]

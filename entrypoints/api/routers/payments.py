@@ -1,0 +1,76 @@
+"""Payments: a bank statement from the bank's export, and what staff must book by hand."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel
+
+from ebok.csv_rows import ImportFileError
+from ebok.models.balance import PaymentToBook
+from entrypoints.api.auth import scope
+from entrypoints.api.deps import Ebok
+from entrypoints.api.problems import responses
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["payments"],
+    dependencies=[Depends(scope("payments"))],
+    responses=responses(401, 403, 422),
+)
+
+_MAX_STATEMENT = 16 * 1024 * 1024  # a day's statement of a utility is a few megabytes
+
+
+class Unmatched(BaseModel):
+    reference: str
+    why: str
+
+
+class BadRow(BaseModel):
+    line: int
+    field: str
+    message: str
+
+
+class StatementImported(BaseModel):
+    signalled: list[str]
+    duplicates: list[str]
+    unmatched: list[Unmatched]
+    bad: list[BadRow]
+
+
+_CSV_BODY = {
+    "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
+}
+
+
+@router.post("/bank-statements", openapi_extra=_CSV_BODY, responses=responses(400))
+async def import_statement(request: Request, ebok: Ebok) -> StatementImported:
+    """The bank's CSV statement: each transfer goes to the invoice it pays; loading a statement
+    twice applies nothing twice. Bad rows are listed and the rest applied."""
+    raw = await request.body()
+    if len(raw) > _MAX_STATEMENT:
+        raise HTTPException(413, "the statement is too large")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise HTTPException(400, "the statement is not UTF-8 text") from None
+    try:
+        done = await ebok.import_bank_statement(io.StringIO(text, newline=""))
+    except ImportFileError as e:
+        raise HTTPException(400, str(e)) from None
+    return StatementImported(
+        signalled=done.signalled,
+        duplicates=done.duplicates,
+        unmatched=[Unmatched(reference=r, why=w) for r, w in done.unmatched],
+        bad=[BadRow(line=b.line, field=b.field, message=b.message) for b in done.bad],
+    )
+
+
+@router.get("/payments/to-book")
+async def to_book(ebok: Ebok, since: datetime | None = None) -> list[PaymentToBook]:
+    """Payments no invoice could take, oldest first, for staff to book by hand."""
+    return await ebok.payments_to_book(since)
