@@ -66,9 +66,7 @@ async def serve(app: FastAPI) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def api(
-    env: WorkflowEnvironment, store: Store, api_settings: Settings
-) -> AsyncIterator[Api]:
+async def api(env: WorkflowEnvironment, store: Store, api_settings: Settings) -> AsyncIterator[Api]:
     ebok = EbokClient(env.client, store, api_settings)
     server, task, url = await serve(create_app(ebok, api_settings))
     try:
