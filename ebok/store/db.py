@@ -15,6 +15,7 @@ from ebok.store.accounts import AccountRepository
 from ebok.store.api_keys import ApiKeyRepository
 from ebok.store.billing import BillingRepository
 from ebok.store.consents import ConsentRepository
+from ebok.store.idempotency import IdempotencyRepository
 from ebok.store.invoices import InvoiceRepository
 from ebok.store.letters import PaperRepository, SuspensionRepository
 from ebok.store.mail import SentMailRepository
@@ -83,6 +84,7 @@ class UnitOfWork:
         self.suspensions = SuspensionRepository(conn)
         self.outages = OutageRepository(conn)
         self.api_keys = ApiKeyRepository(conn)
+        self.idempotency = IdempotencyRepository(conn)
 
 
 class Store:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -474,4 +475,20 @@ api_keys = Table(
     _ts("created_at", nullable=False),
     _ts("revoked_at"),
     Index(None, "service"),
+)
+
+# The first answer to a POST sent with an ``Idempotency-Key`` header, per calling service and
+# key, for 24 hours: a retry with the same body gets it again instead of a second effect. A row
+# without a status is a request still running.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("service", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer),
+    Column("media_type", String(100)),
+    Column("body", LargeBinary),
+    _ts("created_at", nullable=False),
+    Index(None, "created_at"),
 )

@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 
 from ebok.settings import Settings
 from entrypoints.api import health, problems
+from entrypoints.api.idempotency import Idempotency
 from entrypoints.api.routers import einvoice, invoices, linking, outages, payments, registrations
 from facade.api_keys import ApiKeys
 from facade.client import EbokClient
@@ -78,4 +79,5 @@ def create_app(client: EbokClient, settings: Settings) -> FastAPI:
     app.state.ebok = client
     app.state.settings = settings
     app.state.api_keys = ApiKeys(client.store)
+    app.state.idempotency = Idempotency(client.store, app.state.api_keys)
     return app

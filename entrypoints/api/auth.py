@@ -28,8 +28,10 @@ async def _caller(
 ) -> ApiKey:
     if credentials is None:
         raise HTTPException(401, "send an API key: Authorization: Bearer <key>", _CHALLENGE)
-    keys: ApiKeys = request.app.state.api_keys
-    key = await keys.check(credentials.credentials)
+    key: ApiKey | None = getattr(request.state, "api_key", None)  # checked already
+    if key is None:
+        keys: ApiKeys = request.app.state.api_keys
+        key = await keys.check(credentials.credentials)
     if key is None:
         raise HTTPException(401, "the API key is unknown or revoked", _CHALLENGE)
     return key

@@ -29,7 +29,16 @@ from ebok.errors import (
     WrongState,
 )
 
-__all__ = ["MEDIA_TYPE", "PROBLEM_TYPE", "FieldError", "Problem", "install", "problem", "responses"]
+__all__ = [
+    "MEDIA_TYPE",
+    "PROBLEM_TYPE",
+    "FieldError",
+    "Problem",
+    "install",
+    "known",
+    "problem",
+    "responses",
+]
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +172,17 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         return problem(503, "the workflow service cannot be reached now; try again later")
     log.exception("unexpected error in %s %s", request.method, request.url.path)
     return problem(500)
+
+
+async def known(request: Request, exc: Exception) -> JSONResponse | None:
+    """The problem an expected exception answers with; None for anything else."""
+    if isinstance(exc, RequestValidationError):
+        return await _invalid_request(request, exc)
+    if isinstance(exc, EbokError):
+        return await _facade_error(request, exc)
+    if isinstance(exc, HTTPException):
+        return await _http_error(request, exc)
+    return None
 
 
 def install(app: FastAPI) -> None:

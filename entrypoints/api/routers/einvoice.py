@@ -10,9 +10,11 @@ from pydantic import BaseModel
 from ebok.models import einvoice as m
 from entrypoints.api.auth import scope
 from entrypoints.api.deps import Ebok
+from entrypoints.api.idempotency import IdempotentRoute
 from entrypoints.api.problems import responses
 
 router = APIRouter(
+    route_class=IdempotentRoute,
     prefix="/v1",
     tags=["einvoice"],
     dependencies=[Depends(scope("einvoice"))],

@@ -12,9 +12,11 @@ from ebok.models import invoice as m
 from ebok.models.balance import Balance
 from entrypoints.api.auth import scope
 from entrypoints.api.deps import Ebok
+from entrypoints.api.idempotency import IdempotentRoute
 from entrypoints.api.problems import responses
 
 router = APIRouter(
+    route_class=IdempotentRoute,
     prefix="/v1",
     tags=["invoices"],
     dependencies=[Depends(scope("invoices"))],

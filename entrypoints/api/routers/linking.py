@@ -9,9 +9,11 @@ from pydantic import BaseModel, Field
 from ebok.models import linking as m
 from entrypoints.api.auth import scope
 from entrypoints.api.deps import Ebok
+from entrypoints.api.idempotency import IdempotentRoute
 from entrypoints.api.problems import responses
 
 router = APIRouter(
+    route_class=IdempotentRoute,
     prefix="/v1/accounts/{account_id}/partner-link",
     tags=["linking"],
     dependencies=[Depends(scope("linking"))],

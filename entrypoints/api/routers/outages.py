@@ -8,9 +8,11 @@ from pydantic import BaseModel
 from ebok.models import outage as m
 from entrypoints.api.auth import scope
 from entrypoints.api.deps import Ebok
+from entrypoints.api.idempotency import IdempotentRoute
 from entrypoints.api.problems import responses
 
 router = APIRouter(
+    route_class=IdempotentRoute,
     prefix="/v1",
     tags=["outages"],
     dependencies=[Depends(scope("outages"))],

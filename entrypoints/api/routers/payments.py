@@ -12,9 +12,11 @@ from ebok.csv_rows import ImportFileError
 from ebok.models.balance import PaymentToBook
 from entrypoints.api.auth import scope
 from entrypoints.api.deps import Ebok
+from entrypoints.api.idempotency import IdempotentRoute
 from entrypoints.api.problems import responses
 
 router = APIRouter(
+    route_class=IdempotentRoute,
     prefix="/v1",
     tags=["payments"],
     dependencies=[Depends(scope("payments"))],

@@ -10,10 +10,12 @@ from pydantic import BaseModel, Field
 from ebok.models import registration as m
 from entrypoints.api.auth import scope
 from entrypoints.api.deps import Ebok
+from entrypoints.api.idempotency import IdempotentRoute
 from entrypoints.api.problems import responses
 from facade.client import Registered
 
 router = APIRouter(
+    route_class=IdempotentRoute,
     prefix="/v1",
     tags=["registration"],
     dependencies=[Depends(scope("registration"))],
