@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from ebok.settings import Settings
 from entrypoints.api import health, problems
 from entrypoints.api.idempotency import Idempotency
+from entrypoints.api.ratelimit import RateLimits
 from entrypoints.api.routers import einvoice, invoices, linking, outages, payments, registrations
 from facade.api_keys import ApiKeys
 from facade.client import EbokClient
@@ -80,4 +81,5 @@ def create_app(client: EbokClient, settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.api_keys = ApiKeys(client.store)
     app.state.idempotency = Idempotency(client.store, app.state.api_keys)
+    app.state.rate_limits = RateLimits(settings.api_rate_per_second, settings.api_rate_burst)
     return app

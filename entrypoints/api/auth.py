@@ -1,7 +1,8 @@
 """Service authentication: ``Authorization: Bearer <key>``, and a scope per process family.
 
 Every route but health and readiness depends on :func:`scope`. A missing, unknown or revoked
-key is 401 (with ``WWW-Authenticate``); a key without the route's scope is 403.
+key is 401 (with ``WWW-Authenticate``); a key without the route's scope is 403; a service over
+its request rate is 429 (with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from entrypoints.api.ratelimit import RateLimits
 from facade.api_keys import SCOPES, ApiKey, ApiKeys
 
 __all__ = ["scope"]
@@ -34,6 +36,12 @@ async def _caller(
         key = await keys.check(credentials.credentials)
     if key is None:
         raise HTTPException(401, "the API key is unknown or revoked", _CHALLENGE)
+    limits: RateLimits = request.app.state.rate_limits
+    wait = limits.take(key.service)
+    if wait is not None:
+        raise HTTPException(
+            429, f"{key.service} is over its request rate", {"Retry-After": str(wait)}
+        )
     return key
 
 

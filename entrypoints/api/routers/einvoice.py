@@ -18,7 +18,7 @@ router = APIRouter(
     prefix="/v1",
     tags=["einvoice"],
     dependencies=[Depends(scope("einvoice"))],
-    responses=responses(401, 403, 422),
+    responses=responses(401, 403, 422, 429),
 )
 
 

@@ -20,7 +20,7 @@ router = APIRouter(
     prefix="/v1",
     tags=["invoices"],
     dependencies=[Depends(scope("invoices"))],
-    responses=responses(401, 403, 422),
+    responses=responses(401, 403, 422, 429),
 )
 
 # Invoice numbers have slashes (FV/2026/01/0001): the path converter takes them whole.

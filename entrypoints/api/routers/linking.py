@@ -17,7 +17,7 @@ router = APIRouter(
     prefix="/v1/accounts/{account_id}/partner-link",
     tags=["linking"],
     dependencies=[Depends(scope("linking"))],
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
 )
 
 

@@ -16,7 +16,7 @@ router = APIRouter(
     prefix="/v1",
     tags=["outages"],
     dependencies=[Depends(scope("outages"))],
-    responses=responses(401, 403, 422),
+    responses=responses(401, 403, 422, 429),
 )
 
 

@@ -20,7 +20,7 @@ router = APIRouter(
     prefix="/v1",
     tags=["payments"],
     dependencies=[Depends(scope("payments"))],
-    responses=responses(401, 403, 422),
+    responses=responses(401, 403, 422, 429),
 )
 
 _MAX_STATEMENT = 16 * 1024 * 1024  # a day's statement of a utility is a few megabytes

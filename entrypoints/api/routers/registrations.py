@@ -19,7 +19,7 @@ router = APIRouter(
     prefix="/v1",
     tags=["registration"],
     dependencies=[Depends(scope("registration"))],
-    responses=responses(401, 403, 422),
+    responses=responses(401, 403, 422, 429),
 )
 
 
