@@ -16,7 +16,15 @@ from ebok.settings import Settings
 from entrypoints.api import health, problems
 from entrypoints.api.idempotency import Idempotency
 from entrypoints.api.ratelimit import RateLimits
-from entrypoints.api.routers import einvoice, invoices, linking, outages, payments, registrations
+from entrypoints.api.routers import (
+    einvoice,
+    invoices,
+    linking,
+    outages,
+    payments,
+    registrations,
+    webhooks,
+)
 from facade.api_keys import ApiKeys
 from facade.client import EbokClient
 
@@ -24,7 +32,7 @@ __all__ = ["API_VERSION", "build_app", "create_app"]
 
 API_VERSION = "1.0.0"
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-_ROUTERS = (registrations, linking, einvoice, invoices, payments, outages)
+_ROUTERS = (registrations, linking, einvoice, invoices, payments, outages, webhooks)
 
 
 def build_app() -> FastAPI:
