@@ -22,8 +22,8 @@ async def ebok(*argv: str) -> int:
 
 async def test_create_list_revoke(
     api: Api,
-    clean_env: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],  # noqa: F811
+    clean_env: pytest.MonkeyPatch,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     clean_env.setenv("EBOK_DATABASE_URL", api.settings.database_url)
     service = f"cli-{uuid.uuid4().hex[:8]}"

@@ -1,23 +1,27 @@
 """The other process families over HTTP: an invoice issued, paid by a bank statement and shown
-in the balance; a partner-link attempt; an outage report. Plain HTTP calls; the test's own
-set-up (billing data, the sandbox DSO) and waiting for a workflow use the store and Temporal."""
+in the balance; a partner-link attempt; an outage report; an e-invoice consent. Plain HTTP
+calls; the test's own set-up (billing data, the sandbox DSO) and waiting for a workflow use the
+store and Temporal."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.operator.sandbox import SandboxOperator
 from ebok.models import invoice as m
+from ebok.models.einvoice import CONFIRM_PAGE
 from ebok.store.db import Store
 from entrypoints.devsmtp import DevSmtpServer
 from tests.api.conftest import Api
 from tests.conftest import worker_for
-from tests.factories import a_partner, an_account
+from tests.factories import a_linked_account, a_partner, an_account
+from tests.mailbox import body
 from tests.workflows.invoices import an_invoice, delivered
 from tests.workflows.outage_world import World, an_area
 
@@ -127,3 +131,40 @@ async def test_outage_report_status_and_info(
             f"/v1/outage-reports/{report_id}/notes", json={"text": "cała ulica bez prądu"}
         )
         assert noted.status_code == 200, noted.text
+
+
+async def test_einvoice_request_confirm_withdraw(
+    api: Api, env: WorkflowEnvironment, store: Store, smtpd: DevSmtpServer
+) -> None:
+    account, email, partner = await a_linked_account(store)
+    other = await a_partner(store)
+    http = await api.client("einvoice")
+    consent = f"/v1/partners/{partner.number}/einvoice"
+    request = {"account_id": account, "terms_version": "2026-01"}
+    async with worker_for(env.client, api.settings, store), http:
+        not_theirs = await http.post(f"/v1/partners/{other.number}/einvoice", json=request)
+        assert not_theirs.status_code == 422 and "partner_number" in fields(not_theirs.json())
+        pending = await http.post(consent, json=request)
+        assert pending.status_code == 200, pending.text
+        too_soon = await http.post(consent + "/resend", json={})
+        assert too_soon.status_code == 429 and int(too_soon.headers["retry-after"]) >= 1
+
+        (mail,) = await smtpd.wait_for(1)
+        assert mail["To"] == email
+        link = next(w for w in body(mail).split() if CONFIRM_PAGE in w)
+        token = parse_qs(urlsplit(link).query)["token"][0]
+        confirmed = await http.post("/v1/einvoice-confirmations", json={"token": token})
+        assert confirmed.json() == {"outcome": "active"}
+        again = await http.post("/v1/einvoice-confirmations", json={"token": token})
+        assert again.json() == {"outcome": "already_used"}
+
+        status = await http.get(consent)
+        assert status.status_code == 200 and status.json()["state"] == "active"
+        withdrawn = await http.post(
+            consent + "/withdraw", json={"channel": "staff", "by": "anna.b", "reason": "phoned"}
+        )
+        assert withdrawn.status_code == 200 and withdrawn.json()["state"] == "withdrawn"
+        await smtpd.wait_for(3)
+        history = await http.get(consent + "/consents")
+        (record,) = history.json()
+        assert record["account_id"] == account and record["withdrawn_at"] is not None
