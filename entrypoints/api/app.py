@@ -32,6 +32,11 @@ __all__ = ["API_VERSION", "build_app", "create_app"]
 
 API_VERSION = "1.0.0"
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_FASTAPI_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
+_PROBLEM_422 = {
+    "description": "Invalid input",
+    "content": {problems.MEDIA_TYPE: {"schema": _PROBLEM_REF}},
+}
 _ROUTERS = (registrations, linking, einvoice, invoices, payments, outages, webhooks)
 
 
@@ -74,12 +79,18 @@ def _document(app: FastAPI) -> dict[str, Any]:
         schemas[model.__name__] = found
     # Problems are served as application/problem+json (FastAPI files a response model under
     # the route's JSON type).
+    # FastAPI's own 422 (HTTPValidationError) is answered by our handler as a problem too.
     for operations in doc["paths"].values():
         for operation in operations.values():
-            for answer in operation.get("responses", {}).values():
+            for status, answer in operation.get("responses", {}).items():
                 content = answer.get("content", {})
-                if content.get("application/json", {}).get("schema") == _PROBLEM_REF:
+                schema = content.get("application/json", {}).get("schema")
+                if schema == _FASTAPI_422:
+                    operation["responses"][status] = _PROBLEM_422
+                elif schema == _PROBLEM_REF:
                     content[problems.MEDIA_TYPE] = content.pop("application/json")
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
     return doc
 
 

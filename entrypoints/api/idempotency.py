@@ -55,7 +55,8 @@ _DOCUMENTED = {
 
 def _hash(request: Request, body: bytes) -> str:
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.url.path.encode(), body):
+    url = request.url
+    for part in (request.method.encode(), url.path.encode(), url.query.encode(), body):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()

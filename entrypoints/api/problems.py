@@ -26,7 +26,6 @@ from ebok.errors import (
     NotFound,
     RateLimited,
     Unavailable,
-    WrongState,
 )
 
 __all__ = [
@@ -155,9 +154,7 @@ async def _facade_error(request: Request, exc: Exception) -> JSONResponse:
         return problem(409, str(exc), slug="limit-reached")
     if isinstance(exc, Unavailable):
         return problem(503, str(exc))
-    if isinstance(exc, WrongState):
-        return problem(409, str(exc))
-    return problem(409, str(exc))
+    return problem(409, str(exc))  # WrongState, and any other refusal of the facade
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -28,7 +28,7 @@ class EInvoiceRequest(BaseModel):
     channel: str = "web"
 
 
-class ResendRequest(BaseModel):
+class ResendConfirmation(BaseModel):
     requested_by: str = "customer"
 
 
@@ -78,7 +78,9 @@ async def status(partner_number: str, ebok: Ebok) -> m.EInvoiceStatus:
 
 
 @router.post(_PARTNER + "/resend", responses=responses(404, 409, 429))
-async def resend(partner_number: str, body: ResendRequest, ebok: Ebok) -> m.ConfirmationPending:
+async def resend(
+    partner_number: str, body: ResendConfirmation, ebok: Ebok
+) -> m.ConfirmationPending:
     return await ebok.resend_einvoice(partner_number, body.requested_by)
 
 

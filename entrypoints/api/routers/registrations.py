@@ -23,7 +23,7 @@ router = APIRouter(
 )
 
 
-class ResendRequest(BaseModel):
+class ResendActivation(BaseModel):
     requested_by: Literal["customer", "staff"] = "customer"
 
 
@@ -59,7 +59,7 @@ async def set_credentials(
 
 
 @router.post("/registrations/{registration_id}/resend", responses=responses(404, 409, 429))
-async def resend(registration_id: str, body: ResendRequest, ebok: Ebok) -> m.ActivationPending:
+async def resend(registration_id: str, body: ResendActivation, ebok: Ebok) -> m.ActivationPending:
     """A new activation link; earlier ones stop working. 429 (Retry-After) within the cooldown."""
     return await ebok.resend(registration_id, body.requested_by)
 
