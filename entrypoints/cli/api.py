@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 
@@ -29,6 +31,24 @@ def split_bind(bind: str) -> tuple[str, int]:
     """``host:port`` (``[::1]:8000`` for IPv6) → (host, port)."""
     host, _, port = bind.rpartition(":")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopped by SIGINT or SIGTERM without uvicorn ending the process with
+    the signal afterwards: the command then closes its connections (Temporal, the store) and
+    exits 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        stops = (signal.SIGINT, signal.SIGTERM)
+        for sig in stops:
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in stops:
+                loop.remove_signal_handler(sig)
 
 
 def _shown(key: ApiKey) -> dict[str, object]:
@@ -93,7 +113,7 @@ def add_commands(
     async def serve(ebok: EbokClient, args: argparse.Namespace) -> int:
         host, port = split_bind(args.bind or ebok.settings.api_bind)
         app = create_app(ebok, ebok.settings)
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+        server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
         await server.serve()
         return OK
 
