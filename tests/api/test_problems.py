@@ -84,3 +84,19 @@ async def test_unknown_ids_and_routes_are_404_problems(api: Api) -> None:
             assert answer.headers["content-type"] == PROBLEM
             assert answer.json()["status"] == 404
             assert "Traceback" not in answer.text
+
+
+async def test_staff_actions_on_unknown_processes(api: Api) -> None:
+    async with await api.client("outages", "staff", "linking", "invoices") as http:
+        act = {"reason": "restored by the crew", "staff": "anna.b"}
+        unknown = await http.post("/v1/incidents/incident-nope-1/close", json=act)
+        assert unknown.status_code == 404, unknown.text
+        assert "no such" in unknown.json()["detail"]
+        odd = await http.post("/v1/incidents/NOPE/close", json=act)
+        assert odd.status_code == 422 and list(fields(odd.json())) == ["incident_id"]
+        short = await http.post("/v1/incidents/incident-nope-1/close", json={**act, "reason": "x"})
+        assert short.status_code == 422 and list(fields(short.json())) == ["reason"]
+        approve = await http.post("/v1/accounts/" + "0" * 32 + "/partner-link/approve", json=act)
+        assert approve.status_code == 404
+        waive = await http.post("/v1/invoices/FV/2026/01/404/waive-reminder", json=act)
+        assert waive.status_code == 404
