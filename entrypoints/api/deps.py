@@ -11,7 +11,8 @@ from facade.client import EbokClient
 __all__ = ["Ebok"]
 
 
-def _ebok(request: Request) -> EbokClient:
+async def _ebok(request: Request) -> EbokClient:
+    # async: FastAPI would run a plain function in a worker thread, a hop per request
     client: EbokClient = request.app.state.ebok
     return client
 

@@ -6,49 +6,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-
-import uvicorn
+from collections.abc import Awaitable, Callable
 
 from ebok.settings import Settings
 from ebok.store.api_keys import ApiKey
 from ebok.store.db import Store
 from entrypoints.api.app import create_app
+from entrypoints.api.server import serving
 from entrypoints.cli.common import Add, Wrap
 from facade.api_keys import KEYS_PER_SERVICE, SCOPES, ApiKeys
 from facade.client import EbokClient
 
-__all__ = ["add_commands", "split_bind"]
+__all__ = ["add_commands"]
 
 OK = 0
-
-
-def split_bind(bind: str) -> tuple[str, int]:
-    """``host:port`` (``[::1]:8000`` for IPv6) → (host, port)."""
-    host, _, port = bind.rpartition(":")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, stopped by SIGINT or SIGTERM without uvicorn ending the process with
-    the signal afterwards: the command then closes its connections (Temporal, the store) and
-    exits 0."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        loop = asyncio.get_running_loop()
-        stops = (signal.SIGINT, signal.SIGTERM)
-        for sig in stops:
-            loop.add_signal_handler(sig, self.handle_exit, sig, None)
-        try:
-            yield
-        finally:
-            for sig in stops:
-                loop.remove_signal_handler(sig)
 
 
 def _shown(key: ApiKey) -> dict[str, object]:
@@ -111,10 +85,14 @@ def add_commands(
         print(f"API key {args.id} revoked")
 
     async def serve(ebok: EbokClient, args: argparse.Namespace) -> int:
-        host, port = split_bind(args.bind or ebok.settings.api_bind)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         app = create_app(ebok, ebok.settings)
-        server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
-        await server.serve()
+        async with serving(app, args.bind or ebok.settings.api_bind) as url:
+            print(f"HTTP API on {url} (docs {url}/docs; Ctrl-C stops)", file=sys.stderr)
+            await stop.wait()
         return OK
 
     about = "manage the API keys of the services calling the HTTP API"

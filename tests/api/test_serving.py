@@ -20,7 +20,7 @@ from tests.api.conftest import Api, serve
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-_RUNNING = re.compile(rb"Uvicorn running on (http://\S+)")
+_RUNNING = re.compile(rb"HTTP API on (http://\S+)")
 STARTUP_LIMIT = 60.0  # seconds: the command connects to Temporal and the store first
 
 
