@@ -68,12 +68,15 @@ class ApiKeys:
             created_at=datetime.now(UTC),
             revoked_at=None,
         )
+        # Written first, then counted (in a statement of its own, after the lock): of rival
+        # calls, the later ones count the earlier keys, and a refused call's key rolls back.
         async with self.store.begin() as uow:
-            if await uow.api_keys.count_in_force(service) >= KEYS_PER_SERVICE:
+            await uow.api_keys.add(key.id, service, chosen, key_hash(secret), key.created_at)
+            await uow.api_keys.lock_service(service)
+            if await uow.api_keys.count_in_force(service) > KEYS_PER_SERVICE:
                 raise LimitReached(
                     f"{service} has {KEYS_PER_SERVICE} keys in force; revoke one first"
                 )
-            await uow.api_keys.add(key.id, service, chosen, key_hash(secret), key.created_at)
         return NewApiKey(key=key, secret=secret)
 
     async def list(self) -> list[ApiKey]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ebok.store.dialect import serialize_on
 from ebok.store.tables import api_keys as t
 
 __all__ = ["ApiKey", "ApiKeyRepository"]
@@ -56,6 +57,11 @@ class ApiKeyRepository:
     async def in_force(self, key_hash: str) -> ApiKey | None:
         row = (await self._conn.execute(_BY_HASH, {"key_hash": key_hash})).first()
         return _key(row) if row is not None else None
+
+    async def lock_service(self, service: str) -> None:
+        """Rival :meth:`add` + :meth:`count_in_force` pairs for one service run one after the
+        other from here (call it after :meth:`add`, so SQLite's writer lock is held)."""
+        await serialize_on(self._conn, f"api_keys:{service}")
 
     async def count_in_force(self, service: str) -> int:
         found = await self._conn.execute(

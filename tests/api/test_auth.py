@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -88,3 +89,14 @@ async def test_two_keys_per_service_for_rotation(api: Api) -> None:
         assert (old.status_code, new.status_code) == (401, 404)
     third = await api.keys.create(service, ["registration"])  # room again
     assert third.key.service == service
+
+
+async def test_rival_creates_leave_two_keys_in_force(api: Api) -> None:
+    service = f"rivals-{uuid.uuid4().hex[:8]}"
+    made = await asyncio.gather(
+        *(api.keys.create(service, ["outages"]) for _ in range(10)), return_exceptions=True
+    )
+    assert sum(not isinstance(m, BaseException) for m in made) == 2
+    assert all(isinstance(m, LimitReached) for m in made if isinstance(m, BaseException))
+    in_force = [k for k in await api.keys.list() if k.service == service]
+    assert len(in_force) == 2
