@@ -31,7 +31,7 @@ from adapters import registry
 from adapters.operator.webhook import verify_status
 from ebok.codec import AesGcmCodec, data_converter, new_key
 from ebok.models.search import ALL as SEARCH_ATTRIBUTES
-from ebok.settings import DEV_ENV_FILE, Settings, SmtpSecurity
+from ebok.settings import DEV_ENV_FILE, DevSettings, Settings, SmtpSecurity
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 from ebok.temporal import connect, runtime_for
@@ -119,6 +119,7 @@ def _dev_settings(settings: Settings) -> Settings:
             settings.operator_sandbox_state or folder / "dso-state.json"
         ),
         "EBOK_OPERATOR_WEBHOOK_SECRET": dso_secret.get_secret_value() if dso_secret else new_key(),
+        "EBOK_INVOICE_SELLER_NIP": settings.invoice_seller_nip,
     }
     DEV_ENV_FILE.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     os.chmod(DEV_ENV_FILE, 0o600)  # it holds the keys
@@ -225,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # the dev SMTP server's chatter
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # every step of a font subset
-    settings = Settings()
+    settings = DevSettings() if args.dev else Settings()
 
     async def _main() -> None:
         stop = asyncio.Event()

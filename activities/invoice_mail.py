@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -13,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from activities.delivery import RECIPIENT_REJECTED, deliver
 from activities.invoice import invoice_of
 from activities.invoice_document import document_for, seller_party
+from activities.invoice_notice import arrears_of, demand_facts
 from activities.mail import MailComposer, local_time, message_id
 from adapters.email.base import Attachment, EmailSender
 from adapters.payments.base import (
@@ -53,21 +55,35 @@ class InvoiceMailActivities:
         mid = message_id(f"invoice-{req.kind}", req.number, req.serial, self._composer.domain)
         async with self._store.begin() as uow:
             invoice = await invoice_of(uow, req.number)
-            consent = None if req.paper_only else await uow.consents.active_for(
-                invoice.partner_number
-            )  # fmt: skip
+            consent = (
+                None if req.paper_only else await uow.consents.active_for(invoice.partner_number)
+            )
             already_sent = consent is not None and await uow.mail.was_sent(mid)
             partner = await uow.billing.partner(invoice.partner_number)
-            ppes = [invoice.ppe] if invoice.ppe else [
-                p.ppe for p in await uow.billing.ppes_of_partner(invoice.partner_number)
-                if p.contract_account == invoice.contract_account
-            ]  # fmt: skip
+            # The notice names all the customer's arrears (Energy Law art. 6b ust. 3).
+            served_on = (req.at or datetime.now(UTC)).date()
+            demand = req.kind == "demand"
+            arrears = await arrears_of(uow, invoice.partner_number, served_on) if demand else []
+            of_partner = (
+                [] if invoice.ppe else await uow.billing.ppes_of_partner(invoice.partner_number)
+            )
+            same_account = [
+                p.ppe for p in of_partner if p.contract_account == invoice.contract_account
+            ]
+            ppes = [invoice.ppe] if invoice.ppe else same_account
         if already_sent:  # a retry after the send: only the record may be missing
             await self._record(req, emailed=req.kind == "issued")
             return m.Delivered(channel="email")
+        extra = (
+            demand_facts(
+                req, arrears, self._settings.invoice_seller, self._settings.invoice_seller_nip
+            )
+            if req.kind == "demand"
+            else {}
+        )
         if consent is None:
             if req.kind != "paid":  # a confirmation is not worth a stamp
-                await self._paper(invoice, req)
+                await self._paper(invoice, req, extra)
             await self._record(req)
             return m.Delivered(channel="paper")
         # The provider's payment is for the full amount: after a partial payment or a
@@ -84,6 +100,8 @@ class InvoiceMailActivities:
                     self._settings.invoice_seller, self._settings.invoice_seller_nip
                 ),
                 buyer_name=partner.name if partner else invoice.partner_number,
+                # A business buyer is named by its NIP too (VAT Act art. 106e ust. 1 pkt 5).
+                buyer_nip=partner.nip if partner and partner.kind == "business" else None,
                 ppes=ppes,
                 pay_url=pay_url,
             )
@@ -95,6 +113,7 @@ class InvoiceMailActivities:
             consent.email,
             mid,
             **self._facts(invoice, req, pay_url),
+            **extra,
         )
         mail = dataclasses.replace(mail, attachments=attachments)
         try:
@@ -102,7 +121,7 @@ class InvoiceMailActivities:
         except ApplicationError as e:
             if e.type != RECIPIENT_REJECTED:
                 raise
-            await self._fallback(invoice, req, str(e))
+            await self._fallback(invoice, req, str(e), extra)
             await self._record(req)
             return m.Delivered(channel="paper", bounced=True)
         await self._record(req, emailed=req.kind == "issued", pay_url=pay_url)
@@ -115,8 +134,14 @@ class InvoiceMailActivities:
             invoice = await invoice_of(uow, req.number)
             standing = await uow.invoices.standing(req.number, datetime.now(UTC))
         outstanding = Money(max(standing.amount_due - standing.paid, 0))
-        issued = m.Notify(number=req.number, kind="issued", state=m.State.OPEN,
-                          outstanding=outstanding, due_date=invoice.due_date)  # fmt: skip
+        assert invoice.due_date is not None
+        issued = m.Notify(
+            number=req.number,
+            kind="issued",
+            state=m.State.OPEN,
+            outstanding=outstanding,
+            due_date=invoice.due_date,
+        )
         await self._fallback(invoice, issued, req.detail or "bounced")
 
     @activity.defn(name=m.ESCALATE)
@@ -143,18 +168,28 @@ class InvoiceMailActivities:
                 req.number, f"notice:{req.kind}:{req.serial}", req.state.value, "", "workflow", now
             )
 
-    async def _fallback(self, invoice: InvoiceRecord, req: m.Notify, detail: str) -> None:
-        await self._paper(invoice, req)
+    async def _fallback(
+        self,
+        invoice: InvoiceRecord,
+        req: m.Notify,
+        detail: str,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        await self._paper(invoice, req, extra)
         await self._staff(invoice, "bounced", 1, detail=detail[:200], deadline=None)
 
-    async def _paper(self, invoice: InvoiceRecord, req: m.Notify) -> None:
-        details = {
+    async def _paper(
+        self, invoice: InvoiceRecord, req: m.Notify, extra: dict[str, Any] | None = None
+    ) -> None:
+        """A letter for the print shop; a demand's carries what its mail says (``extra``)."""
+        details: dict[str, Any] = {
             "kind": req.kind,
             "outstanding_grosze": req.outstanding.grosze,
             "due_date": req.due_date.isoformat(),
             "notice_until": req.notice_until.isoformat() if req.notice_until else None,
             "interest_grosze": req.interest.grosze if req.interest else None,
             "nrb": invoice.nrb,
+            **(extra or {}),
         }
         now = datetime.now(UTC)
         async with self._store.begin() as uow:
@@ -179,8 +214,8 @@ class InvoiceMailActivities:
         deadline: datetime | None,
     ) -> None:
         run = activity.info().workflow_run_id or "-"
-        mid = message_id(f"invoice-staff-{reason}", invoice.number, f"{run}.{serial}",
-                         self._composer.domain)  # fmt: skip
+        kind, domain = f"invoice-staff-{reason}", self._composer.domain
+        mid = message_id(kind, invoice.number, f"{run}.{serial}", domain)
         async with self._store.begin() as uow:
             if await uow.mail.was_sent(mid):
                 return
@@ -225,10 +260,8 @@ class InvoiceMailActivities:
             return None
         # Kept at once: a retry of this activity reuses it instead of asking again.
         async with self._store.begin() as uow:
-            await uow.invoices.set_delivery(
-                invoice.number, invoice.delivery or "pending", datetime.now(UTC),
-                created.redirect_url,
-            )  # fmt: skip
+            delivery, now = invoice.delivery or "pending", datetime.now(UTC)
+            await uow.invoices.set_delivery(invoice.number, delivery, now, created.redirect_url)
         return created.redirect_url
 
     def _facts(self, invoice: InvoiceRecord, req: m.Notify, pay_url: str | None) -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from adapters.email.base import OutgoingEmail
 
@@ -32,6 +33,13 @@ def local_time(at: datetime) -> str:
     return at.astimezone(WARSAW).strftime("%d.%m.%Y %H:%M")
 
 
+def paragraphs(text: str) -> Markup:
+    """Plain text → HTML: escaped, one ``<p>`` per block between blank lines. The partials a
+    text mail and its HTML twin share are written once, as text."""
+    blocks = [block.strip() for block in str(text).split("\n\n") if block.strip()]
+    return Markup("\n").join(Markup("<p>{}</p>").format(b.replace("\n", " ")) for b in blocks)
+
+
 class MailComposer:
     def __init__(self, sender: str) -> None:
         self.sender = sender
@@ -46,6 +54,7 @@ class MailComposer:
             auto_reload=False,
         )
         self._env.filters["local_time"] = local_time
+        self._env.filters["paragraphs"] = paragraphs
 
     def compose(
         self, name: str, language: str, to: str, message_id: str, **context: Any

@@ -5,7 +5,7 @@ to run again (store keys, ticket keyed by the incident id, Message-ID per report
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
 from temporalio.client import WorkflowHandle
@@ -19,13 +19,15 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.delivery import deliver
-from activities.mail import MailComposer, local_time, message_id
+from activities.mail import WARSAW, MailComposer, local_time, message_id
 from activities.outage_operator import OperatorCalls
 from adapters.email.base import EmailSender
 from adapters.operator.base import OutageReports
+from adapters.operator.incidents import area_name
 from ebok.ids import opaque_id
 from ebok.models import outage as m
 from ebok.models.search import EBOK_AREA, EBOK_PROCESS, EBOK_STATUS
+from ebok.outage_compensation import STATUTORY_LIMITS
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.store.outages import Reporter
@@ -146,7 +148,14 @@ class OutageActivities(OperatorCalls):
                 if not page:
                     return m.NotifyResult(sent=sent)
                 done = await uow.mail.sent_among([self._message_id(req, r) for r in page])
-            told = await asyncio.gather(*(self._tell(req, r, after, sent, done) for r in page))
+                # The end's release has entitled PPEs whose year went past its limit.
+                yearly: set[str] = set()
+                if req.notice.phase.terminal and not req.notice.entitled:
+                    found = await uow.outages.entitlements(incident_id=req.incident_id)
+                    yearly = {e.ppe for e in found}
+            told = await asyncio.gather(
+                *(self._tell(req, r, after, sent, done, yearly) for r in page)
+            )
             sent += sum(told)
             async with self._store.begin() as uow:
                 await uow.outages.mark_told([r.id for r in page], req.notice.serial)
@@ -157,11 +166,19 @@ class OutageActivities(OperatorCalls):
         return message_id("outage", reporter.id, req.notice.serial, self._composer.domain)
 
     async def _tell(
-        self, req: m.Notify, reporter: Reporter, after: str, sent: int, done: set[str]
+        self,
+        req: m.Notify,
+        reporter: Reporter,
+        after: str,
+        sent: int,
+        done: set[str],
+        yearly: set[str],
     ) -> bool:
         notice = req.notice
-        # The bonifikata is recorded for households only (business tariffs settle it apart).
-        entitled = notice.entitled and reporter.household
+        # The bonifikata is recorded for households only (business tariffs settle it apart):
+        # over the single limit (the incident's), or over the year's (this PPE's).
+        over_year = reporter.household and reporter.ppe in yearly
+        entitled = (notice.entitled and reporter.household) or over_year
         if reporter.email is None:  # reachable by phone only: the hotline calls, no mail
             return False
         if notice.kind is m.NoticeKind.COMPENSATION and not entitled and reporter.notice_serial:
@@ -179,7 +196,7 @@ class OutageActivities(OperatorCalls):
                 mid,
                 kind=kind.value,
                 ppe=reporter.ppe,
-                area=req.area,
+                area=area_name(req.area),
                 phase=notice.phase.value,
                 planned=notice.outage_kind is m.Kind.PLANNED,
                 started_at=_when(notice.started_at),
@@ -187,6 +204,9 @@ class OutageActivities(OperatorCalls):
                 window_end=_when(notice.window_end),
                 restored_at=_when(notice.restored_at),
                 entitled=entitled,
+                limit_hours=_hours(notice.limit),
+                over_year=over_year,
+                yearly_hours=_hours(STATUTORY_LIMITS[notice.outage_kind].yearly),
                 report_link=self._settings.link("awarie", zgloszenie=reporter.id),
             )
             try:
@@ -223,8 +243,8 @@ class OutageActivities(OperatorCalls):
             self._settings.backoffice_email,
             mid,
             workflow_id=req.incident_id,
-            area=req.area,
-            since=local_time(req.since),
+            area=area_name(req.area),
+            since=_when(req.since),
             reports=req.reports,
             reason=req.reason,
             serial=req.serial,
@@ -236,6 +256,10 @@ class OutageActivities(OperatorCalls):
         async with self._store.begin() as uow:
             if req.phase.terminal:
                 await uow.outages.release(req.incident_id, req.phase.value, req.at)
+                if (cut := req.interruption) is not None:
+                    await uow.outages.record_interruption(
+                        req.incident_id, cut.kind.value, cut.start, cut.end, req.at
+                    )
             else:  # re-opened by staff: tracked again, but new reports go to a new incident
                 await uow.outages.reopen(req.incident_id, req.phase.value)
 
@@ -283,4 +307,10 @@ async def _signal(handle: WorkflowHandle[object, object], signal: m.IncidentClos
 
 
 def _when(at: datetime | None) -> str:
-    return local_time(at) if at is not None else ""
+    """Polish time with its zone (CET or CEST), so nobody wonders whose clock it is."""
+    return f"{local_time(at)} {at.astimezone(WARSAW).tzname()}" if at is not None else ""
+
+
+def _hours(limit: timedelta | None) -> str:
+    """The legal limit in whole hours (the notices of older incidents carry none: 24 h)."""
+    return str(int((limit or timedelta(hours=24)).total_seconds() // 3600))

@@ -1,10 +1,12 @@
-"""``python -m bench SCENARIO --n N --db sqlite|postgres``: run a scenario on our engine and
-on bare Temporal, print the table, append the JSON line, draw the plot."""
+"""``python -m bench SCENARIO --n N --db sqlite|postgres``: run a scenario on our engine, on the
+bare mirror's workflow code with our activities, and on bare Temporal with no-op activities;
+print the table, append the JSON line, draw the plot."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import platform
@@ -15,7 +17,17 @@ from typing import Any
 
 from bench import report
 from bench.harness import DEFAULT_POSTGRES, Phase, measure, started
-from bench.scenarios import SCENARIOS
+from bench.scenarios import SCENARIOS, SIDES, Scenario
+
+
+def _side_list(text: str) -> tuple[str, ...]:
+    if text == "all":
+        return SIDES
+    chosen = tuple(dict.fromkeys(name.strip() for name in text.split(",")))
+    unknown = [name for name in chosen if name not in SIDES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"not a side: {', '.join(unknown) or text!r}")
+    return tuple(s for s in SIDES if s in chosen)  # a round's order, whatever the given one
 
 
 def _worker_line(workers: int) -> str:
@@ -48,9 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--side",
-        choices=("both", "ours", "bare"),
-        default="both",
-        help="one side only, e.g. under a profiler (no ratios then)",
+        type=_side_list,
+        default=SIDES,
+        metavar="all|" + ",".join(SIDES),
+        help="the sides to run: all (default), or some of them by name, comma-separated (one "
+        "side, e.g. under a profiler, has no ratios)",
     )
     p.add_argument(
         "--rounds",
@@ -69,7 +83,22 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="worker processes per side on the same task queue, as a deployment scales out",
     )
+    p.add_argument(
+        "--half-saturation",
+        action="store_true",
+        help="latency at half load: each phase first finds the side's saturated throughput "
+        "(closed loop, --concurrency), then measures --n iterations arriving at half that "
+        "rate (open loop, Poisson arrivals); the table is the second",
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        help="open loop at this many arrivals a second (Poisson), instead of --concurrency",
+    )
     p.add_argument("--no-record", action="store_true", help="print only: no JSON line, no plot")
+    p.add_argument(
+        "--json", type=Path, metavar="FILE", help="also write the run's JSON line to FILE"
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log the phases as they go")
     return p
 
@@ -88,20 +117,23 @@ def _commit() -> str | None:
     return out.stdout.strip()
 
 
-def phase_order(side: str, rounds: int) -> list[str]:
-    """The phases in turn: ours, bare, then bare, ours, and so on. The machine's speed drifts
-    within minutes; with two rounds or more, neither side is measured only first or only
-    last, so a steady drift weighs on both alike."""
-    pairs = [("ours", "bare") if r % 2 == 0 else ("bare", "ours") for r in range(rounds)]
-    return [s for pair in pairs for s in pair if side in ("both", s)]
+def phase_order(sides: list[str], rounds: int) -> list[str]:
+    """The phases in turn: ours, mirror, bare, then bare, mirror, ours, and so on. The
+    machine's speed drifts within minutes; with two rounds or more, neither side is measured
+    only first or only last, so a steady drift weighs on all alike."""
+    return [s for r in range(rounds) for s in (sides if r % 2 == 0 else sides[::-1])]
+
+
+def _sides(scenario: Scenario, chosen: tuple[str, ...]) -> list[str]:
+    return [s for s in chosen if s != "mirror" or scenario.mirror is not None]
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
     scenario = SCENARIOS[args.scenario]
     # Other work on the machine skews both sides; the load at the start is kept with the figures.
     load_at_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    ours: Phase | None = None
-    bare: Phase | None = None
+    phases: dict[str, Phase] = {}
+    order = phase_order(_sides(scenario, args.side), args.rounds)
     async with started(
         args.db,
         args.postgres_url,
@@ -111,12 +143,15 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         args.workers,
     ) as stack:
         shape = (args.n, args.concurrency, args.warmup, args.history_sample, args.timeout)
-        for side in phase_order(args.side, args.rounds):
-            phase = await measure(stack, scenario.ours if side == "ours" else scenario.bare, *shape)
-            if side == "ours":
-                ours = phase if ours is None else ours.then(phase)
-            else:
-                bare = phase if bare is None else bare.then(phase)
+        for side in order:
+            phase = await measure(stack, scenario.side(side), *shape, rate=args.rate)
+            if args.half_saturation:
+                rate = phase.throughput / 2
+                saturated = phase.throughput
+                phase = await measure(stack, scenario.side(side), *shape, rate=rate)
+                phase.saturated_per_s = saturated
+            earlier = phases.get(side)
+            phases[side] = phase if earlier is None else earlier.then(phase)
         temporal = stack.temporal
     meta = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -134,9 +169,11 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "loadavg_1m_at_start": load_at_start,
-        "order": phase_order(args.side, args.rounds),
+        "order": order,
+        "half_saturation": args.half_saturation,
+        "rate": args.rate,
     }
-    return report.record(meta, ours, bare)
+    return report.record(meta, phases)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -146,6 +183,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--rounds must be at least 1")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.rate is not None and (args.rate <= 0 or args.half_saturation):
+        parser.error("--rate: a positive rate, and not with --half-saturation")
     why_one = SCENARIOS[args.scenario].one_worker_only
     if args.workers > 1 and why_one:
         parser.error(f"--workers: {args.scenario} runs one worker per side ({why_one})")
@@ -159,6 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     line = asyncio.run(_run(args))
     print(report.table(line))
     print(f"worker: {line['worker']}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(line, sort_keys=True) + "\n", encoding="utf-8")
     if args.no_record:
         return
     print(f"appended to {report.append(line)}")

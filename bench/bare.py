@@ -25,9 +25,14 @@ from bench.bare_storm_incident import BareStormIncident
 from bench.bare_storm_report import BareStormReport
 
 __all__ = [
-    "BARE_WORKFLOWS", "BareActivities", "BareEInvoice", "BareInvoice", "BareKey", "BareLinking",
+    "BARE_WORKFLOWS",
+    "BareActivities",
+    "BareEInvoice",
+    "BareInvoice",
+    "BareKey",
+    "BareLinking",
     "BareRegistration",
-]  # fmt: skip
+]
 
 
 class BareActivities:
@@ -101,6 +106,10 @@ class BareActivities:
     async def deliver_invoice(self, req: BareKey) -> None:
         await self._tell(req.key)
 
+    @activity.defn(name="bench.bare.apply_payment")
+    async def apply_payment(self, req: BareKey) -> None:
+        pass
+
     @activity.defn(name="bench.bare.check_einvoice")
     async def check_einvoice(self, req: BareKey) -> None:
         pass
@@ -118,16 +127,23 @@ class BareActivities:
         await self._tell(req.key)
 
     def all(self) -> list[Callable[..., Any]]:
-        return [
-            self.send, self.redeem, self.welcome,
-            self.match, self.check_contract, self.record_link, self.notify,
-            self.record_invoice, self.deliver_invoice,
-            self.check_einvoice, self.send_einvoice_link, self.record_consent,
+        registration = [self.send, self.redeem, self.welcome]
+        linking = [self.match, self.check_contract, self.record_link, self.notify]
+        invoice = [self.record_invoice, self.deliver_invoice, self.apply_payment]
+        einvoice = [
+            self.check_einvoice,
+            self.send_einvoice_link,
+            self.record_consent,
             self.notify_einvoice,
-            *self.storm.all(),
-        ]  # fmt: skip
+        ]
+        return [*registration, *linking, *invoice, *einvoice, *self.storm.all()]
 
 
 BARE_WORKFLOWS: list[type] = [
-    BareRegistration, BareLinking, BareInvoice, BareEInvoice, BareStormReport, BareStormIncident,
-]  # fmt: skip
+    BareRegistration,
+    BareLinking,
+    BareInvoice,
+    BareEInvoice,
+    BareStormReport,
+    BareStormIncident,
+]

@@ -12,7 +12,8 @@ with workflow.unsafe.imports_passed_through():
 class BareInvoice:
     """An issued invoice up to its e-mail, then waiting for payment: two activities (record,
     deliver: tells the driver), then a condition with a timer, as ours waits until its first
-    reminder. The ``payment`` signal ends it."""
+    reminder. After the ``payment`` signal: apply it and confirm it (two activities, the second
+    tells the driver), then the run ends."""
 
     def __init__(self) -> None:
         self._paid = False
@@ -25,6 +26,8 @@ class BareInvoice:
             await workflow.wait_condition(lambda: self._paid, timeout=UNTIL_REMINDER)
         except TimeoutError:
             return "reminded"
+        await call("bench.bare.apply_payment", req)
+        await call("bench.bare.deliver_invoice", req)
         return "paid"
 
     @workflow.signal

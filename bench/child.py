@@ -63,10 +63,16 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "SMTP_SECURITY": settings.smtp_security.value,
         "TOKEN_KEY": settings.token_key.get_secret_value() if settings.token_key else None,
         "MAIL_FROM": settings.mail_from,
+        "INVOICE_SELLER_NIP": settings.invoice_seller_nip,
         "PUBLIC_URL": str(settings.public_url),
         "OPERATOR_ADAPTER": settings.operator_adapter,
         "OPERATOR_REGISTRY": str(settings.operator_registry)
         if settings.operator_registry
+        else None,
+        # The sandbox payment provider's ledger, shared with the bench (which pays there).
+        "PAYMENTS_SANDBOX_DIR": str(settings.payments_sandbox_dir.resolve()),
+        "PAYMENTS_SANDBOX_KEY": settings.payments_sandbox_key.get_secret_value()
+        if settings.payments_sandbox_key
         else None,
     }
     env = clean_env()

@@ -1,10 +1,11 @@
 """What every scenario shares: the servers, the worker processes, the concurrency driver and
 the measurements.
 
-A scenario supplies two *sides*, ours and bare. A side is an async context manager that
-prepares its data, starts its worker (a child process) and yields a :class:`Running`: one
-iteration (a coroutine function) and the worker's pid; the harness runs the iterations with
-bounded concurrency and measures the phase around them.
+A scenario supplies three *sides*: ours, the mirror (the bare workflow code with our
+activities) and bare. A side is an async context manager that prepares its data, starts its
+worker (a child process) and yields a :class:`Running`: one iteration (a coroutine function)
+and the worker's pid; the harness runs the iterations with bounded concurrency (or arriving at
+a given rate) and measures the phase around them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import tempfile
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import (
     AbstractAsyncContextManager,
@@ -38,6 +40,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from bench.actions import KINDS
+from bench.actions import actions as billable
 from bench.bare import BARE_WORKFLOWS, BareActivities
 from bench.child import REPO, WORKER_PY, child_process, clean_env, worker_env
 from bench.inbox import BareInbox
@@ -50,9 +54,21 @@ from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 
 __all__ = [
-    "BareWorker", "Finish", "Iteration", "Phase", "Running", "Side", "Stack", "Timings",
-    "bare_worker", "measure", "our_worker", "started",
-]  # fmt: skip
+    "BareWorker",
+    "Finish",
+    "Iteration",
+    "Phase",
+    "Running",
+    "Side",
+    "Stack",
+    "Timings",
+    "WorkerStarter",
+    "bare_worker",
+    "measure",
+    "mirror_worker",
+    "our_worker",
+    "started",
+]
 
 log = logging.getLogger("bench")
 
@@ -118,6 +134,7 @@ class Stack:
     namespace: str
     bare_in_process: bool = False
     workers: int = 1  # worker processes per side
+    dev_server: bool = True  # the bench started Temporal (else: an external cluster)
     tag: str = field(default_factory=lambda: secrets.token_hex(3))
 
     def settings(self, **overrides: Any) -> Settings:
@@ -190,6 +207,7 @@ async def started(
         url = await stack.enter_async_context(_database(db, postgres_url))
         smtpd = await stack.enter_async_context(SmtpSink())
         converter = data_converter({})  # no payload codec: see README
+        dev_server = not temporal_address
         if temporal_address:
             client = await Client.connect(
                 temporal_address, namespace=namespace, data_converter=converter
@@ -215,6 +233,7 @@ async def started(
             namespace=namespace,
             bare_in_process=bare_in_process,
             workers=workers,
+            dev_server=dev_server,
         )
 
 
@@ -248,6 +267,29 @@ async def our_worker(
         yield pids
 
 
+# Starts a side's worker processes from the facade's settings (or an environment of its own)
+# and yields their pids: ``our_worker`` or ``mirror_worker``.
+WorkerStarter = Callable[..., AbstractAsyncContextManager[tuple[int, ...]]]
+
+
+def _with_bench(env: dict[str, str]) -> dict[str, str]:
+    """The bench package is not installed with the project: a child finds it in the repo."""
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+@asynccontextmanager
+async def mirror_worker(
+    stack: Stack, settings: Settings, env: Mapping[str, str] | None = None
+) -> AsyncIterator[tuple[int, ...]]:
+    """``python -m bench.mirror_worker``, configured exactly as :func:`our_worker`: the bare
+    mirror's workflow code under our workflow types, with our activities."""
+    argv = [sys.executable, "-m", "bench.mirror_worker"]
+    environ = _with_bench(dict(env or worker_env(settings)))
+    async with worker_processes("bench.mirror_worker", argv, environ, stack.workers) as pids:
+        yield pids
+
+
 @dataclass(frozen=True)
 class BareWorker:
     task_queue: str
@@ -276,13 +318,10 @@ async def bare_worker(stack: Stack) -> AsyncIterator[BareWorker]:
             finally:
                 await acts.aclose()
             return
-        argv = [
-            sys.executable, "-m", "bench.bare_worker", "--address", stack.temporal_address,
-            "--namespace", stack.namespace, "--task-queue", task_queue, "--inbox", inbox.address,
-        ]  # fmt: skip
-        env = clean_env()
-        # The bench package is not installed with the project: the child finds it in the repo.
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        where = ("--address", stack.temporal_address, "--namespace", stack.namespace)
+        argv = [sys.executable, "-m", "bench.bare_worker", *where, "--task-queue", task_queue]
+        argv += ["--inbox", inbox.address]
+        env = _with_bench(clean_env())
         async with worker_processes("bench.bare_worker", argv, env, stack.workers) as pids:
             yield BareWorker(task_queue, inbox, pids)
 
@@ -303,6 +342,10 @@ class Phase:
     events_per_workflow: float | None
     usage: Usage
     extra: dict[str, float] = field(default_factory=dict)  # from the scenario's finish
+    rate_per_s: float | None = None  # open loop: arrivals a second (None: closed loop)
+    saturated_per_s: float | None = None  # the closed-loop throughput the rate was set from
+    actions_per_workflow: float | None = None  # Temporal Cloud's billable actions
+    actions_by_kind: dict[str, float] = field(default_factory=dict)
 
     @property
     def throughput(self) -> float:
@@ -311,24 +354,23 @@ class Phase:
     def then(self, later: Phase) -> Phase:
         """This phase and a later one of the same side, as one: iterations, time and CPU
         added up, latencies pooled, the scenario's own figures and events averaged."""
-        events = [e for e in (self.events_per_workflow, later.events_per_workflow) if e is not None]
         names = dict.fromkeys([*self.latencies_s, *later.latencies_s])
-        extra = {
-            k: statistics.fmean(p.extra[k] for p in (self, later) if k in p.extra)
-            for k in dict.fromkeys([*self.extra, *later.extra])
-        }
         return Phase(
             n=self.n + later.n,
             concurrency=self.concurrency,
+            rate_per_s=_mean(self.rate_per_s, later.rate_per_s),
+            saturated_per_s=_mean(self.saturated_per_s, later.saturated_per_s),
             wall_s=self.wall_s + later.wall_s,
             failures=self.failures + later.failures,
             first_failure=self.first_failure or later.first_failure,
             latencies_s={
                 k: self.latencies_s.get(k, []) + later.latencies_s.get(k, []) for k in names
             },
-            events_per_workflow=statistics.fmean(events) if events else None,
+            events_per_workflow=_mean(self.events_per_workflow, later.events_per_workflow),
             usage=self.usage.then(later.usage),
-            extra=extra,
+            extra=_means(self.extra, later.extra),
+            actions_per_workflow=_mean(self.actions_per_workflow, later.actions_per_workflow),
+            actions_by_kind=_means(self.actions_by_kind, later.actions_by_kind),
         )
 
     def percentiles_ms(self, name: str) -> dict[str, float]:
@@ -341,6 +383,17 @@ class Phase:
         return {"p50": cuts[49] * 1000, "p95": cuts[94] * 1000, "p99": cuts[98] * 1000}
 
 
+def _mean(*values: float | None) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.fmean(known) if known else None
+
+
+def _means(*figures: dict[str, float]) -> dict[str, float]:
+    """Per name, the mean over the dicts that have it."""
+    names = dict.fromkeys(k for f in figures for k in f)
+    return {k: statistics.fmean(f[k] for f in figures if k in f) for k in names}
+
+
 @dataclass
 class _Driven:
     ids: list[str] = field(default_factory=list)
@@ -348,13 +401,35 @@ class _Driven:
     last_success: float = 0.0  # perf_counter when the last successful iteration ended
 
 
+def arrivals(count: int, rate: float, seed: int = 0) -> list[float]:
+    """Seconds from the start at which each of ``count`` iterations arrives, as a Poisson
+    process of ``rate`` a second (exponential gaps; seeded, so runs compare)."""
+    rng = random.Random(seed)
+    out, at = [], 0.0
+    for _ in range(count):
+        out.append(at)
+        at += rng.expovariate(rate)
+    return out
+
+
 async def _drive(
-    one: Iteration, indices: range, concurrency: int, timings: Timings, timeout: float
+    one: Iteration,
+    indices: range,
+    concurrency: int,
+    timings: Timings,
+    timeout: float,
+    rate: float | None = None,
 ) -> _Driven:
-    gate = asyncio.Semaphore(concurrency)
+    """Closed loop: ``concurrency`` iterations in flight, the next as soon as one ends. Open
+    loop (``rate``): each iteration arrives at its moment of a Poisson process, whether the
+    earlier ones have ended or not, as customers do."""
+    gate = asyncio.Semaphore(concurrency if rate is None else len(indices) or 1)
+    moments = arrivals(len(indices), rate) if rate is not None else [0.0] * len(indices)
+    began = time.perf_counter()
     out = _Driven()
 
-    async def guarded(i: int) -> None:
+    async def guarded(i: int, at: float) -> None:
+        await asyncio.sleep(max(0.0, began + at - time.perf_counter()))  # its arrival
         async with gate:
             try:
                 async with asyncio.timeout(timeout):  # a stuck iteration must not hang the run
@@ -363,16 +438,31 @@ async def _drive(
             except Exception as e:  # counted and reported; the run goes on
                 out.failures.append(e)
 
-    await asyncio.gather(*(guarded(i) for i in indices))
+    await asyncio.gather(*(guarded(i, at) for i, at in zip(indices, moments, strict=True)))
     return out
 
 
-async def _events_per_workflow(client: Client, ids: list[str], sample: int) -> float | None:
+@dataclass(frozen=True)
+class Histories:
+    """History events and billable actions per workflow, over a sample of a phase's workflows."""
+
+    events: float | None = None
+    actions: float | None = None
+    actions_by_kind: dict[str, float] = field(default_factory=dict)
+
+
+async def count_histories(client: Client, ids: list[str], sample: int) -> Histories:
     chosen = random.Random(0).sample(ids, min(sample, len(ids)))
     if not chosen:
-        return None
-    counts = [len((await client.get_workflow_handle(w).fetch_history()).events) for w in chosen]
-    return statistics.fmean(counts)
+        return Histories()
+    events: list[int] = []
+    counted: Counter[str] = Counter()
+    for w in chosen:
+        history = await client.get_workflow_handle(w).fetch_history()
+        events.append(len(history.events))
+        counted.update(billable(history.events))
+    by_kind = {k: counted[k] / len(chosen) for k in KINDS if counted[k]}
+    return Histories(statistics.fmean(events), sum(by_kind.values()), by_kind)
 
 
 async def measure(
@@ -383,7 +473,10 @@ async def measure(
     warmup: int,
     history_sample: int,
     timeout: float,
+    rate: float | None = None,
 ) -> Phase:
+    """One phase of a side: warm-up, then ``n`` iterations, closed loop at ``concurrency`` or,
+    with ``rate``, open loop at that many arrivals a second."""
     name = getattr(side, "__module__", "") + "." + getattr(side, "__qualname__", repr(side))
     log.info("%s: starting", name)
     # Every phase its own customers, logins and workflow ids: a side may be measured twice.
@@ -398,9 +491,10 @@ async def measure(
             )
         log.info("%s: warmed up; measuring %d", name, n)
         timings = Timings()
-        meter = Meter(running.worker_pids)
+        meter = Meter(running.worker_pids, stack.dev_server)
         began = time.perf_counter()
-        driven = await _drive(one, range(warmup, warmup + n), concurrency, timings, timeout)
+        measured = range(warmup, warmup + n)
+        driven = await _drive(one, measured, concurrency, timings, timeout, rate)
         # Until the last success: iterations that time out would otherwise stretch the wall
         # time by the timeout and hide the throughput of the ones that worked.
         wall = (driven.last_success or time.perf_counter()) - began
@@ -409,7 +503,7 @@ async def measure(
         usage = meter.read()
         log.info("%s: measured in %.1f s; stopping the worker", name, wall)
     log.info("%s: stopped", name)
-    events = await _events_per_workflow(stack.client, driven.ids, history_sample)
+    histories = await count_histories(stack.client, driven.ids, history_sample)
     if running.cleanup is not None:
         await running.cleanup()
     if failures:
@@ -418,11 +512,14 @@ async def measure(
     return Phase(
         n=n,
         concurrency=concurrency,
+        rate_per_s=rate,
         wall_s=wall,
         failures=len(failures),
         first_failure=repr(failures[0]) if failures else None,
         latencies_s=timings.samples,
-        events_per_workflow=events,
+        events_per_workflow=histories.events,
+        actions_per_workflow=histories.actions,
+        actions_by_kind=histories.actions_by_kind,
         usage=usage,
         extra=extra,
     )

@@ -5,8 +5,9 @@ is most of the worker's CPU per invoice (``python -m bench billing`` measures th
 This bench isolates it: the demo invoice (``ebok/demo/invoice.json``: two lines, 245,67 zł,
 the buyer's name and address with Polish letters, a pay-online link) is rendered ``--n`` times,
 each with its own number, after ``--warmup`` renders that are not counted (the first one of a
-process also loads the fonts: it is printed apart). ``--lines`` gives the invoice more lines
-(60 make three pages). Figures: milliseconds per render (wall clock; the machine is shared, so
+process also reads which characters the fonts have: it is printed apart; fpdf2 reads the
+faces themselves for every document). ``--lines`` gives the invoice more lines (60 make
+three pages). Figures: milliseconds per render (wall clock; the machine is shared, so
 CPU time is printed beside it) and the size of one PDF.
 """
 
@@ -38,10 +39,15 @@ PAY_URL = "https://ebok.example.pl/pay/SBX0000000101"
 
 def _line(raw: dict[str, Any]) -> InvoiceLine:
     return InvoiceLine(
-        description=raw["description"], quantity=Decimal(raw["quantity"]), unit=raw["unit"],
-        unit_price_net=Decimal(raw["unit_price_net"]), vat_rate=int(raw["vat_rate"]),
-        net=Money(raw["net"]), vat=Money(raw["vat"]), gross=Money(raw["gross"]),
-    )  # fmt: skip
+        description=raw["description"],
+        quantity=Decimal(raw["quantity"]),
+        unit=raw["unit"],
+        unit_price_net=Decimal(raw["unit_price_net"]),
+        vat_rate=int(raw["vat_rate"]),
+        net=Money(raw["net"]),
+        vat=Money(raw["vat"]),
+        gross=Money(raw["gross"]),
+    )
 
 
 def document(i: int, lines: int) -> InvoiceDocument:
@@ -52,14 +58,22 @@ def document(i: int, lines: int) -> InvoiceDocument:
     net = sum((item.net for item in items), Money.ZERO)
     vat = sum((item.vat for item in items), Money.ZERO)
     return InvoiceDocument(
-        number=f"FV/2026/12/{i:06d}", issue_date=date.fromisoformat(demo["issue_date"]),
+        number=f"FV/2026/12/{i:06d}",
+        issue_date=date.fromisoformat(demo["issue_date"]),
         period_from=date.fromisoformat(demo["period_from"]),
         period_to=date.fromisoformat(demo["period_to"]),
-        due_date=date.fromisoformat(demo["due_date"]), seller=SELLER, buyer=BUYER,
-        partner_number=demo["partner_number"], contract_account=demo["contract_account"],
-        ppes=(demo["ppe"],), lines=items, vat_totals=(VatTotal(23, net, vat, net + vat),),
-        gross_total=net + vat, nrb=demo["nrb"], pay_url=PAY_URL,
-    )  # fmt: skip
+        due_date=date.fromisoformat(demo["due_date"]),
+        seller=SELLER,
+        buyer=BUYER,
+        partner_number=demo["partner_number"],
+        contract_account=demo["contract_account"],
+        ppes=(demo["ppe"],),
+        lines=items,
+        vat_totals=(VatTotal(23, net, vat, net + vat),),
+        gross_total=net + vat,
+        nrb=demo["nrb"],
+        pay_url=PAY_URL,
+    )
 
 
 def _ms(seconds: float) -> float:

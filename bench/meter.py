@@ -137,8 +137,11 @@ def _max(a: float | None, b: float | None) -> float | None:
 class Meter:
     """Started before a phase, read after it (while the worker children still run)."""
 
-    def __init__(self, worker_pids: Iterable[int] = ()) -> None:
+    def __init__(self, worker_pids: Iterable[int] = (), dev_server: bool = True) -> None:
+        """``dev_server``: the Temporal server is a child of the bench (else its CPU is
+        unknown: an external cluster's)."""
         self._workers = tuple(worker_pids)
+        self._dev_server = dev_server
         self._resettable = _reset_peak_rss("self")
         self._workers_resettable = all(_reset_peak_rss(pid) for pid in self._workers)
         self._cpu = time.process_time()
@@ -146,7 +149,7 @@ class Meter:
         self._server = _children_cpu_s(set(self._workers))
 
     def read(self) -> Usage:
-        server = _children_cpu_s(set(self._workers))
+        server = _children_cpu_s(set(self._workers)) if self._dev_server else None
         workers = None
         if self._workers:
             spent: list[float | None] = []

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.actions import KINDS
 from bench.harness import Phase
+from bench.scenarios import SIDES
 
 __all__ = ["RESULTS", "append", "plot", "record", "table"]
 
@@ -25,11 +27,15 @@ def _phase(p: Phase) -> dict[str, Any]:
     driver, workers = p.usage.driver, p.usage.workers
     return {
         "throughput_per_s": p.throughput,
+        "rate_per_s": p.rate_per_s,
+        "saturated_per_s": p.saturated_per_s,
         "wall_s": p.wall_s,
         "failures": p.failures,
         "first_failure": p.first_failure,
         "latency_ms": {name: p.percentiles_ms(name) for name in sorted(p.latencies_s)},
         "events_per_workflow": p.events_per_workflow,
+        "actions_per_workflow": p.actions_per_workflow,
+        "actions_by_kind": p.actions_by_kind,
         "worker_in_process": workers is None,
         "worker_cpu_s": workers.cpu_s if workers else None,
         "worker_cpu_ms_per_unit": _per_unit_ms(workers.cpu_s, p.n) if workers else None,
@@ -44,10 +50,11 @@ def _phase(p: Phase) -> dict[str, Any]:
     }
 
 
-def record(meta: dict[str, Any], ours: Phase | None, bare: Phase | None) -> dict[str, Any]:
+def record(meta: dict[str, Any], phases: dict[str, Phase]) -> dict[str, Any]:
+    """The JSON line: the run's facts and each side's figures (``None``: not run)."""
     line: dict[str, Any] = dict(meta)
-    line["ours"] = _phase(ours) if ours else None
-    line["bare"] = _phase(bare) if bare else None
+    for side in SIDES:
+        line[side] = _phase(phases[side]) if side in phases else None
     return line
 
 
@@ -68,70 +75,92 @@ def _ratio(ours: float | None, bare: float | None) -> str:
     return f"{ours / bare:.2f}x"
 
 
-def table(line: dict[str, Any]) -> str:
-    o: dict[str, Any] = line["ours"] or {}
-    b: dict[str, Any] = line["bare"] or {}
+Row = tuple[str, dict[str, float | None], int]  # label, figure by side, digits
+
+
+def _rows(line: dict[str, Any]) -> list[Row]:
+    sides: dict[str, dict[str, Any]] = {side: line.get(side) or {} for side in SIDES}
+
+    def key(*path: str) -> dict[str, float | None]:
+        """Each side's figure under ``path`` (nested keys); None where a side has none."""
+        out: dict[str, float | None] = {}
+        for side, figures in sides.items():
+            value: Any = figures
+            for name in path:
+                value = value.get(name) if isinstance(value, dict) else None
+            out[side] = value
+        return out
+
     unit = line["unit"][:-1]
-    rows: list[tuple[str, float | None, float | None, int]] = [
-        (f"throughput ({line['unit']}/s)", o.get("throughput_per_s"), b.get("throughput_per_s"), 1)
-    ]
+    rows: list[Row] = [(f"throughput ({line['unit']}/s)", key("throughput_per_s"), 1)]
+    if line.get("half_saturation") or line.get("rate"):
+        rows += [
+            ("saturated (closed loop, /s)", key("saturated_per_s"), 1),
+            ("open-loop arrivals (/s)", key("rate_per_s"), 1),
+        ]
     for name in line.get("latencies") or LATENCIES:
         for q in ("p50", "p95", "p99"):
-            rows.append(
-                (
-                    f"{name} {q} (ms)",
-                    o.get("latency_ms", {}).get(name, {}).get(q),
-                    b.get("latency_ms", {}).get(name, {}).get(q),
-                    0,
-                )
-            )
-
+            rows.append((f"{name} {q} (ms)", key("latency_ms", name, q), 0))
     # The scenario's own figures (its finish step), in the order it gave them.
-    extra_o, extra_b = o.get("extra") or {}, b.get("extra") or {}
-    for name in dict.fromkeys([*extra_o, *extra_b]):
-        rows.append((name, extra_o.get(name), extra_b.get(name), 1))
-
-    def both(key: str) -> tuple[float | None, float | None]:
-        return o.get(key), b.get(key)
-
+    for name in dict.fromkeys(k for f in sides.values() for k in f.get("extra") or {}):
+        rows.append((name, key("extra", name), 1))
     rows += [
-        ("history events/workflow", *both("events_per_workflow"), 1),
-        ("worker CPU (s)", *both("worker_cpu_s"), 1),
-        (f"worker CPU ms/{unit}", *both("worker_cpu_ms_per_unit"), 1),
-        ("worker peak RSS (MB)", *both("worker_peak_rss_mb"), 0),
-        ("worker RSS at end (MB)", *both("worker_rss_end_mb"), 0),
-        ("driver CPU (s)", *both("driver_cpu_s"), 1),
-        (f"driver CPU ms/{unit}", *both("driver_cpu_ms_per_unit"), 1),
-        ("driver peak RSS (MB)", *both("driver_peak_rss_mb"), 0),
-        ("dev-server CPU (s)", *both("server_cpu_s"), 1),
-        ("failures", *both("failures"), 0),
+        ("history events/workflow", key("events_per_workflow"), 1),
+        ("billable actions/workflow", key("actions_per_workflow"), 1),
     ]
+    for kind in KINDS:
+        by_kind = key("actions_by_kind", kind)
+        if any(v is not None for v in by_kind.values()):
+            rows.append((f"  {kind}", by_kind, 1))
+    rows += [
+        ("worker CPU (s)", key("worker_cpu_s"), 1),
+        (f"worker CPU ms/{unit}", key("worker_cpu_ms_per_unit"), 1),
+        ("worker peak RSS (MB)", key("worker_peak_rss_mb"), 0),
+        ("worker RSS at end (MB)", key("worker_rss_end_mb"), 0),
+        ("driver CPU (s)", key("driver_cpu_s"), 1),
+        (f"driver CPU ms/{unit}", key("driver_cpu_ms_per_unit"), 1),
+        ("driver peak RSS (MB)", key("driver_peak_rss_mb"), 0),
+        ("dev-server CPU (s)", key("server_cpu_s"), 1),
+        ("failures", key("failures"), 0),
+    ]
+    return rows
+
+
+def _head(line: dict[str, Any]) -> str:
     head = (
         f"scenario {line['scenario']}  db {line['db']}  n {line['n']}  "
         f"concurrency {line['concurrency']}  temporal: {line['temporal']}"
     )
     order = line.get("order") or []
-    if len(order) > 2:
+    if len(order) > len(set(order)):
         head += f"  phases {', '.join(order)}"
     if line.get("loadavg_1m_at_start") is not None:
         head += f"  load {line['loadavg_1m_at_start']:.1f} on {line.get('cpus')} CPUs at start"
+    return head
+
+
+def table(line: dict[str, Any]) -> str:
+    rows = _rows(line)
     width = max(len(r[0]) for r in rows)
-    out = [head, f"{'':{width}}  {'ours':>10}  {'bare':>10}  {'ours/bare':>9}"]
-    for label, ours, bare, digits in rows:
-        out.append(
-            f"{label:{width}}  {_num(ours, digits):>10}  {_num(bare, digits):>10}  "
-            f"{_ratio(ours, bare):>9}"
-        )
+    columns = f"{'ours':>10}  {'mirror':>10}  {'bare':>10}  {'ours/mirror':>11}  {'ours/bare':>9}"
+    out = [_head(line), f"{'':{width}}  {columns}"]
+    for label, by_side, digits in rows:
+        ours, mirror, bare = (by_side[side] for side in SIDES)
+        cells = "  ".join(f"{_num(by_side[side], digits):>10}" for side in SIDES)
+        out.append(f"{label:{width}}  {cells}  {_ratio(ours, mirror):>11}  {_ratio(ours, bare):>9}")
+    scope = next((f["peak_rss_scope"] for s in SIDES if (f := line.get(s))), None)
     out.append(
-        "worker = the side's worker child process (ours: python worker.py; bare: "
-        "python -m bench.bare_worker); driver = the bench process (iterations, facade, SMTP "
-        "server); dev-server = the Temporal child process (- on an external cluster); "
-        f"peak RSS per {o.get('peak_rss_scope') or b.get('peak_rss_scope')}."
+        "ours = python worker.py; mirror = the bare mirror's workflow code with our activities "
+        "(python -m bench.mirror_worker), driven as ours; bare = the bare mirror with no-op "
+        "activities (python -m bench.bare_worker). worker = the side's worker child process; "
+        "driver = the bench process (iterations, facade, SMTP server); dev-server = the Temporal "
+        f"child process (- on an external cluster); peak RSS per {scope}. Billable actions: "
+        "Temporal Cloud's, counted from the histories (bench/actions.py)."
     )
-    for side, figures in (("ours", o), ("bare", b)):
+    for side in SIDES:
+        figures = line.get(side) or {}
         if figures.get("worker_in_process"):
             out.append(f"{side}: worker inside the bench process (its CPU is in driver CPU)")
-    for side, figures in (("ours", o), ("bare", b)):
         if figures.get("failures"):
             out.append(f"{side}: {figures['failures']} failed; first: {figures['first_failure']}")
     return "\n".join(out)
@@ -167,7 +196,7 @@ def plot(scenario: str) -> Path | str:
         lambda s: s.get("latency_ms", {}).get(latency, {}).get("p95"),
         f"{latency} p95 (ms)",
     )
-    fig.suptitle(f"{scenario}: ours vs bare Temporal (last {len(runs)} runs)")
+    fig.suptitle(f"{scenario}: ours, mirror with our activities, bare (last {len(runs)} runs)")
     fig.tight_layout()
     path = RESULTS / f"{scenario}.png"
     fig.savefig(path, dpi=100)
@@ -179,9 +208,11 @@ def _bars(
     ax: Any, labels: Sequence[str], runs: list[dict[str, Any]], pick: Any, title: str
 ) -> None:
     xs = range(len(runs))
-    width = 0.4
-    for offset, side in ((-width / 2, "ours"), (width / 2, "bare")):
+    width = 0.27
+    for offset, side in zip((-width, 0.0, width), SIDES, strict=True):
         values = [(pick(r[side]) if r.get(side) else None) or 0.0 for r in runs]
+        if not any(values):
+            continue
         ax.bar([x + offset for x in xs], values, width, label=side)
     ax.set_xticks(list(xs), labels, fontsize=7)
     ax.set_title(title)

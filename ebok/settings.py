@@ -16,10 +16,28 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from stdnum.pl import nip
 
+from ebok.commercial import (
+    DEFAULT_COMMERCIAL_INTEREST_RATES,
+    DEFAULT_EUR_PLN_RATES,
+    EurRates,
+    commercial_rate_table,
+)
 from ebok.interest import DEFAULT_LATE_INTEREST_RATES, RateTable
 
-__all__ = ["DEV_ENV_FILE", "Settings", "SmtpSecurity", "parse_codec_keys"]
+__all__ = [
+    "DEMO_SELLER_NIP",
+    "DEV_ENV_FILE",
+    "DevSettings",
+    "Settings",
+    "SmtpSecurity",
+    "parse_codec_keys",
+]
+
+# The demo seller's NIP (a valid check digit) for `worker.py --dev` and the tests; a deployment
+# sets its own EBOK_INVOICE_SELLER_NIP.
+DEMO_SELLER_NIP = "1234563218"
 
 # PostgreSQL connections a process keeps open (ebok/store/db.py says why none beyond).
 DATABASE_POOL_SIZE = 30
@@ -184,7 +202,8 @@ class Settings(BaseSettings):
         default=200, ge=1, description="requests a calling service may make at once, above the rate"
     )
     invoice_seller: str = "eBOK Energia sp. z o.o., ul. Przykładowa 1, 00-001 Warszawa"
-    invoice_seller_nip: str | None = None
+    # Required (no default): every invoice and disconnection notice names the seller's NIP.
+    invoice_seller_nip: str = ""
 
     # Links and the registration process
     public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
@@ -221,6 +240,11 @@ class Settings(BaseSettings):
     # Invoices: statutory late interest, "start-date:percent,..." (see ebok/interest.py; append
     # a new item on the day a new NBP reference rate takes effect)
     late_interest_rates: str = DEFAULT_LATE_INTEREST_RATES
+    # Business debtors: interest for delay in commercial transactions, a rate per half-year
+    # ("YYYY-01-01:rate" / "YYYY-07-01:rate"), and the NBP average EUR rate of each month's
+    # last business day for the recovery compensation (see ebok/commercial.py)
+    commercial_interest_rates: str = DEFAULT_COMMERCIAL_INTEREST_RATES
+    eur_pln_rates: str = DEFAULT_EUR_PLN_RATES
 
     # Outage reporting
     outage_ack_sla: PositiveDuration = Field(
@@ -282,6 +306,31 @@ class Settings(BaseSettings):
         RateTable.parse(v)  # its RateTableError (a ValueError) names the bad item
         return v
 
+    @field_validator("commercial_interest_rates")
+    @classmethod
+    def _commercial_table(cls, v: str) -> str:
+        commercial_rate_table(v)
+        return v
+
+    @field_validator("eur_pln_rates")
+    @classmethod
+    def _eur_rates(cls, v: str) -> str:
+        EurRates.parse(v)
+        return v
+
+    @field_validator("invoice_seller_nip")
+    @classmethod
+    def _seller_nip(cls, v: str) -> str:
+        # Runs on the default too (validate_default): a missing NIP stops the program here.
+        if not v.strip():
+            raise ValueError(
+                "EBOK_INVOICE_SELLER_NIP is required: the seller's NIP, printed on every invoice "
+                "and disconnection notice"
+            )
+        if not nip.is_valid(v):
+            raise ValueError("EBOK_INVOICE_SELLER_NIP is not a valid NIP (10 digits, check digit)")
+        return str(nip.compact(v))
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, v: str) -> str:
@@ -313,6 +362,14 @@ class Settings(BaseSettings):
         return _rate_table(self.late_interest_rates)
 
     @property
+    def commercial_interest_table(self) -> RateTable:
+        return _commercial_table(self.commercial_interest_rates)
+
+    @property
+    def eur_pln_table(self) -> EurRates:
+        return EurRates.parse(self.eur_pln_rates)
+
+    @property
     def codec_key_ring(self) -> dict[str, bytes]:
         """The parsed codec keys; empty when payload encryption is off."""
         return parse_codec_keys(self.codec_keys.get_secret_value()) if self.codec_keys else {}
@@ -325,7 +382,19 @@ class Settings(BaseSettings):
         return f"{base}/{path.lstrip('/')}" + (f"?{urlencode(query)}" if query else "")
 
 
+class DevSettings(Settings):
+    """`python worker.py --dev`: the embedded defaults, with the demo seller's NIP unless the
+    environment gives one."""
+
+    invoice_seller_nip: str = DEMO_SELLER_NIP
+
+
 @functools.lru_cache(maxsize=8)
 def _rate_table(text: str) -> RateTable:
     """Parsed once per text: every invoice issued carries the table, and it is immutable."""
     return RateTable.parse(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _commercial_table(text: str) -> RateTable:
+    return commercial_rate_table(text)

@@ -26,11 +26,14 @@ async def balance_of(
 ) -> Balance:
     partner = checked(_PARTNER, "partner_number", partner_number)
     day = on or datetime.now(UTC).date()
-    table = settings.late_interest_table
     async with store.begin() as uow:
+        record = await uow.billing.partner(partner)
         invoices = await uow.invoices.of_partner(partner)
         payments = await uow.invoices.payments_of([i.number for i in invoices])
         credits = await uow.invoices.credits_of_partner(partner)
+    # A business partner owes commercial-transaction interest (docs/invoice-law.md).
+    business = record is not None and record.kind == "business"
+    table = settings.commercial_interest_table if business else settings.late_interest_table
     paid: dict[str, int] = {}
     for p in payments:
         paid[p.invoice_number] = paid.get(p.invoice_number, 0) + p.amount_grosze

@@ -1,22 +1,27 @@
-"""Incoming transfers from a bank statement CSV, and the individual account numbers they target.
+"""Incoming transfers from a bank statement (CSV, MT940 or camt.053), and the individual account
+numbers they target.
 
 Each partner pays to their own virtual account (the bank's 8-digit settlement number, then an
 id made from the partner number), so the target account says who paid, whatever the title.
-Parsing only validates: bad rows are reported by line and field (never the value: names and
-accounts are personal data) and applying the good rows to invoices is the caller's business,
-keyed on ``bank_reference`` so a statement loaded twice pays nothing twice.
+Whatever the format (told from the content, or named by the caller), every credit goes through
+the same validation, ``IncomingTransfer``. Parsing only validates: bad rows are reported by line
+and field (never the value: names and accounts are personal data) and applying the good rows to
+invoices is the caller's business, keyed on ``bank_reference`` so a statement loaded twice pays
+nothing twice.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from os import PathLike
-from typing import Annotated, Any, TextIO
+from pathlib import Path
+from typing import IO, Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
@@ -26,11 +31,12 @@ from stdnum.iso7064 import mod_97_10
 
 from ebok.csv_rows import (
     FORMULA_PREFIXES,
+    ImportFileError,
     RowError,
     RowsReport,
     check_header,
-    lines_of,
     read_rows,
+    utf8_lines,
     validate_row,
 )
 from ebok.ids import (
@@ -41,16 +47,18 @@ from ebok.ids import (
     normalize_partner_number,
 )
 from ebok.money import Money, MoneyError
+from facade.bank_camt import looks_like_camt, read_camt053
+from facade.bank_entries import Entries, Row
+from facade.bank_mt940 import decode_mt940, looks_like_mt940, read_mt940
 
-__all__ = [
-    "COLUMNS", "IncomingTransfer", "StatementReport", "individual_nrb", "parse_bank_statement",
-    "partner_of_nrb",
-]  # fmt: skip
+__all__ = ["COLUMNS", "FORMATS", "IncomingTransfer", "StatementFormat", "StatementReport"]
+__all__ += ["detect_format", "individual_nrb", "parse_bank_statement", "partner_of_nrb"]
 
-COLUMNS = (
-    "booking_date", "amount", "currency", "target_account", "sender_account", "sender_name",
-    "title", "bank_reference",
-)  # fmt: skip
+COLUMNS: tuple[str, ...] = ("booking_date", "amount", "currency", "target_account")
+COLUMNS += ("sender_account", "sender_name", "title", "bank_reference")
+StatementFormat = Literal["csv", "mt940", "camt053"]
+FORMATS: tuple[StatementFormat, ...] = get_args(StatementFormat)
+_SNIFF = 65536  # characters enough to tell a format by
 NAME_MAX, TITLE_MAX = 200, 500  # a title is 4 × 35 characters in Elixir; some banks add more
 ACCOUNT_ID_DIGITS = 16  # the part of an NRB after the settlement number
 
@@ -153,17 +161,18 @@ class IncomingTransfer(BaseModel):
 @dataclass
 class StatementReport(RowsReport):
     transfers: list[IncomingTransfer] = field(default_factory=list)
+    skipped: int = 0  # debits, reversals and entries not yet booked: no payment to us
 
     def summary(self) -> str:
         good, bad = len(self.transfers), len(self.bad_lines)
-        return f"{self.rows_read} rows read, {good} transfers, {bad} bad"
+        skipped = f", {self.skipped} skipped (debits, reversals)" if self.skipped else ""
+        return f"{self.rows_read} rows read, {good} transfers, {bad} bad{skipped}"
 
 
-def _parse(lines: Iterator[str]) -> StatementReport:
-    report = StatementReport()
+def _validated(rows: Iterable[Row], report: StatementReport) -> StatementReport:
+    """Each row through ``IncomingTransfer``; a bank reference seen before is a bad row."""
     seen: dict[str, int] = {}
-    header = partial(check_header, columns=COLUMNS)
-    for line, record in read_rows(lines, header, amount_column="amount"):
+    for line, record in rows:
         report.rows_read += 1
         if isinstance(record, RowError):
             report.bad.append(record)
@@ -178,13 +187,68 @@ def _parse(lines: Iterator[str]) -> StatementReport:
     return report
 
 
-def parse_bank_statement(source: str | PathLike[str] | TextIO) -> StatementReport:
-    """The transfers of a statement file (a path, or an open text stream) and its bad rows.
+def _csv(lines: Iterator[str]) -> StatementReport:
+    header = partial(check_header, columns=COLUMNS)
+    return _validated(read_rows(lines, header, amount_column="amount"), StatementReport())
 
-    Raises ImportFileError if the file cannot be used at all (unreadable, not UTF-8, header).
+
+def detect_format(head: str) -> StatementFormat:
+    """The format of a statement from its first characters: XML is camt.053 (its reader says
+    so if it is other XML), a line starting ":20:" is MT940, a header row is CSV."""
+    if looks_like_camt(head):
+        return "camt053"
+    if looks_like_mt940(head):
+        return "mt940"
+    first = head.lstrip("\ufeff").partition("\n")[0]
+    if not head.strip() or "," in first or ";" in first or "booking_date" in first.lower():
+        return "csv"  # an empty or wrongly headed CSV is reported by the CSV reader
+    raise ImportFileError(
+        "not a bank statement in a known format: a CSV with the header "
+        f"{','.join(COLUMNS)}, an MT940 (ZBP) or a camt.053 file"
+    )
+
+
+def _content(source: str | PathLike[str] | IO[str] | IO[bytes]) -> str | bytes:
+    if isinstance(source, str | PathLike):
+        try:
+            return Path(source).read_bytes()
+        except OSError as e:
+            raise ImportFileError(f"cannot read the file: {e.strerror or e}") from None
+    try:
+        return source.read()
+    except UnicodeDecodeError:
+        raise ImportFileError("not UTF-8 text (save as CSV UTF-8)") from None
+    except OSError as e:
+        raise ImportFileError(f"cannot read the file: {e.strerror or e}") from None
+
+
+def parse_bank_statement(
+    source: str | PathLike[str] | IO[str] | IO[bytes], format: str | None = None
+) -> StatementReport:
+    """The transfers of a statement (a path, or an open stream) and its bad rows.
+
+    ``format`` is one of FORMATS, or None to tell it from the content. Raises ImportFileError
+    if the file cannot be used at all (unreadable, unknown format, not UTF-8 CSV, a wrong
+    header, MT940 or XML that cannot be read, balances that do not add up).
     """
-    with lines_of(source) as lines:
-        return _parse(lines)
+    if format is not None and format not in FORMATS:
+        raise ImportFileError(f"unknown statement format {format!r} (one of {', '.join(FORMATS)})")
+    data = _content(source)
+    head = data[:_SNIFF] if isinstance(data, str) else data[:_SNIFF].decode("utf-8", "replace")
+    kind = format or detect_format(head)
+    if kind == "csv":
+        return _csv(
+            iter(io.StringIO(data)) if isinstance(data, str) else utf8_lines(io.BytesIO(data))
+        )
+    entries: Entries
+    if kind == "mt940":
+        entries = read_mt940(data if isinstance(data, str) else decode_mt940(data))
+    elif isinstance(data, str):  # decoded already: the XML's own declaration no longer holds
+        entries = read_camt053(data.encode(), "utf-8")
+    else:
+        entries = read_camt053(data)
+    skipped = entries.skipped  # read, counted, not validated
+    return _validated(entries.rows, StatementReport(rows_read=skipped, skipped=skipped))
 
 
 def _settlement_number(bank_prefix: str) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from os import PathLike
-from typing import Any, TextIO
+from typing import IO, Any
 
 from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
@@ -102,11 +102,13 @@ class BankImport:
     duplicates: list[str] = field(default_factory=list)
     unmatched: list[tuple[str, str]] = field(default_factory=list)  # (reference, why)
     bad: list[RowError] = field(default_factory=list)
+    skipped: int = 0  # entries that pay nothing in: debits, reversals, entries not booked
 
     def summary(self) -> str:
+        skipped = f", {self.skipped} skipped (debits, reversals)" if self.skipped else ""
         return (
             f"{len(self.signalled)} signalled, {len(self.duplicates)} already applied, "
-            f"{len(self.unmatched)} unmatched, {len(self.bad)} bad row(s)"
+            f"{len(self.unmatched)} unmatched, {len(self.bad)} bad row(s){skipped}"
         )
 
 
@@ -121,7 +123,8 @@ class InvoiceFacade(FacadeBase):
             accounts = {
                 p.contract_account for p in await uow.billing.ppes_of_partner(issue.partner_number)
             }
-            if await uow.billing.partner(issue.partner_number) is None:
+            partner = await uow.billing.partner(issue.partner_number)
+            if partner is None:
                 raise InvalidInput.one("partner_number", "is not a known business partner")
         if issue.contract_account not in accounts:
             raise InvalidInput.one("contract_account", "is not an account of this partner")
@@ -136,6 +139,9 @@ class InvoiceFacade(FacadeBase):
             complaint_deadline=s.invoice_complaint_deadline,
             complaint_escalation_margin=s.invoice_complaint_escalation_margin,
             interest_rates=s.late_interest_table,
+            debtor="business" if partner.kind == "business" else "consumer",
+            commercial_interest_rates=s.commercial_interest_table,
+            eur_pln_rates=s.eur_pln_table,
         )
         try:
             await self._start(
@@ -153,7 +159,7 @@ class InvoiceFacade(FacadeBase):
         return workflow_id
 
     async def invoice_status(self, number: str) -> m.InvoiceStatus:
-        return await self._query(invoice_workflow_id(number), "status", m.InvoiceStatus)
+        return await self._query(invoice_workflow_id(number), m.QUERY_STATUS, m.InvoiceStatus)
 
     # --- payments -------------------------------------------------------------------------
 
@@ -239,7 +245,7 @@ class InvoiceFacade(FacadeBase):
             if await uow.invoices.payment("provider", note.provider_ref) is not None:
                 return NotificationOutcome(outcome="duplicate", invoice_number=number)
         arrived = m.PaymentArrived(source="provider", reference=note.provider_ref)
-        if not await self._signal(number, "payment", arrived):
+        if not await self._signal(number, m.SIGNAL_PAYMENT, arrived):
             # Closed since the look above, perhaps by this very payment: not one to book by hand.
             if await self._booked("provider", note.provider_ref):
                 return NotificationOutcome(outcome="duplicate", invoice_number=number)
@@ -326,12 +332,17 @@ class InvoiceFacade(FacadeBase):
             for r in rows
         ]
 
-    async def import_bank_statement(self, path: str | PathLike[str] | TextIO) -> BankImport:
+    async def import_bank_statement(
+        self, path: str | PathLike[str] | IO[str] | IO[bytes], format: str | None = None
+    ) -> BankImport:
         """Signal each transfer of a statement to the invoice it pays: the open invoice whose
         number the title names, among those paid into that individual account, or the only
-        open one there. Loading a statement twice applies nothing twice."""
-        report = parse_bank_statement(path)
-        result = BankImport(bad=list(report.bad))
+        open one there. Loading a statement twice applies nothing twice.
+
+        ``format`` is "csv", "mt940" or "camt053", or None to tell it from the content; a file
+        that cannot be used raises ImportFileError before anything is signalled."""
+        report = parse_bank_statement(path, format)
+        result = BankImport(bad=list(report.bad), skipped=report.skipped)
         for transfer in report.transfers:
             number, why = await self._match(transfer)
             if number is None:
@@ -348,7 +359,7 @@ class InvoiceFacade(FacadeBase):
                 amount=transfer.amount,
                 received_at=received,
             )
-            if await self._signal(number, "payment", arrived):
+            if await self._signal(number, m.SIGNAL_PAYMENT, arrived):
                 result.signalled.append(transfer.bank_reference)
             elif await self._booked("bank", transfer.bank_reference):
                 # The invoice closed since the match, settled by this transfer's earlier copy:
@@ -398,52 +409,65 @@ class InvoiceFacade(FacadeBase):
         received_at: datetime | None = None,
     ) -> m.InvoiceStatus:
         req = validate(
-            m.RecordPayment, reference=reference, amount=amount, staff=staff,
+            m.RecordPayment,
+            reference=reference,
+            amount=amount,
+            staff=staff,
             received_at=received_at,
-        )  # fmt: skip
-        return await self._update(invoice_workflow_id(number), "record_payment", req,
-                                  m.InvoiceStatus)  # fmt: skip
+        )
+        return await self._status_update(number, m.UPDATE_RECORD_PAYMENT, req)
 
     # --- complaints, corrections, staff actions ---------------------------------------------
 
     async def complaint(self, number: str, reference: str) -> None:
         filed = validate(m.ComplaintFiled, reference=reference)
-        if not await self._signal(number, "complaint", filed):
+        if not await self._signal(number, m.SIGNAL_COMPLAINT, filed):
             raise NotFound("no such open invoice")
 
     async def invoice_bounced(self, number: str, detail: str = "") -> None:
         """The mail system reports the e-invoice undeliverable: paper goes instead."""
-        if not await self._signal(number, "bounced", validate(m.Bounced, detail=detail[:200])):
+        if not await self._signal(
+            number, m.SIGNAL_BOUNCED, validate(m.Bounced, detail=detail[:200])
+        ):
             raise NotFound("no such open invoice")
 
     async def answer_complaint(
         self, number: str, upheld: bool, answer: str, staff: str
     ) -> m.InvoiceStatus:
         req = validate(m.AnswerComplaint, upheld=upheld, answer=answer, staff=staff)
-        return await self._update(invoice_workflow_id(number), "answer_complaint", req,
-                                  m.InvoiceStatus)  # fmt: skip
+        return await self._status_update(number, m.UPDATE_ANSWER_COMPLAINT, req)
 
     async def correct_invoice(
-        self, number: str, correction_number: str, new_gross: Money | int | str, reason: str,
+        self,
+        number: str,
+        correction_number: str,
+        new_gross: Money | int | str,
+        reason: str,
         staff: str = "billing",
-    ) -> m.InvoiceStatus:  # fmt: skip
+    ) -> m.InvoiceStatus:
         req = validate(
-            m.Correct, correction_number=correction_number, new_gross=new_gross, reason=reason,
+            m.Correct,
+            correction_number=correction_number,
+            new_gross=new_gross,
+            reason=reason,
             staff=staff,
-        )  # fmt: skip
-        return await self._update(invoice_workflow_id(number), "correct", req, m.InvoiceStatus)
+        )
+        return await self._status_update(number, m.UPDATE_CORRECT, req)
 
     async def waive_reminder(self, number: str, reason: str, staff: str) -> m.InvoiceStatus:
         req = validate(m.WaiveReminder, reason=reason, staff=staff)
-        return await self._update(invoice_workflow_id(number), "waive_reminder", req,
-                                  m.InvoiceStatus)  # fmt: skip
+        return await self._status_update(number, m.UPDATE_WAIVE_REMINDER, req)
 
     async def cancel_invoice(self, number: str, reason: str, staff: str) -> m.InvoiceStatus:
         req = validate(m.CancelInvoice, reason=reason, staff=staff)
-        return await self._update(invoice_workflow_id(number), "cancel", req, m.InvoiceStatus)
+        return await self._status_update(number, m.UPDATE_CANCEL, req)
 
     async def balance(self, partner_number: str, on: date | None = None) -> Balance:
         return await balance_of(self.store, self.settings, partner_number, on)
+
+    async def _status_update(self, number: str, update: str, req: BaseModel) -> m.InvoiceStatus:
+        """A staff update of the invoice's workflow, answered with its status."""
+        return await self._update(invoice_workflow_id(number), update, req, m.InvoiceStatus)
 
     async def _signal(self, number: str, signal: str, arg: BaseModel) -> bool:
         """False if there is no running workflow for the invoice."""

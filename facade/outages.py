@@ -9,7 +9,7 @@ from pydantic import TypeAdapter
 from temporalio.common import SearchAttributePair, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from ebok.errors import InvalidInput, NotFound
+from ebok.errors import InvalidInput, NotFound, WrongState
 from ebok.ids import opaque_id
 from ebok.models import outage as m
 from ebok.models.search import EBOK_AREA
@@ -36,7 +36,9 @@ class OutageFacade(FacadeBase):
     ) -> m.ReportAccepted:
         """Report no power at ``ppe``. A linked account reports for its own PPEs only; anyone
         else gives an e-mail address or phone. The same customer reporting the same PPE again
-        while the report is open gets the same report back (``duplicate``)."""
+        while the report is open gets the same report back (``duplicate``), with the new
+        description added to it as a note (``info_added``). Once the report's incident has
+        ended (restored, cancelled, closed) a report is a new one: a new failure."""
         req = validate(
             m.ReportRequest,
             ppe=ppe,
@@ -73,7 +75,22 @@ class OutageFacade(FacadeBase):
                 async with self.store.begin() as uow:
                     await uow.outages.delete_report(report_id)
             raise
-        return m.ReportAccepted(report_id=report_id, duplicate=not created)
+        if created:
+            return m.ReportAccepted(report_id=report_id, duplicate=False)
+        await self._add_note(report_id, new.description, new.reported_at)
+        return m.ReportAccepted(report_id=report_id, duplicate=True, info_added=True)
+
+    async def _add_note(self, report_id: str, text: str, at: datetime) -> m.ReportStatus | None:
+        """The customer's words kept with the report, and the report told (for its count).
+        A report that has just ended keeps the note in the store all the same."""
+        async with self.store.begin() as uow:
+            serial = await uow.outages.add_note(report_id, text, at)
+        try:
+            return await self._update(
+                report_id, "add_info", m.InfoAdded(serial=serial), m.ReportStatus
+            )
+        except (WrongState, NotFound):
+            return None
 
     async def _new_report(self, uow: UnitOfWork, req: m.ReportRequest) -> NewReport:
         """Who reports and where the PPE is: from the account and billing, PII to the store."""

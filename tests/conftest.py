@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
+import os
 import shutil
 import sys
 import sysconfig
@@ -35,7 +36,7 @@ from adapters.operator.sandbox import SandboxOperator
 from adapters.payments.base import PaymentProvider
 from adapters.payments.sandbox import SandboxPayments
 from ebok.models.search import ALL as SEARCH_ATTRIBUTES
-from ebok.settings import Settings, SmtpSecurity
+from ebok.settings import DEMO_SELLER_NIP, Settings, SmtpSecurity
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 from entrypoints.devsmtp import DevSmtpServer
@@ -44,6 +45,9 @@ from workflows.catalogue import ALL_WORKFLOWS
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_TOKEN_KEY = base64.b64encode(b"link tokens of the test suite only").decode()
+# Settings() anywhere in the suite needs the seller's NIP, which has no default; the e2e
+# tests' `worker.py` children inherit it too.
+os.environ.setdefault("EBOK_INVOICE_SELLER_NIP", DEMO_SELLER_NIP)
 
 
 # pytest-timeout is the hard limit of every test (``timeout`` in pyproject.toml, or a test's
@@ -231,6 +235,7 @@ def make_settings(db_url: str, smtp_port: int, **overrides: Any) -> Settings:
         "public_url": "https://ebok.test/",
         "execution_timeout": timedelta(days=60),  # a stuck workflow fails the test
         "token_key": TEST_TOKEN_KEY,
+        "invoice_seller_nip": DEMO_SELLER_NIP,
         # One ledger per test's settings, never the developer's dev folder.
         "payments_sandbox_dir": Path(tempfile.gettempdir()) / f"ebok-pay-{uuid.uuid4().hex[:8]}",
     }

@@ -29,6 +29,15 @@ def _pesel(rng: random.Random) -> str:
     return digits + str(check)
 
 
+def a_nip(rng: random.Random) -> str:
+    """A random NIP with a valid check digit (weights 6,5,7,2,3,4,5,6,7; mod 11, not 10)."""
+    while True:
+        digits = f"{rng.randint(1, 9)}{rng.randint(0, 10**8 - 1):08d}"
+        check = sum(int(d) * w for d, w in zip(digits, (6, 5, 7, 2, 3, 4, 5, 6, 7), strict=True))
+        if check % 11 != 10:
+            return digits + str(check % 11)
+
+
 @dataclass
 class Partner:
     number: str
@@ -39,12 +48,18 @@ class Partner:
 
 
 async def a_partner(
-    store: Store, contract: ContractType = ContractType.DISTRIBUTION, n_ppes: int = 1
+    store: Store,
+    contract: ContractType = ContractType.DISTRIBUTION,
+    n_ppes: int = 1,
+    *,
+    business: bool = False,
 ) -> Partner:
-    """A fresh partner in billing and a matching row in the operator's registry."""
+    """A fresh partner in billing (a household, or a business with a NIP) and a matching row
+    in the operator's registry."""
     rng = random.Random(uuid.uuid4().int)
     number = f"{rng.randint(10**9, 10**10 - 1)}"
     pesel = _pesel(rng)
+    kind = f"business,{a_nip(rng)}" if business else "household,"
     rows, invoices, ppes = [], [], []
     for _ in range(n_ppes):
         body_ = f"5903801{rng.randint(0, 10**10 - 1):010d}"
@@ -53,7 +68,7 @@ async def a_partner(
         invoice = f"FV/2026/11/{rng.randint(0, 10**8):08d}"
         gross = f"{rng.randint(10, 999)},{rng.randint(0, 99):02d}"
         rows.append(
-            f"{number},Klient Testowy,household,,{pesel},{account},{ppe},,WAW-MOKOTOW,G11,"
+            f"{number},Klient Testowy,{kind},{pesel},{account},{ppe},,WAW-MOKOTOW,G11,"
             f'{invoice},"{gross}",{datetime.now(UTC).date().isoformat()}\n'
         )
         invoices.append((invoice, gross))

@@ -29,12 +29,13 @@ TARGET = individual_nrb(BANK, "1000000101")
 SENDER = "61109010140000071219812874"
 
 
+GOOD = {"booking_date": "2026-11-20", "amount": '"1 234,56"', "currency": "PLN"}
+GOOD |= {"target_account": TARGET, "sender_account": SENDER, "sender_name": "Jan Kowalski"}
+GOOD |= {"title": "FV/2026/11/000101", "bank_reference": "REF0001"}
+
+
 def row(**cells: str) -> str:
-    values = {
-        "booking_date": "2026-11-20", "amount": '"1 234,56"', "currency": "PLN",
-        "target_account": TARGET, "sender_account": SENDER, "sender_name": "Jan Kowalski",
-        "title": "FV/2026/11/000101", "bank_reference": "REF0001",
-    } | cells  # fmt: skip
+    values = GOOD | cells
     return ",".join(values[c] for c in COLUMNS) + "\n"
 
 
@@ -77,10 +78,8 @@ def test_polish_amounts(cells: dict[str, str], amount: int) -> None:
 
 def test_semicolons_polish_dates_spaced_accounts_and_a_bom() -> None:
     spaced = "PL " + " ".join([TARGET[:2], *(TARGET[i : i + 4] for i in range(2, 26, 4))])
-    text = (
-        "\ufeff" + HEADER.replace(",", ";")
-        + f"05.11.2026;1 234,56;pln;{spaced};;Anna Nowak;;R-2\n"
-    )  # fmt: skip
+    cells = ["05.11.2026", "1 234,56", "pln", spaced, "", "Anna Nowak", "", "R-2"]
+    text = "\ufeff" + HEADER.replace(",", ";") + ";".join(cells) + "\n"
     report = parse_bank_statement(io.StringIO(text))
     assert report.ok, report.bad
     (t,) = report.transfers
@@ -178,8 +177,10 @@ def test_malformed_lines_are_reported_never_raised(rows: list[list[str]]) -> Non
     assert all(e.line >= 2 for e in report.bad)
 
 
-@given(st.sampled_from(["amount", "currency", "target_account", "booking_date", "bank_reference"]),
-       cell)  # fmt: skip
+CHECKED = ["amount", "currency", "target_account", "booking_date", "bank_reference"]
+
+
+@given(st.sampled_from(CHECKED), cell)
 def test_any_value_in_a_checked_column_parses_or_names_the_column(column: str, value: str) -> None:
     quoted = '"' + value.replace('"', '""') + '"'
     report = statement(row(**{column: quoted}))

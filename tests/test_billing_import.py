@@ -19,6 +19,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from ebok.settings import DEMO_SELLER_NIP
 from ebok.store.db import Store
 from ebok.store.tables import business_partners, contract_accounts, invoices, points_of_delivery
 from entrypoints.cli.main import main
@@ -368,6 +369,7 @@ def cli_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     for name in list(os.environ):
         if name.startswith("EBOK_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("EBOK_INVOICE_SELLER_NIP", DEMO_SELLER_NIP)  # required
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "cli.db"
     monkeypatch.setenv("EBOK_DATABASE_URL", f"sqlite:///{path}")

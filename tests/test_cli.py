@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ebok.settings import Settings, parse_codec_keys
+from ebok.settings import DEMO_SELLER_NIP, Settings, parse_codec_keys
 from ebok.store.db import Store
 from entrypoints.cli.main import main
 from entrypoints.devsmtp import DevSmtpServer
@@ -34,10 +34,12 @@ PASSWORD = "Zielona-Łąka-2026!"
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytest.MonkeyPatch]:
-    """No EBOK_* from the caller's shell, and no stray .ebok-dev/dev.env in the folder."""
+    """No EBOK_* from the caller's shell but the required seller's NIP, and no stray
+    .ebok-dev/dev.env in the folder."""
     for name in list(os.environ):
         if name.startswith("EBOK_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("EBOK_INVOICE_SELLER_NIP", DEMO_SELLER_NIP)
     monkeypatch.chdir(tmp_path)
     yield monkeypatch
 

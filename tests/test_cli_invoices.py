@@ -18,10 +18,11 @@ from ebok.models import invoice as m
 from ebok.settings import Settings
 from ebok.store.db import Store
 from entrypoints.devsmtp import DevSmtpServer
-from facade.bank_statement import individual_nrb
+from facade.bank_statement import IncomingTransfer, individual_nrb
+from tests.bank_files import write_camt053, write_mt940
 from tests.conftest import worker_for
 from tests.test_cli import clean_env, cli_env, ebok  # noqa: F401 (fixtures)
-from tests.workflows.invoices import BANK, an_invoice, delivered
+from tests.workflows.invoices import BANK, Billed, an_invoice, delivered
 
 
 @pytest.mark.usefixtures("cli_env")
@@ -82,6 +83,64 @@ async def test_issue_pay_by_statement_balance_and_paper_export(
     assert [r["kind"] for r in mine] == ["issued"] and mine[0]["partner_name"]
     assert await ebok("paper", "export", "--out", str(out)) == 0  # exported once
     assert billed.number not in out.read_text()
+
+
+def paying(billed: Billed, reference: str, title: str) -> IncomingTransfer:
+    return IncomingTransfer.model_validate(
+        {
+            "booking_date": datetime.now(UTC).date().isoformat(),
+            "amount": billed.invoice["gross"],
+            "currency": "PLN",
+            "target_account": billed.invoice["nrb"],
+            "sender_account": "67102028920000123456789012",
+            "sender_name": "JAN KOWALSKI",
+            "title": title,
+            "bank_reference": reference,
+        }
+    )
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_import_payments_reads_mt940_and_camt053(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    smtpd: DevSmtpServer,
+    clean_env: pytest.MonkeyPatch,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clean_env.setenv("EBOK_PAYMENTS_SANDBOX_DIR", str(settings.payments_sandbox_dir))
+    first = await an_invoice(store, consent=False, gross=24567)
+    second = await an_invoice(store, consent=False, gross=10000)
+    tag = first.number[-8:]
+    # "Zaplata za FV/2026/12/…" is longer than a ZBP subfield: the number is split in two.
+    mt940 = tmp_path / "wyciag.sta"
+    text = write_mt940([paying(first, f"MT{tag}", f"Zaplata za {first.number}")])
+    assert f"~20Zaplata za {first.number[:16]}\r\n~21{first.number[16:]}" in text
+    mt940.write_bytes(text.encode("cp852"))
+    camt = tmp_path / "wyciag.xml"
+    camt.write_text(write_camt053([paying(second, f"CA{tag}", second.number)], "02"))
+    async with worker_for(env.client, settings, store):
+        for billed in (first, second):
+            invoice = tmp_path / f"{billed.number[-8:]}.json"
+            invoice.write_text(json.dumps(billed.invoice, default=str))
+            assert await ebok("invoice", "issue", str(invoice)) == 0
+            await delivered(env.client, billed.number)
+        capsys.readouterr()
+
+        assert await ebok("import", "payments", str(mt940), "--json") == 0
+        assert json.loads(capsys.readouterr().out)["signalled"] == [f"MT{tag}"]
+        assert await ebok("import", "payments", str(camt), "--format", "mt940") == 1
+        assert "MT940: no statement" in capsys.readouterr().err
+        assert await ebok("import", "payments", str(camt), "--format", "camt053") == 0
+        assert "1 signalled" in capsys.readouterr().out
+        for billed in (first, second):
+            handle = env.client.get_workflow_handle(billed.workflow_id, result_type=m.InvoiceStatus)
+            done = await asyncio.wait_for(handle.result(), timeout=30)
+            assert done.state is m.State.PAID and done.paid.grosze == billed.invoice["gross"]
+        assert await ebok("import", "payments", str(mt940)) == 0  # loaded twice: paid once
+        assert "0 signalled, 1 already applied" in capsys.readouterr().out
 
 
 @pytest.mark.usefixtures("cli_env")

@@ -2,13 +2,14 @@
 
     python -m tools.reduce_fonts [--source DIR] [--dest DIR]
 
-A document's fonts are cut from the face (``ebok.documents.pdf_fonts``), and the cost of that
-grows with the face: the full DejaVu Sans has over 6,000 glyphs, OpenType layout tables and
-glyph names. The package ships instead a copy reduced to the scripts an invoice of a Polish
-utility meets (COVERAGE: Latin with its extensions, Greek, Cyrillic, punctuation, currency and
-a few symbol blocks, and U+FFFD, which stands in for anything else). What a PDF embeds is
-unchanged: the same outlines, hinting and metrics; the layout tables and glyph names are
-dropped when a document's fonts are cut anyway.
+fpdf2 reads each face for every document it writes and subsets it to the glyphs the document
+draws, and the cost of both grows with the face: the full DejaVu Sans has over 6,000 glyphs,
+OpenType layout tables and glyph names. The package ships instead a copy reduced to the
+scripts an invoice of a Polish utility meets (COVERAGE: Latin with its extensions, Greek,
+Cyrillic, punctuation, currency and a few symbol blocks, and U+FFFD, which stands in for
+anything else: ``ebok.documents.fonts.printable``). What a PDF embeds is unchanged: the same
+outlines, hinting and metrics; the layout tables and glyph names are dropped when a
+document's fonts are subset anyway.
 
 The source must be DejaVu Sans 2.37 (Debian's fonts-dejavu-core installs it in --source's
 default), so that the same fontTools gives the same files. The glyphs, their hinting, the
@@ -58,7 +59,7 @@ COVERAGE: tuple[tuple[int, int, str], ...] = (
     (0xFFFD, 0xFFFD, "replacement character"),
 )
 
-# Used by no PDF we write (there is no text shaping), and dropped when its fonts are cut: the
+# Used by no PDF we write (fpdf2's text shaping is off), and dropped when its fonts are subset: the
 # OpenType layout (and 'kern'), device metrics, FontForge's timestamp, the math table.
 DROPPED = ("FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "kern", "LTSH", "VDMX")
 

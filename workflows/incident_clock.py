@@ -7,14 +7,15 @@ planned until it ends, and a restored or cancelled ticket ends it.
 
 The clocks: the DSO's acknowledgement is due ``ack_sla`` after the first report (again after
 each escalation, at most ``MAX_ESCALATIONS`` of them); an unplanned interruption entitles its
-reporters to compensation ``compensation_threshold`` after it started, a limit that never
-pauses; the ETA, once passed, is announced as a delay; new reports are confirmed in batches
-``confirm_delay`` after the first of a batch; an ended incident stays open ``reopen_grace``.
+reporters to compensation ``compensation_threshold`` after it started, planned work
+``planned_threshold`` after it started, limits that never pause; the ETA, once passed, is
+announced as a delay; new reports are confirmed in batches ``confirm_delay`` after the first
+of a batch; an ended incident stays open ``reopen_grace``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -69,8 +70,9 @@ def take_status(s: m.IncidentMemo, st: m.OperatorStatus) -> m.NoticeKind | None:
         s.acknowledged_at = s.acknowledged_at or st.changed_at
         kinds.append(NOTICE_OF[target])
     if st.expected_restoration is not None and st.expected_restoration != s.eta:
+        # The first time is no "new" time: the mail says the DSO gave one.
+        kinds.append(m.NoticeKind.ETA_SET if s.eta is None else m.NoticeKind.ETA_CHANGED)
         s.eta = st.expected_restoration
-        kinds.append(m.NoticeKind.ETA_CHANGED)
     return kinds[0] if kinds else None
 
 
@@ -91,11 +93,28 @@ def escalation_due(s: m.IncidentMemo, cfg: m.IncidentSettings, now: datetime) ->
     return _reached(escalation_at(s, cfg), now)
 
 
+def legal_limit(s: m.IncidentMemo, cfg: m.IncidentSettings) -> timedelta | None:
+    """How long the interruption may last: ``compensation_threshold`` if unplanned,
+    ``planned_threshold`` if planned (for incidents that know that rule)."""
+    if s.kind == m.Kind.UNPLANNED:
+        return cfg.compensation_threshold
+    return cfg.planned_threshold if s.planned_limit else None
+
+
 def legal_deadline(s: m.IncidentMemo, cfg: m.IncidentSettings) -> datetime | None:
-    """The limit of an unplanned interruption; it runs from the start and never pauses."""
-    if s.kind != m.Kind.UNPLANNED or s.started_at is None:
+    """The end of the permissible interruption; it runs from the start and never pauses."""
+    limit = legal_limit(s, cfg)
+    if limit is None or s.started_at is None:
         return None
-    return s.started_at + cfg.compensation_threshold
+    return s.started_at + limit
+
+
+def interruption(s: m.IncidentMemo) -> m.Interruption | None:
+    """The interruption a restored incident counts towards its PPEs' yearly totals: from its
+    start to the DSO's restoration. Cancelled (not the network) or closed by staff: none."""
+    if s.phase != m.Phase.RESTORED or s.started_at is None or s.restored_at is None:
+        return None
+    return m.Interruption(kind=s.kind, start=s.started_at, end=max(s.restored_at, s.started_at))
 
 
 def compensation_at(s: m.IncidentMemo, cfg: m.IncidentSettings) -> datetime | None:

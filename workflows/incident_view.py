@@ -64,7 +64,40 @@ def current_details(inp: m.IncidentInput, s: m.IncidentMemo) -> str:
     extra = f", {s.escalations} escalation(s)" if s.escalations else ""
     extra += ", compensation due" if s.entitled else ""
     extra += f", {s.customers_restored} say power is back" if s.customers_restored else ""
-    return (
+    line = (
         f"Outage incident in {inp.area} ({s.kind.value}, {ref}): {s.phase.value}, "
         f"{s.reports} report(s){eta}{extra}. {s.detail}".strip()
     )
+    step = next_action(inp, s)
+    return f"{line} Next: {step}" if step else line
+
+
+def next_action(inp: m.IncidentInput, s: m.IncidentMemo) -> str:
+    """What staff should do once the incident has ended (nothing to say while it runs: the
+    DSO acts, and the escalations call staff when it does not)."""
+    if s.phase == m.Phase.MERGED:
+        return f"nothing here; follow {s.merged_into}."
+    if not s.phase.terminal or s.ended_at is None:
+        return ""
+    until = f"{s.ended_at + inp.settings.reopen_grace:%Y-%m-%d %H:%M} UTC"
+    reopen = f"`ebok incident {inp.incident_id} reopen` until {until}"
+    if s.phase == m.Phase.RESTORED:
+        silent = s.reports - s.customers_restored
+        check = (
+            f"{silent} reporter(s) have not said power is back; if they call without power, "
+            f"re-open ({reopen})"
+            if silent > 0
+            else f"nothing unless customers call without power (re-open: {reopen})"
+        )
+        if s.entitled:
+            check += (
+                "; the bonifikata is recorded (`outage_compensations`): customers claim it "
+                "from Stoen Operator, point callers to the mail"
+            )
+        return check + "."
+    if s.phase == m.Phase.CANCELLED:
+        return (
+            "the DSO found no fault in its network; callers should check their own "
+            f"installation, or re-open ({reopen}) if the DSO was wrong."
+        )
+    return f"re-open ({reopen}) if it was closed by mistake."

@@ -12,6 +12,7 @@ signal costs a signal event and nothing else.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import assert_never
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -21,9 +22,7 @@ with workflow.unsafe.imports_passed_through():
     # when an invoice's NRB is decoded: passed through here instead.
     import stdnum.pl  # noqa: F401
 
-    from ebok.interest import RateTableError, late_interest
     from ebok.models import invoice as m
-    from ebok.money import Money
     from workflows.common import (
         EMAIL_RETRY,
         EMAIL_TIMEOUT,
@@ -31,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         run_activity,
         run_store_step,
     )
+    from workflows.invoice_rules import Action, action_for, demand_charges
     from workflows.invoice_state import InvoiceState
 
 PAYMENT_TIMEOUT = timedelta(seconds=60)  # asks the provider, then writes the store
@@ -135,8 +135,9 @@ class InvoiceLifecycle(InvoiceState):
 
     async def _take(self, step: m.Step | None) -> None:
         assert step is not None
+        action = action_for(step)  # an unknown step stops here, before anything is done
         self._plan.done(step)
-        if step == m.Step.ESCALATE_COMPLAINT:
+        if action is Action.ESCALATE:
             assert self._complaint is not None
             await run_activity(
                 m.ESCALATE,
@@ -153,26 +154,30 @@ class InvoiceLifecycle(InvoiceState):
         async with self._lock:
             if self._totals.outstanding.grosze == 0 or self._state.final:
                 return
-            if step == m.Step.REMINDER_BEFORE:
-                await self._notify("reminder_before", m.State.OPEN)
-            elif step == m.Step.REMINDER_AFTER:
-                await self._notify("reminder_after", m.State.OVERDUE)
-                self._set(m.State.OVERDUE)
-            elif step == m.Step.DEMAND:
-                await self._demand()
-            else:
-                await self._file_suspension()
+            match action:
+                case Action.REMIND if step is m.Step.REMINDER_BEFORE:
+                    await self._notify("reminder_before", m.State.OPEN)
+                case Action.REMIND:
+                    await self._notify("reminder_after", m.State.OVERDUE)
+                    self._set(m.State.OVERDUE)
+                case Action.DEMAND:
+                    await self._demand()
+                case Action.FILE_SUSPENSION:
+                    await self._file_suspension()
+                case _:
+                    assert_never(action)
 
     async def _demand(self) -> None:
         now = workflow.now()
         self._plan.demand_served(now)
-        try:
-            interest = late_interest(
-                self._totals.outstanding, self._inv.due, now.date(), self._in.interest_rates
-            )
-        except RateTableError:
-            interest = Money(0)
-        await self._notify("demand", m.State.DEMANDED, interest=interest)
+        charges = demand_charges(
+            self._in, self._totals.amount_due, self._totals.outstanding, now.date()
+        )
+        figures = charges.figures()
+        self._compensation = figures.compensation
+        if charges.problems:  # a rate missing from the settings: staff read why in the UI
+            self._detail = "; ".join(charges.problems)
+        await self._notify("demand", m.State.DEMANDED, charges=figures)
         self._set(m.State.DEMANDED)
 
     async def _file_suspension(self) -> None:
@@ -214,7 +219,7 @@ class InvoiceLifecycle(InvoiceState):
                 await self._notify("paid", m.State.PAID)
 
     async def _notify(
-        self, kind: m.NoticeKind, state: m.State, *, interest: Money | None = None
+        self, kind: m.NoticeKind, state: m.State, *, charges: m.DemandFigures | None = None
     ) -> m.Delivered:
         serial = self._plan.demands if kind == "demand" else 1
         delivered: m.Delivered = await run_activity(
@@ -228,7 +233,8 @@ class InvoiceLifecycle(InvoiceState):
                 outstanding=self._totals.outstanding,
                 due_date=self._inv.due,
                 notice_until=self._plan.notice_until if kind == "demand" else None,
-                interest=interest,
+                at=workflow.now() if kind == "demand" else None,
+                **(charges.model_dump() if charges else {}),
             ),
             result_type=m.Delivered,
             timeout=EMAIL_TIMEOUT,
@@ -255,12 +261,12 @@ class InvoiceLifecycle(InvoiceState):
 
     # --- messages -----------------------------------------------------------------------------
 
-    @workflow.signal
+    @workflow.signal(name=m.SIGNAL_PAYMENT)
     def payment(self, p: m.PaymentArrived) -> None:
         """A payment to apply (provider notification or bank transfer); repeats are dropped."""
         self._queue(p, None)
 
-    @workflow.update
+    @workflow.update(name=m.UPDATE_RECORD_PAYMENT)
     async def record_payment(self, req: m.RecordPayment) -> m.InvoiceStatus:
         key = self._queue(
             m.PaymentArrived(
@@ -290,13 +296,13 @@ class InvoiceLifecycle(InvoiceState):
             self._wake += 1
         return key
 
-    @workflow.signal
+    @workflow.signal(name=m.SIGNAL_BOUNCED)
     def bounced(self, b: m.Bounced) -> None:
         if self._bounce is None:
             self._bounce = b
             self._wake += 1
 
-    @workflow.signal
+    @workflow.signal(name=m.SIGNAL_COMPLAINT)
     def complaint(self, c: m.ComplaintFiled) -> None:
         """Dunning pauses until staff answer; one complaint at a time."""
         if self._complaint is None and not self._state.final:
@@ -305,7 +311,7 @@ class InvoiceLifecycle(InvoiceState):
             self._plan.complaint_filed(c.filed_at or workflow.now())
             self._wake += 1
 
-    @workflow.update
+    @workflow.update(name=m.UPDATE_ANSWER_COMPLAINT)
     async def answer_complaint(self, a: m.AnswerComplaint) -> m.InvoiceStatus:
         await workflow.wait_condition(lambda: self._complaint_recorded)
         async with self._lock:
@@ -326,7 +332,7 @@ class InvoiceLifecycle(InvoiceState):
         if self._complaint is None:
             raise ApplicationError("no complaint is open", type="WrongState")
 
-    @workflow.update
+    @workflow.update(name=m.UPDATE_CORRECT)
     async def correct(self, c: m.Correct) -> m.InvoiceStatus:
         async with self._lock:
             self._totals = await run_activity(
@@ -345,7 +351,7 @@ class InvoiceLifecycle(InvoiceState):
         if c.correction_number == self._inv.number:
             raise ApplicationError("a correction has its own number", type="WrongState")
 
-    @workflow.update
+    @workflow.update(name=m.UPDATE_WAIVE_REMINDER)
     async def waive_reminder(self, w: m.WaiveReminder) -> m.InvoiceStatus:
         step = self._plan.waive()
         async with self._lock:
@@ -360,7 +366,7 @@ class InvoiceLifecycle(InvoiceState):
         if self._plan.waivable() is None:
             raise ApplicationError("no reminder or demand is pending", type="WrongState")
 
-    @workflow.update
+    @workflow.update(name=m.UPDATE_CANCEL)
     async def cancel(self, c: m.CancelInvoice) -> m.InvoiceStatus:
         async with self._lock:
             self._totals = await run_activity(

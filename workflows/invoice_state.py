@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from ebok.money import Money
     from workflows.common import show
     from workflows.invoice_plan import Plan
+    from workflows.invoice_rules import interest_basis
 
 
 class InvoiceState:
@@ -46,6 +47,7 @@ class InvoiceState:
         self._lock = asyncio.Lock()  # one store-changing activity at a time
         self._wake = 0  # bumped by every message: the main loop re-plans
         self._detail = ""
+        self._compensation: Money | None = None  # stated in the last demand
 
     def _check_open(self) -> None:
         if self._state.final:
@@ -87,7 +89,7 @@ class InvoiceState:
             head += f". Supply suspension filed ({', '.join(self._suspended)})"
         return head + (f". {self._detail}" if self._detail else "")
 
-    @workflow.query
+    @workflow.query(name=m.QUERY_STATUS)
     def status(self) -> m.InvoiceStatus:
         step, at = self._plan.next(self._complaint is not None)
         final = self._state.final
@@ -109,4 +111,7 @@ class InvoiceState:
             reminders_sent=self._plan.reminders,
             payments=self._payments,
             detail=self._detail,
+            debtor=self._in.debtor,
+            interest_basis=interest_basis(self._in.debtor),
+            recovery_compensation=self._compensation,
         )

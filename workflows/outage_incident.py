@@ -17,7 +17,7 @@ what operators see (``status``, search attributes, the details line):
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from temporalio import workflow
@@ -41,7 +41,9 @@ with workflow.unsafe.imports_passed_through():
         compensation_due,
         escalation_due,
         eta_passed,
+        interruption,
         legal_deadline,
+        legal_limit,
         next_deadline,
         take_status,
     )
@@ -65,6 +67,12 @@ WATCH_PATCH = "outage-watch-ticket"
 # Patch id of finishing a merged incident only once its reports have moved: its last batch
 # closed the reports it still had, and could catch them just as they joined the other one.
 MERGE_PATCH = "outage-finish-after-merge"
+# Patch id of recording an incident's end in the store before its last notice is mailed
+# (older histories mailed first): a report made after that notice is a new report.
+RELEASE_FIRST_PATCH = "outage-release-before-last-notice"
+# Patch id of planned work having its legal limit (a timer at its end): older histories had no
+# such timer. Asked in the first run only and carried in the memo.
+PLANNED_LIMIT_PATCH = "outage-planned-work-limit"
 
 
 @workflow.defn(name=m.INCIDENT_WORKFLOW)
@@ -91,6 +99,8 @@ class OutageIncident:
     @workflow.run
     async def run(self, inp: m.IncidentInput) -> m.IncidentStatus:
         self._watching = workflow.patched(WATCH_PATCH)
+        if inp.memo is None:  # a run continued as new keeps the rule its incident began with
+            self._s.planned_limit = workflow.patched(PLANNED_LIMIT_PATCH)
         ensure_process_attribute("incident")
         self._show()
         if self._s.phase == m.Phase.FORMING:
@@ -356,11 +366,24 @@ class OutageIncident:
                 m.EndInterruption(incident_id=self._in.incident_id, end=end),
                 result_type=m.Counted,
             )
+        # The store hears of the end before the reporters do: someone told "power is back"
+        # who still has none reports again at once, and that report must start a new one.
+        # The same release also counts the interruption towards each reporting PPE's year.
+        release_first = workflow.patched(RELEASE_FIRST_PATCH)
+        if release_first:
+            await self._release(s.phase, s.ended_at, interruption(s))
         await self._announce(kind)
-        await run_activity(
-            m.RELEASE, m.Release(incident_id=self._in.incident_id, phase=s.phase, at=s.ended_at)
-        )
+        if not release_first:
+            await self._release(s.phase, s.ended_at)
         self._show()
+
+    async def _release(
+        self, phase: m.Phase, at: datetime, cut: m.Interruption | None = None
+    ) -> None:
+        await run_activity(
+            m.RELEASE,
+            m.Release(incident_id=self._in.incident_id, phase=phase, at=at, interruption=cut),
+        )
 
     async def _merge_into(self, target: str, why: str) -> None:
         s = self._s
@@ -393,6 +416,7 @@ class OutageIncident:
             window_end=s.window_end,
             restored_at=s.restored_at,
             entitled=s.entitled,
+            limit=legal_limit(s, self._cfg),
         )
         s.unconfirmed, s.confirm_at = False, None
         await self._notify(s.notice)
@@ -481,9 +505,7 @@ class OutageIncident:
         s.restored_at = s.ended_at = None
         s.next_poll = workflow.now() + self._cfg.poll_interval
         s.detail = f"re-opened by {act.staff}: {act.reason}"
-        await run_activity(
-            m.RELEASE, m.Release(incident_id=self._in.incident_id, phase=s.phase, at=workflow.now())
-        )
+        await self._release(s.phase, workflow.now())
         await self._announce(m.NoticeKind.REOPENED)
         self._show()
         self._wake += 1

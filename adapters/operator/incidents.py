@@ -15,7 +15,15 @@ from adapters.operator.base import (
     OutageKind,
 )
 
-__all__ = ["AREAS", "Incident", "SimulationError", "area_for", "unknown_incident"]
+__all__ = [
+    "AREAS",
+    "AREA_NAMES",
+    "Incident",
+    "SimulationError",
+    "area_for",
+    "area_name",
+    "unknown_incident",
+]
 
 # Stoen Operator's network is Warsaw: one area per district, as a slug.
 AREAS = (
@@ -38,6 +46,34 @@ AREAS = (
     "warszawa-wola",
     "warszawa-zoliborz",
 )
+
+# How the districts are written for people: the slugs above lose the Polish letters.
+AREA_NAMES = {
+    "warszawa-bemowo": "Warszawa-Bemowo",
+    "warszawa-bialoleka": "Warszawa-Białołęka",
+    "warszawa-bielany": "Warszawa-Bielany",
+    "warszawa-mokotow": "Warszawa-Mokotów",
+    "warszawa-ochota": "Warszawa-Ochota",
+    "warszawa-praga-polnoc": "Warszawa-Praga-Północ",
+    "warszawa-praga-poludnie": "Warszawa-Praga-Południe",
+    "warszawa-rembertow": "Warszawa-Rembertów",
+    "warszawa-srodmiescie": "Warszawa-Śródmieście",
+    "warszawa-targowek": "Warszawa-Targówek",
+    "warszawa-ursus": "Warszawa-Ursus",
+    "warszawa-ursynow": "Warszawa-Ursynów",
+    "warszawa-wawer": "Warszawa-Wawer",
+    "warszawa-wesola": "Warszawa-Wesoła",
+    "warszawa-wilanow": "Warszawa-Wilanów",
+    "warszawa-wlochy": "Warszawa-Włochy",
+    "warszawa-wola": "Warszawa-Wola",
+    "warszawa-zoliborz": "Warszawa-Żoliborz",
+}
+
+
+def area_name(area: str) -> str:
+    """An area as a customer reads it; an area we have no name for, as the DSO gave it."""
+    return AREA_NAMES.get(area.strip().lower(), area)
+
 
 # Forward only; a terminal state is never left.
 _RANK = {

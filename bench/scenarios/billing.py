@@ -28,7 +28,15 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from bench.bare import BareInvoice, BareKey
-from bench.harness import Running, Stack, Timings, bare_worker, our_worker
+from bench.harness import (
+    Running,
+    Stack,
+    Timings,
+    WorkerStarter,
+    bare_worker,
+    mirror_worker,
+    our_worker,
+)
 from bench.inbox import Mailbox
 from bench.scenarios import Scenario, register
 from bench.scenarios.linking import Customer, _customers
@@ -61,21 +69,20 @@ async def _load(store: Store, customers: list[Customer]) -> None:
     now = datetime.now(UTC)
     async with store.begin() as uow:
         for c in customers:
-            await uow.consents.grant(
-                Consent(
-                    c.account_id,
-                    c.partner_number,
-                    c.account_id,
-                    c.email,
-                    "pl",
-                    "2026-01",
-                    "web",
-                    now,
-                    now,
-                    None,
-                    None,
-                )  # fmt: skip
+            consent = Consent(
+                id=c.account_id,
+                partner_number=c.partner_number,
+                account_id=c.account_id,
+                email=c.email,
+                language="pl",
+                terms_version="2026-01",
+                channel="web",
+                requested_at=now,
+                granted_at=now,
+                withdrawn_at=None,
+                withdrawn_channel=None,
             )
+            await uow.consents.grant(consent)
 
 
 def _invoice(c: Customer, tag: str, i: int) -> dict[str, object]:
@@ -115,7 +122,9 @@ async def terminate(client: Client, workflow_ids: Iterable[str], reason: str) ->
 
 
 @contextlib.asynccontextmanager
-async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
+async def ours(
+    stack: Stack, planned: int, worker: WorkerStarter = our_worker
+) -> AsyncIterator[Running]:
     customers = _customers(f"bill{stack.tag}", planned)
     invoices = [_invoice(c, stack.tag, i) for i, c in enumerate(customers)]
     ids = [m.workflow_id(str(inv["number"])) for inv in invoices]
@@ -124,7 +133,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
     store = Store.from_settings(settings)
     try:
         await _load(store, customers)
-        async with Mailbox(stack.smtpd) as mailbox, our_worker(stack, settings) as pids:
+        async with Mailbox(stack.smtpd) as mailbox, worker(stack, settings) as pids:
             facade = EbokClient(stack.client, store, settings)
 
             async def one(i: int, timings: Timings) -> str:
@@ -154,6 +163,13 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
             await asyncio.sleep(SETTLE)
     finally:
         await store.aclose()
+
+
+@contextlib.asynccontextmanager
+async def mirror(stack: Stack, planned: int) -> AsyncIterator[Running]:
+    """Our driver and activities, the bare mirror's workflow code (``bench.mirror_worker``)."""
+    async with ours(stack, planned, mirror_worker) as running:
+        yield running
 
 
 @contextlib.asynccontextmanager
@@ -187,6 +203,7 @@ register(
         name="billing",
         unit="invoices",
         ours=ours,
+        mirror=mirror,
         bare=bare,
         latencies=("issue", "mail"),
         description="issue an invoice to an e-invoice partner until its mail with PDF arrives",

@@ -27,7 +27,15 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from bench.bare import BareEInvoice, BareKey
-from bench.harness import Running, Stack, Timings, bare_worker, our_worker
+from bench.harness import (
+    Running,
+    Stack,
+    Timings,
+    WorkerStarter,
+    bare_worker,
+    mirror_worker,
+    our_worker,
+)
 from bench.inbox import Arrival, Mailbox
 from bench.scenarios import Scenario, register
 from bench.scenarios.billing import SETTLE, terminate
@@ -60,7 +68,9 @@ async def _within(arrival: asyncio.Future[Arrival], what: str) -> Arrival:
 
 
 @contextlib.asynccontextmanager
-async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
+async def ours(
+    stack: Stack, planned: int, worker: WorkerStarter = our_worker
+) -> AsyncIterator[Running]:
     customers = _customers(f"einv{stack.tag}", planned)
     ids = [einvoice_workflow_id(c.partner_number) for c in customers]
     settings = stack.settings()
@@ -69,7 +79,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
     store = Store.from_settings(settings)
     try:
         await _load(store, customers)
-        async with Mailbox(stack.smtpd) as mailbox, our_worker(stack, settings) as pids:
+        async with Mailbox(stack.smtpd) as mailbox, worker(stack, settings) as pids:
             facade = EbokClient(stack.client, store, settings)
 
             async def one(i: int, timings: Timings) -> str:
@@ -110,6 +120,13 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
 
 
 @contextlib.asynccontextmanager
+async def mirror(stack: Stack, planned: int) -> AsyncIterator[Running]:
+    """Our driver and activities, the bare mirror's workflow code (``bench.mirror_worker``)."""
+    async with ours(stack, planned, mirror_worker) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
 async def bare(stack: Stack, planned: int) -> AsyncIterator[Running]:
     ids = [f"bench-bare-einvoice-{stack.tag}-{i}" for i in range(planned)]
     async with bare_worker(stack) as worker:
@@ -146,6 +163,7 @@ register(
         name="einvoice",
         unit="consents",
         ours=ours,
+        mirror=mirror,
         bare=bare,
         latencies=("request", "confirm", "active"),
         description="e-invoice request, confirmation link by mail, confirmed, active mail",

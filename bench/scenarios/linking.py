@@ -31,7 +31,15 @@ from stdnum import ean
 from stdnum.pl import pesel
 
 from bench.bare import BareKey, BareLinking
-from bench.harness import Running, Stack, Timings, bare_worker, our_worker
+from bench.harness import (
+    Running,
+    Stack,
+    Timings,
+    WorkerStarter,
+    bare_worker,
+    mirror_worker,
+    our_worker,
+)
 from bench.inbox import Mailbox
 from bench.scenarios import Scenario, register
 from ebok.ids import STOEN_PPE_PREFIX
@@ -113,7 +121,9 @@ def _registry(path: Path, customers: list[Customer]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
+async def ours(
+    stack: Stack, planned: int, worker: WorkerStarter = our_worker
+) -> AsyncIterator[Running]:
     customers = _customers(stack.tag, planned)
     with tempfile.TemporaryDirectory(prefix="ebok-bench-registry-") as folder:
         registry = Path(folder) / "registry.csv"
@@ -123,7 +133,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
         store = Store.from_settings(settings)
         try:
             await _load(store, customers)
-            async with Mailbox(stack.smtpd) as mailbox, our_worker(stack, settings) as pids:
+            async with Mailbox(stack.smtpd) as mailbox, worker(stack, settings) as pids:
                 facade = EbokClient(stack.client, store, settings)
 
                 async def one(i: int, timings: Timings) -> str:
@@ -166,6 +176,13 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
 
 
 @contextlib.asynccontextmanager
+async def mirror(stack: Stack, planned: int) -> AsyncIterator[Running]:
+    """Our driver and activities, the bare mirror's workflow code (``bench.mirror_worker``)."""
+    async with ours(stack, planned, mirror_worker) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
 async def bare(stack: Stack, planned: int) -> AsyncIterator[Running]:
     async with bare_worker(stack) as worker:
 
@@ -194,6 +211,7 @@ register(
         name="linking",
         unit="links",
         ours=ours,
+        mirror=mirror,
         bare=bare,
         latencies=("link", "mail"),
         description="link a partner by invoice data, operator confirms, link recorded, mail",

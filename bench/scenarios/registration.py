@@ -15,7 +15,15 @@ import time
 from collections.abc import AsyncIterator
 
 from bench.bare import BareKey, BareRegistration
-from bench.harness import Running, Stack, Timings, bare_worker, our_worker
+from bench.harness import (
+    Running,
+    Stack,
+    Timings,
+    WorkerStarter,
+    bare_worker,
+    mirror_worker,
+    our_worker,
+)
 from bench.inbox import Arrival, Mailbox
 from bench.scenarios import Scenario, register
 from ebok.models.registration import ActivationOutcome
@@ -34,13 +42,15 @@ def _token(mail: Arrival, link: re.Pattern[str]) -> str:
 
 
 @contextlib.asynccontextmanager
-async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
+async def ours(
+    stack: Stack, planned: int, worker: WorkerStarter = our_worker
+) -> AsyncIterator[Running]:
     settings = stack.settings()
     link = re.compile(re.escape(settings.link("aktywacja")) + r"\?token=([A-Za-z0-9_\-]+)")
     # The facade gets its own pool, as the portal's back end would have beside the worker.
     store = Store.from_settings(settings)
     try:
-        async with Mailbox(stack.smtpd) as mailbox, our_worker(stack, settings) as pids:
+        async with Mailbox(stack.smtpd) as mailbox, worker(stack, settings) as pids:
             facade = EbokClient(stack.client, store, settings)
 
             async def one(i: int, timings: Timings) -> str:
@@ -78,6 +88,13 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
 
 
 @contextlib.asynccontextmanager
+async def mirror(stack: Stack, planned: int) -> AsyncIterator[Running]:
+    """Our driver and activities, the bare mirror's workflow code (``bench.mirror_worker``)."""
+    async with ours(stack, planned, mirror_worker) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
 async def bare(stack: Stack, planned: int) -> AsyncIterator[Running]:
     async with bare_worker(stack) as worker:
         task_queue = worker.task_queue
@@ -109,6 +126,7 @@ register(
         name="registration",
         unit="registrations",
         ours=ours,
+        mirror=mirror,
         bare=bare,
         latencies=("start", "activate"),
         description="sign-up, activation mail, activation, welcome mail",

@@ -39,17 +39,27 @@ from pathlib import Path
 
 from stdnum import ean
 from stdnum.pl import pesel
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.outage_operator import operator_status
 from adapters.operator.base import IncidentStatus
 from adapters.operator.simulation import DsoSimulation
+from bench.actions import actions, total
 from bench.bare_storm import StormConfig, StormKey, StormReportInput
 from bench.bare_storm_incident import BareStormIncident
 from bench.bare_storm_report import BareStormReport
 from bench.child import worker_env
-from bench.harness import Running, Stack, Timings, bare_worker, our_worker
+from bench.harness import (
+    Running,
+    Stack,
+    Timings,
+    WorkerStarter,
+    bare_worker,
+    mirror_worker,
+    our_worker,
+)
 from bench.inbox import Arrival
 from bench.scenarios import Scenario, register
 from bench.smtp_sink import SmtpSink
@@ -210,13 +220,17 @@ async def _restore_and_count(
         for incident in incidents:
             await client.get_workflow_handle(incident).result()
         await _until_none_open(client, task_queue)
-    runs = [n for incident in incidents for n in await run_events(client, incident)]
+    ended = time.perf_counter() - began
+    runs = [run for incident in incidents for run in await incident_runs(client, incident)]
+    events = [len(run) for run in runs]
     return {
         "notified total (s)": notified,
-        "restored → all ended (s)": time.perf_counter() - began,
+        "restored → all ended (s)": ended,
         "incident runs": float(len(runs)),
-        "incident events/run (max)": float(max(runs)),
-        "incident events/run (mean)": sum(runs) / len(runs),
+        "incident events/run (max)": float(max(events)),
+        "incident events/run (mean)": sum(events) / len(events),
+        # Each report's share of its incident's actions (warm-up reports included).
+        "incident actions/report": sum(total(actions(run)) for run in runs) / len(restored),
     }
 
 
@@ -243,16 +257,16 @@ async def _cleaned(client: Client, task_queue: str) -> AsyncIterator[None]:
                     )
 
 
-async def run_events(client: Client, workflow_id: str) -> list[int]:
-    """Events per run of a workflow that continues as new, oldest run first."""
-    counts: list[int] = []
+async def incident_runs(client: Client, workflow_id: str) -> list[list[HistoryEvent]]:
+    """The events of each run of a workflow that continues as new, oldest run first."""
+    runs: list[list[HistoryEvent]] = []
     run_id: str | None = (await client.get_workflow_handle(workflow_id).describe()).run_id
     while run_id:
         history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        counts.insert(0, len(history.events))
+        runs.insert(0, list(history.events))
         started = history.events[0].workflow_execution_started_event_attributes
         run_id = started.continued_execution_run_id or None
-    return counts
+    return runs
 
 
 def _settings(stack: Stack, folder: Path | None = None) -> Settings:
@@ -273,7 +287,9 @@ def _settings(stack: Stack, folder: Path | None = None) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
+async def ours(
+    stack: Stack, planned: int, worker: WorkerStarter = our_worker
+) -> AsyncIterator[Running]:
     customers = _customers(stack.tag, planned)
     with tempfile.TemporaryDirectory(prefix="ebok-bench-storm-") as folder:
         settings = _settings(stack, Path(folder))
@@ -285,7 +301,7 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
         try:
             await _load(store, customers)
             async with (
-                our_worker(stack, settings, _env(settings)) as pids,
+                worker(stack, settings, _env(settings)) as pids,
                 _cleaned(stack.client, settings.task_queue),
             ):
                 facade = EbokClient(stack.client, store, settings)
@@ -331,6 +347,13 @@ async def ours(stack: Stack, planned: int) -> AsyncIterator[Running]:
 
 
 @contextlib.asynccontextmanager
+async def mirror(stack: Stack, planned: int) -> AsyncIterator[Running]:
+    """Our driver and activities, the bare mirror's workflow code (``bench.mirror_worker``)."""
+    async with ours(stack, planned, mirror_worker) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
 async def bare(stack: Stack, planned: int) -> AsyncIterator[Running]:
     config = _config(_settings(stack))
     incidents = [f"bench-bare-incident-{stack.tag}-{a}" for a in range(AREAS)]
@@ -371,6 +394,7 @@ register(
         name="storm",
         unit="reports",
         ours=ours,
+        mirror=mirror,
         bare=bare,
         latencies=("report", "notified"),
         description="N outage reports over 3 areas, 3 tickets, restoration mailed to everyone",

@@ -3,23 +3,34 @@
 The package ships its own copy (ebok/templates/documents/fonts, with the font's LICENSE), so a
 document is the same on every machine. That copy is reduced to the scripts an invoice meets
 (``python -m tools.reduce_fonts`` makes it from the full fonts and says which), because
-the size of the face is most of what rendering a PDF costs; anything else prints as U+FFFD.
+reading and subsetting the face is much of what rendering a PDF costs; anything else prints
+as U+FFFD (``printable``).
 A full system or matplotlib copy is only a fallback for a trimmed install. There is no setting
 for it: a document's look is not a deployment choice.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+
 __all__ = [
-    "BUNDLED_FONTS", "FACES", "SYSTEM_FONTS", "FontFiles", "FontNotFound", "find_fonts",
+    "BUNDLED_FONTS",
+    "FACES",
+    "SYSTEM_FONTS",
+    "Coverage",
+    "FontFiles",
+    "FontNotFound",
+    "coverage_of",
+    "find_fonts",
     "printable",
-]  # fmt: skip
+]
 
 BUNDLED_FONTS = Path(__file__).resolve().parent.parent / "templates" / "documents" / "fonts"
 SYSTEM_FONTS = Path("/usr/share/fonts/truetype/dejavu")  # Debian/Ubuntu fonts-dejavu-core
@@ -51,9 +62,9 @@ def _matplotlib_fonts() -> list[Path]:
 def find_fonts(directories: Iterable[Path] | None = None) -> FontFiles:
     """The first directory with both faces: their reduced copies, else the full fonts
     (DejaVuSans.ttf and DejaVuSans-Bold.ttf)."""
-    looked = list(directories) if directories is not None else [
-        BUNDLED_FONTS, SYSTEM_FONTS, *_matplotlib_fonts(),
-    ]  # fmt: skip
+    if directories is None:
+        directories = [BUNDLED_FONTS, SYSTEM_FONTS, *_matplotlib_fonts()]
+    looked = list(directories)
     for folder in looked:
         for regular, bold in ((REDUCED_REGULAR, REDUCED_BOLD), (REGULAR, BOLD)):
             if (folder / regular).is_file() and (folder / bold).is_file():
@@ -65,8 +76,9 @@ def find_fonts(directories: Iterable[Path] | None = None) -> FontFiles:
     )
 
 
-def printable(text: str, cmap: Mapping[int, object], *, newlines: bool = False) -> str:
-    """``text`` with only what the font can draw: a PDF must never fail on a name or line.
+def printable(text: str, cmap: Container[int], *, newlines: bool = False) -> str:
+    """``text`` with only what the font can draw (``cmap``: its code points, or a mapping
+    from them): a PDF must never fail on a name or line.
 
     Line and paragraph breaks become spaces (or stay, with ``newlines``), other controls too;
     invisible format characters (bidi overrides, zero-width) are dropped so they cannot
@@ -88,3 +100,33 @@ def printable(text: str, cmap: Mapping[int, object], *, newlines: bool = False) 
         else:
             out.append(char)
     return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What both faces of a pair can draw: ``cmap`` (code points) for ``printable``, and
+    ``plain``, the characters ``printable`` leaves as they are, to skip it for most text."""
+
+    cmap: frozenset[int]
+    plain: frozenset[str]
+
+    def text_of(self, text: str, *, newlines: bool = False) -> str:
+        """``text`` with only what both faces can draw (see ``printable``)."""
+        if self.plain.issuperset(text):  # nearly every text: nothing to replace
+            return text
+        return printable(text, self.cmap, newlines=newlines)
+
+
+@functools.cache
+def coverage_of(fonts: FontFiles) -> Coverage:
+    """The characters of both faces, read once per process. fpdf2 would draw a character a
+    face lacks as the face's .notdef box and log a warning; ``printable`` makes it U+FFFD,
+    which the faces have, first."""
+    codes = frozenset.intersection(*(_codes(path) for path in (fonts.regular, fonts.bold)))
+    plain = frozenset(c for c in map(chr, codes) if printable(c, codes) == c)
+    return Coverage(codes, plain)
+
+
+def _codes(path: Path) -> frozenset[int]:
+    with TTFont(path, lazy=True) as font:
+        return frozenset(font.getBestCmap())

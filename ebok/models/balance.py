@@ -27,7 +27,7 @@ class OpenInvoice(BaseModel):
     paid: Money
     outstanding: Money
     overdue: bool
-    interest: Money  # statutory late interest up to the balance's day
+    interest: Money  # late interest up to the balance's day (commercial rate for a business)
 
 
 class PaymentLine(BaseModel):

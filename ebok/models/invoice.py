@@ -16,6 +16,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from ebok.commercial import (
+    DEFAULT_COMMERCIAL_INTEREST_RATES,
+    DEFAULT_EUR_PLN_RATES,
+    EurRates,
+    commercial_rate_table,
+)
 from ebok.ids import NRB, PPE, PartnerNumber
 from ebok.interest import DEFAULT_LATE_INTEREST_RATES as DEFAULT_RATES
 from ebok.interest import RateTable
@@ -38,6 +44,18 @@ ESCALATE = "invoice.escalate"
 FILE_SUSPENSION = "invoice.file_suspension"
 WITHDRAW_SUSPENSION = "invoice.withdraw_suspension"
 
+# Message names: the facade (and `temporal workflow signal|update|query --name …`) and the
+# workflow refer to its signals, updates and query by these only.
+SIGNAL_PAYMENT = "payment"
+SIGNAL_COMPLAINT = "complaint"
+SIGNAL_BOUNCED = "bounced"
+UPDATE_RECORD_PAYMENT = "record_payment"
+UPDATE_ANSWER_COMPLAINT = "answer_complaint"
+UPDATE_CORRECT = "correct"
+UPDATE_WAIVE_REMINDER = "waive_reminder"
+UPDATE_CANCEL = "cancel"
+QUERY_STATUS = "status"
+
 _FROZEN = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 ContractAccount = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
@@ -52,6 +70,9 @@ Text = Annotated[
     ),
 ]
 PaymentSource = Literal["provider", "bank", "staff"]
+# A business partner (billing's partner kind) owes commercial-transaction interest and the
+# recovery compensation; a consumer the Civil Code's statutory interest (docs/invoice-law.md).
+Debtor = Literal["consumer", "business"]
 MAX_AMOUNT = 10**12  # grosze: ten billion złoty, far beyond any household or business bill
 
 
@@ -191,6 +212,13 @@ class InvoiceInput(BaseModel):
     complaint_deadline: timedelta = timedelta(days=14)
     complaint_escalation_margin: timedelta = timedelta(days=3)
     interest_rates: RateTable = Field(default_factory=lambda: RateTable.parse(DEFAULT_RATES))
+    # Read from billing by the facade at issue; histories from before it was added lack it
+    # and keep counting as a consumer's.
+    debtor: Debtor = "consumer"
+    commercial_interest_rates: RateTable = Field(
+        default_factory=lambda: commercial_rate_table(DEFAULT_COMMERCIAL_INTEREST_RATES)
+    )
+    eur_pln_rates: EurRates = Field(default_factory=lambda: EurRates.parse(DEFAULT_EUR_PLN_RATES))
 
     @model_validator(mode="after")
     def _legal(self) -> InvoiceInput:
@@ -338,6 +366,9 @@ class InvoiceStatus(BaseModel):
     reminders_sent: int = 0
     payments: int = 0
     detail: str = ""
+    debtor: Debtor = "consumer"
+    interest_basis: Literal["statutory", "commercial"] = "statutory"
+    recovery_compensation: Money | None = None  # stated in the last demand (business debtors)
 
 
 # --- activities --------------------------------------------------------------------------------
@@ -378,6 +409,25 @@ class Notify(BaseModel):
     due_date: date
     notice_until: datetime | None = None
     interest: Money | None = None
+    interest_basis: Literal["statutory", "commercial"] = "statutory"
+    compensation: Money | None = None  # a business debtor's recovery compensation, in złoty
+    compensation_eur: int | None = None
+    eur_rate: Decimal | None = None  # the NBP rate it was converted at, and its day
+    eur_rate_date: date | None = None
+    at: datetime | None = None  # when the workflow served it: the day arrears count from
+
+
+class DemandFigures(BaseModel):
+    """What a formal demand states besides the amount (the ``Notify`` fields of the same
+    names)."""
+
+    model_config = _FROZEN
+    interest: Money
+    interest_basis: Literal["statutory", "commercial"] = "statutory"
+    compensation: Money | None = None
+    compensation_eur: int | None = None
+    eur_rate: Decimal | None = None
+    eur_rate_date: date | None = None
 
 
 class Delivered(BaseModel):

@@ -129,6 +129,7 @@ class NoticeKind(StrEnum):
     PLANNED = "planned"
     ACKNOWLEDGED = "acknowledged"
     CREW_DISPATCHED = "crew_dispatched"
+    ETA_SET = "eta_set"  # the DSO's first expected restoration time
     ETA_CHANGED = "eta_changed"
     DELAYED = "delayed"  # the ETA passed without news
     COMPENSATION = "compensation"  # over the legal limit: entitled to a bonifikata
@@ -173,7 +174,11 @@ class ReportRequest(BaseModel):
 
 class ReportAccepted(BaseModel):
     report_id: str
-    duplicate: bool  # the customer's report for this PPE was open already: the same one
+    # The customer's report for this PPE was open (its incident still going): the same one.
+    # A report whose incident has ended (restored, cancelled, closed) is never a duplicate.
+    duplicate: bool
+    # A duplicate's description was added to the open report as the customer's note.
+    info_added: bool = False
 
 
 class Note(BaseModel):
@@ -313,6 +318,9 @@ class IncidentSettings(BaseModel):
     model_config = _FROZEN
     ack_sla: timedelta = timedelta(minutes=30)
     compensation_threshold: timedelta = timedelta(hours=24)
+    # Planned work over this (16 h for households: docs/outage-compensation.md) is compensated
+    # too; incidents that started before this rule have ``IncidentMemo.planned_limit`` unset.
+    planned_threshold: timedelta = timedelta(hours=16)
     poll_interval: timedelta = timedelta(minutes=10)
     reopen_grace: timedelta = timedelta(hours=24)
     confirm_delay: timedelta = timedelta(seconds=20)
@@ -332,6 +340,7 @@ class Notice(BaseModel):
     window_end: datetime | None = None
     restored_at: datetime | None = None
     entitled: bool = False
+    limit: timedelta | None = None  # the single interruption's legal limit, when there is one
 
 
 class IncidentMemo(BaseModel):
@@ -362,6 +371,7 @@ class IncidentMemo(BaseModel):
     merged_into: str | None = None
     absorbed: list[str] = []  # incidents merged into this one (a repeated signal counts once)
     detail: str = ""
+    planned_limit: bool = False  # planned work has its legal limit too (not in older runs)
 
 
 class IncidentInput(BaseModel):
@@ -530,13 +540,24 @@ class Escalate(BaseModel):
     serial: int
 
 
+class Interruption(BaseModel):
+    """How long the power was off, counted towards every reporting PPE's yearly totals."""
+
+    model_config = _FROZEN
+    kind: Kind
+    start: datetime
+    end: datetime
+
+
 class Release(BaseModel):
-    """The incident no longer takes new reports of its area (a new failure is a new incident)."""
+    """The incident no longer takes new reports of its area (a new failure is a new incident);
+    a restored one also counts its ``interruption`` for every PPE reported in it."""
 
     model_config = _FROZEN
     incident_id: str
     phase: Phase
     at: datetime
+    interruption: Interruption | None = None
 
 
 class Merge(BaseModel):

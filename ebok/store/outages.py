@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ebok.models.outage import Kind
+from ebok.outage_compensation import STATUTORY_LIMITS, split_by_year, time_over_yearly
 from ebok.store.dialect import insert_for, insert_of
 from ebok.store.tables import bound
 from ebok.store.tables import outage_compensations as comp
 from ebok.store.tables import outage_incidents as inc
+from ebok.store.tables import outage_interruptions as intr
 from ebok.store.tables import outage_report_notes as notes
 from ebok.store.tables import outage_reports as rep
+from ebok.store.tables import outage_year_totals as years
 
-__all__ = ["Entitlement", "NewReport", "OutageRepository", "Reporter", "ReportRecord"]
+__all__ = [
+    "Entitlement",
+    "NewReport",
+    "OutageRepository",
+    "Reporter",
+    "ReportRecord",
+    "YearTotals",
+]
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,16 @@ class Entitlement:
     interruption_end: datetime | None
 
 
+@dataclass(frozen=True)
+class YearTotals:
+    """A PPE's interruptions of one calendar year, what the yearly limits are checked on."""
+
+    ppe: str
+    year: int
+    planned: timedelta
+    unplanned: timedelta
+
+
 @functools.cache
 def _new_report(dialect: str) -> Any:
     """The report's INSERT, built once: a storm of reports runs it hundreds of times a
@@ -104,7 +125,8 @@ class OutageRepository:
 
     async def create_report(self, new: NewReport) -> tuple[str, bool]:
         """The open report of this reporter for this PPE: ``(id, True)`` if this call made it,
-        ``(existing id, False)`` if one was open already."""
+        ``(existing id, False)`` if one was open already and its incident has not ended. A
+        report whose incident has ended makes way for a new one."""
         values = {k: getattr(new, k) for k in NewReport.__dataclass_fields__}
         made = await self._conn.execute(
             _new_report(self._conn.dialect.name),
@@ -112,11 +134,25 @@ class OutageRepository:
         )
         if made.first() is not None:
             return new.id, True
-        found = await self._conn.execute(select(rep.c.id).where(rep.c.open_key == new.open_key))
-        existing = found.scalar_one_or_none()
+        found = await self._conn.execute(
+            select(rep.c.id, inc.c.closed_at)
+            .select_from(rep.outerjoin(inc, inc.c.id == rep.c.incident_id))
+            .where(rep.c.open_key == new.open_key)
+        )
+        existing = found.first()
         if existing is None:  # closed between the two statements: try once more
             return await self.create_report(new)
-        return existing, False
+        if existing.closed_at is not None:
+            # Its incident has ended (restored, cancelled, closed): no power now is a new
+            # failure. The old report stays with its incident until that one finishes (a
+            # staff re-open still reaches it); it just no longer takes the customer's reports.
+            await self._conn.execute(
+                update(rep)
+                .where(rep.c.id == existing.id, rep.c.open_key == new.open_key)
+                .values(open_key=None)
+            )
+            return await self.create_report(new)
+        return str(existing.id), False
 
     async def delete_report(self, report_id: str) -> None:
         await self._conn.execute(rep.delete().where(rep.c.id == report_id))
@@ -351,3 +387,94 @@ class OutageRepository:
         if ppe is not None:
             query = query.where(comp.c.ppe == ppe)
         return [Entitlement(**r._asdict()) for r in await self._conn.execute(query)]
+
+    # --- interruptions per PPE and their yearly totals ----------------------------------------
+
+    async def record_interruption(
+        self, incident_id: str, kind: str, start: datetime, end: datetime, at: datetime
+    ) -> int:
+        """Count the incident's interruption once for every PPE reported in it (whether its
+        report is still open or not) towards that PPE's calendar-year totals. A household PPE
+        whose year goes past the yearly limit with it is entitled to the bonifikata for this
+        incident (the single limit is the incident's own rule). A PPE already counted for the
+        incident is left as it is. Returns the PPEs counted now."""
+        rows = await self._conn.execute(
+            select(rep.c.ppe, rep.c.id, rep.c.partner_number, rep.c.household)
+            .where(rep.c.incident_id == incident_id)
+            .order_by(rep.c.ppe, rep.c.household.desc(), rep.c.id)
+        )
+        first_of_ppe: dict[str, Any] = {}
+        for row in rows.all():
+            first_of_ppe.setdefault(row.ppe, row)  # a household report first, if any
+        counted = 0
+        for ppe, report in first_of_ppe.items():
+            made = await self._conn.execute(
+                insert_for(self._conn)(intr)
+                .values(
+                    incident_id=incident_id,
+                    ppe=ppe,
+                    kind=kind,
+                    started_at=start,
+                    ended_at=end,
+                    recorded_at=at,
+                )
+                .on_conflict_do_nothing()
+                .returning(intr.c.ppe)
+            )
+            if made.first() is None:
+                continue
+            counted += 1
+            parts = await self._add_to_years(ppe, kind, start, end)
+            if report.household and time_over_yearly(parts, STATUTORY_LIMITS[Kind(kind)]):
+                await self._conn.execute(
+                    insert_for(self._conn)(comp)
+                    .values(
+                        incident_id=incident_id,
+                        ppe=ppe,
+                        report_id=report.id,
+                        partner_number=report.partner_number,
+                        interruption_start=start,
+                        interruption_end=end,
+                        recorded_at=at,
+                    )
+                    .on_conflict_do_nothing()
+                )
+        return counted
+
+    async def _add_to_years(
+        self, ppe: str, kind: str, start: datetime, end: datetime
+    ) -> list[tuple[timedelta, timedelta]]:
+        """Add the interruption to its years' totals; ``(part, total before it)`` per year."""
+        column = years.c.planned_seconds if kind == "planned" else years.c.unplanned_seconds
+        parts: list[tuple[timedelta, timedelta]] = []
+        for year, part in split_by_year(start, end):
+            await self._conn.execute(
+                insert_for(self._conn)(years)
+                .values(ppe=ppe, year=year, planned_seconds=0, unplanned_seconds=0)
+                .on_conflict_do_nothing()
+            )
+            seconds = int(part.total_seconds())
+            after = await self._conn.execute(
+                update(years)
+                .where(years.c.ppe == ppe, years.c.year == year)
+                .values({column: column + seconds})
+                .returning(column)
+            )
+            total = int(after.scalar_one())
+            parts.append((timedelta(seconds=seconds), timedelta(seconds=total - seconds)))
+        return parts
+
+    async def year_totals(self, ppe: str, year: int) -> YearTotals:
+        found = await self._conn.execute(
+            select(years.c.planned_seconds, years.c.unplanned_seconds).where(
+                years.c.ppe == ppe, years.c.year == year
+            )
+        )
+        row = found.first()
+        planned, unplanned = (row.planned_seconds, row.unplanned_seconds) if row else (0, 0)
+        return YearTotals(
+            ppe=ppe,
+            year=year,
+            planned=timedelta(seconds=planned),
+            unplanned=timedelta(seconds=unplanned),
+        )

@@ -460,6 +460,28 @@ outage_compensations = Table(
     Index(None, "ppe"),
 )
 
+# Interruptions per PPE, once per incident (the key makes a repeated activity count once), and
+# the calendar year's totals the regulation's yearly limits are checked against.
+outage_interruptions = Table(
+    "outage_interruptions",
+    metadata,
+    Column("incident_id", String(120), primary_key=True),
+    Column("ppe", String(18), primary_key=True),
+    Column("kind", String(16), nullable=False),  # planned | unplanned
+    _ts("started_at", nullable=False),
+    _ts("ended_at", nullable=False),
+    _ts("recorded_at", nullable=False),
+)
+
+outage_year_totals = Table(
+    "outage_year_totals",
+    metadata,
+    Column("ppe", String(18), primary_key=True),
+    Column("year", Integer, primary_key=True),  # calendar year in Polish time
+    Column("planned_seconds", BigInteger, nullable=False, default=0),
+    Column("unplanned_seconds", BigInteger, nullable=False, default=0),
+)
+
 # --- the HTTP API's callers ----------------------------------------------------------------------
 
 # One row per API key of a calling service (the portal's back end, billing, ...). Only the key's

@@ -19,6 +19,7 @@ from ebok.errors import InvalidInput
 from ebok.settings import Settings
 from ebok.store.db import Store
 from entrypoints.cli.common import Add, Emit, Wrap
+from facade.bank_statement import FORMATS
 from facade.client import EbokClient
 
 __all__ = ["add_commands"]
@@ -96,17 +97,17 @@ def add_commands(
 
     async def payments(ebok: EbokClient, args: argparse.Namespace) -> int:
         try:
-            report = await ebok.import_bank_statement(args.file)
+            report = await ebok.import_bank_statement(args.file, args.format)
         except ImportFileError as e:
             print(f"error: {args.file}: {e}", file=sys.stderr)
             return FAILED
         if args.json:
-            print(json.dumps({
-                "signalled": report.signalled, "duplicates": report.duplicates,
-                "unmatched": [{"bank_reference": r, "why": w} for r, w in report.unmatched],
-                "bad": [{"line": e.line, "field": e.field, "message": e.message}
-                        for e in report.bad],
-            }, indent=2))  # fmt: skip
+            unmatched = [{"bank_reference": r, "why": w} for r, w in report.unmatched]
+            bad = [{"line": e.line, "field": e.field, "message": e.message} for e in report.bad]
+            found: dict[str, object] = {"signalled": report.signalled}
+            found |= {"duplicates": report.duplicates, "unmatched": unmatched, "bad": bad}
+            found["skipped"] = report.skipped
+            print(json.dumps(found, indent=2))
         else:
             print(report.summary())
             for ref, why in report.unmatched:
@@ -193,9 +194,12 @@ def add_commands(
     )
     cmd.set_defaults(run=client(to_book))
 
-    about = "signal the transfers of a bank statement CSV to the invoices they pay"
+    about = "signal the transfers of a bank statement to the invoices they pay"
     cmd = imports.add_parser("payments", help=about, description=about, parents=[out])
-    cmd.add_argument("file", help="bank statement CSV, UTF-8")
+    cmd.add_argument("file", help="bank statement: CSV (UTF-8), MT940 (ZBP) or camt.053")
+    cmd.add_argument(
+        "--format", choices=FORMATS, help="the statement's format (default: told from the content)"
+    )
     cmd.set_defaults(run=client(payments))
 
     cmd = add("balance", client(balance), "a partner's balance per contract account", json=True)

@@ -36,7 +36,9 @@ from adapters.payments.sandbox import ALGORITHM, SENDER, Notification, SandboxPa
 from ebok.models import invoice as m
 from ebok.store.db import Store
 from ebok.store.tables import invoice_events, invoices, partner_credits, payments
+from facade.bank_statement import IncomingTransfer
 from facade.client import EbokClient
+from tests.bank_files import write_camt053, write_mt940
 from tests.faults.mailbox import DOMAIN, CountingSmtpServer
 from tests.workflows.invoices import Billed, an_invoice, pay_reference
 
@@ -61,6 +63,7 @@ KINDS: tuple[tuple[Kind, int], ...] = (
 )  # fmt: skip
 EMAIL_KINDS = ("online", "abandoned", "mixed")
 STATEMENT_CASES = 12  # invoices whose transfers share one statement file
+STATEMENT_SUFFIXES = {"csv": "csv", "mt940": "sta", "camt053": "xml"}  # by format
 
 
 def issued_id(number: str) -> str:
@@ -217,14 +220,16 @@ class Deliveries:
 
     def _statements(self, cases: list[Case]) -> None:
         """Transfers of ~STATEMENT_CASES invoices to a file; each file delivered twice, the
-        second copy with its rows in another order."""
+        second copy with its rows in another order and in another of the bank's formats
+        (CSV, MT940, camt.053): a transfer is one payment whatever file brings it."""
         for start in range(0, len(cases), STATEMENT_CASES):
             rows = [(c, p) for c in cases[start : start + STATEMENT_CASES]
                     for p in c.paid if p.source == "bank"]  # fmt: skip
-            for copy in (1, 2):
+            formats = self.rng.sample(sorted(STATEMENT_SUFFIXES), 2)
+            for copy, kind in enumerate(formats, start=1):
                 self.rng.shuffle(rows)
-                path = self.folder / f"statement-{start}-{copy}.csv"
-                path.write_text(_statement(rows), encoding="utf-8")
+                path = self.folder / f"statement-{start}-{copy}.{STATEMENT_SUFFIXES[kind]}"
+                path.write_text(_statement(rows, kind), encoding="utf-8")
                 self.items.append(("statement", (path, {p.reference: c for c, p in rows})))
                 self.statements += 1
 
@@ -292,7 +297,25 @@ class Deliveries:
         return ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
 
 
-def _statement(rows: list[tuple[Case, Paid]]) -> str:
+def _transfer(case: Case, paid: Paid) -> IncomingTransfer:
+    return IncomingTransfer.model_validate(
+        {
+            "booking_date": datetime.now(UTC).date().isoformat(),
+            "amount": paid.amount,
+            "currency": "PLN",
+            "target_account": case.billed.invoice["nrb"],
+            "sender_account": "",
+            "sender_name": "Jan Klient",
+            "title": f"Zaplata za {case.number}",
+            "bank_reference": paid.reference,
+        }
+    )
+
+
+def _statement(rows: list[tuple[Case, Paid]], kind: str) -> str:
+    if kind != "csv":
+        transfers = [_transfer(case, paid) for case, paid in rows]
+        return write_mt940(transfers) if kind == "mt940" else write_camt053(transfers)
     out = io.StringIO()
     out.write("booking_date,amount,currency,target_account,sender_account,sender_name,title,"
               "bank_reference\n")  # fmt: skip

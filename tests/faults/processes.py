@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
+from ebok.settings import DEMO_SELLER_NIP
 from tests.conftest import TEST_TOKEN_KEY
 
 __all__ = ["REPO", "WorkerProcess", "worker_env"]
@@ -33,6 +34,7 @@ def worker_env(
         EBOK_PUBLIC_URL="https://ebok.test/",
         EBOK_EXECUTION_TIMEOUT="PT10M",
         EBOK_TOKEN_KEY=TEST_TOKEN_KEY,
+        EBOK_INVOICE_SELLER_NIP=DEMO_SELLER_NIP,
         PYTHONUNBUFFERED="1",
     )
     return env

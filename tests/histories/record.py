@@ -49,7 +49,7 @@ async def _save(client: Client, workflow_id: str, name: str) -> None:
     print(f"wrote {name}.json ({len(history.events)} events)")
 
 
-PROCESSES = ("registration", "linking", "einvoice", "invoices", "outage")
+PROCESSES = ("registration", "linking", "einvoice", "invoices", "business_invoice", "outage")
 
 
 async def main(only: set[str]) -> None:
@@ -72,6 +72,8 @@ async def main(only: set[str]) -> None:
             await _record_einvoice(env, settings, store, email, ebok)
         if "invoices" in only:
             await _record_invoices(env, settings, store, email, ebok)
+        if "business_invoice" in only:
+            await _record_business_invoice(env, settings, store, email)
         if "outage" in only:
             await _record_outage(env, settings, store, email)
         await ebok.aclose()
@@ -184,15 +186,43 @@ async def _record_invoices(
         await _save(env.client, dunned.workflow_id, "invoice_dunned_suspended_paid")
 
 
+async def _record_business_invoice(
+    env: WorkflowEnvironment, settings: Settings, store: Store, email: MemorySender
+) -> None:
+    """A business partner's invoice demanded with commercial interest and the recovery
+    compensation, then paid (the EUR rate is a test figure for the month before the due one)."""
+    billed = await an_invoice(store, business=True)
+    due = billed.invoice["due_date"]
+    month_end = due.replace(day=1) - timedelta(days=1)
+    rated = make_settings(
+        settings.database_url,
+        settings.smtp_port,
+        task_queue=settings.task_queue,
+        eur_pln_rates=f"{month_end.isoformat()}:4.2500",
+    )
+    ebok = EbokClient(env.client, store, rated)
+    operator = SandboxOperator(billed.partner.registry)
+    async with worker_for(env.client, rated, store, email, operator):
+        await ebok.issue_invoice(billed.invoice)
+        await env.sleep(timedelta(days=14 + 30, hours=2))
+        await ebok.record_payment(billed.number, "KASA-REPLAY-B2B", "245,67", "replay")
+        await outcome(env, billed.workflow_id, object)
+        await _save(env.client, billed.workflow_id, "invoice_business_demanded_paid")
+    await ebok.aclose()
+
+
 async def _record_outage(
     env: WorkflowEnvironment, settings: Settings, store: Store, email: MemorySender
 ) -> None:
-    """A report and its incident: ticket, acknowledgement, 24 h passed, restoration."""
+    """A report and its incident: ticket, acknowledgement, 24 h passed, restoration; planned
+    work restored after 17 h (over its 16 h limit)."""
     from tests.workflows.outage_world import World, an_area
 
     world = World(store)
     world.ebok = ebok = EbokClient(env.client, store, settings)
     (point,) = await world.points(an_area())
+    area = an_area()  # of the planned work: in the registry before the worker starts
+    (worker,) = await world.points(area)
     async with worker_for(env.client, settings, store, email, world.operator):
         accepted = await ebok.report_outage(point.ppe, "Brak prądu", email=point.email)
         incident = None
@@ -205,8 +235,24 @@ async def _record_outage(
         await world.simulation.restore(incident.reference)
         await outcome(env, incident.incident_id, object)
         await outcome(env, accepted.report_id, object)
-        await _save(env.client, incident.incident_id, "outage_incident_compensated")
-        await _save(env.client, accepted.report_id, "outage_report_restored")
+        # Names of their own: the files recorded before the end was released first (and
+        # counted) and before planned work had a limit stay, and must keep replaying.
+        await _save(env.client, incident.incident_id, "outage_incident_compensated_counted")
+        await _save(env.client, accepted.report_id, "outage_report_restored_released_first")
+
+        await world.clock.sync(env)
+        start = world.clock()
+        reference = await world.simulation.plan_work(area, start, start + timedelta(hours=20))
+        planned = await ebok.report_outage(worker.ppe, "Brak prądu", email=worker.email)
+        incident = None
+        while incident is None or incident.reference is None:
+            await env.sleep(timedelta(seconds=5))
+            incident = (await ebok.outage_status(planned.report_id)).incident
+        await env.sleep(timedelta(hours=17))
+        await world.clock.sync(env)
+        await world.simulation.restore(reference)
+        await outcome(env, incident.incident_id, object)
+        await _save(env.client, incident.incident_id, "outage_incident_planned_over_16h")
 
 
 if __name__ == "__main__":

@@ -15,11 +15,13 @@ from workflows.incident_clock import (
     compensation_due,
     escalation_due,
     eta_passed,
+    interruption,
     legal_deadline,
     next_deadline,
     sla_deadline,
     take_status,
 )
+from workflows.incident_view import current_details
 
 T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 CFG = m.IncidentSettings()
@@ -184,3 +186,43 @@ def test_the_incident_sleeps_until_the_earliest_thing_due(
         (opened + CFG.reopen_grace) if opened is not None else None,
     }
     assert due in candidates
+
+
+def test_planned_work_has_its_own_limit_once_the_incident_knows_the_rule() -> None:
+    older = m.IncidentMemo(phase=m.Phase.PLANNED, kind=m.Kind.PLANNED, started_at=T0)
+    assert legal_deadline(older, CFG) is None  # started before the rule: no timer
+    memo = older.model_copy(update={"planned_limit": True})
+    assert legal_deadline(memo, CFG) == T0 + timedelta(hours=16)
+    assert not compensation_due(memo, CFG, T0 + timedelta(hours=16) - timedelta(seconds=1))
+    assert compensation_due(memo, CFG, T0 + timedelta(hours=16))
+    unplanned = m.IncidentMemo(phase=m.Phase.REPORTED, started_at=T0, planned_limit=True)
+    assert legal_deadline(unplanned, CFG) == T0 + timedelta(hours=24)
+
+
+def test_only_a_restoration_counts_as_an_interruption() -> None:
+    memo = m.IncidentMemo(phase=m.Phase.RESTORED, started_at=T0, restored_at=T0 + H3)
+    assert interruption(memo) == m.Interruption(kind=m.Kind.UNPLANNED, start=T0, end=T0 + H3)
+    for phase in (m.Phase.CANCELLED, m.Phase.CLOSED, m.Phase.ACKNOWLEDGED):
+        assert interruption(memo.model_copy(update={"phase": phase})) is None
+
+
+H3 = timedelta(hours=3)
+
+
+def test_after_the_end_the_details_name_the_next_step_for_staff() -> None:
+    inp = m.IncidentInput(incident_id="incident-T-1", area="warszawa-wola")
+    running = m.IncidentMemo(phase=m.Phase.ACKNOWLEDGED, reports=3)
+    assert "Next:" not in current_details(inp, running)
+    restored = m.IncidentMemo(
+        phase=m.Phase.RESTORED, reports=3, customers_restored=1, ended_at=T0, entitled=True
+    )
+    details = current_details(inp, restored)
+    assert "Next: 2 reporter(s) have not said power is back" in details
+    assert "`ebok incident incident-T-1 reopen` until 2026-12-07 12:00 UTC" in details
+    assert "customers claim it from Stoen Operator" in details
+    all_back = restored.model_copy(update={"customers_restored": 3, "entitled": False})
+    assert "Next: nothing unless customers call without power" in current_details(inp, all_back)
+    cancelled = restored.model_copy(update={"phase": m.Phase.CANCELLED})
+    assert "no fault in its network" in current_details(inp, cancelled)
+    merged = m.IncidentMemo(phase=m.Phase.MERGED, merged_into="incident-T-2", ended_at=T0)
+    assert current_details(inp, merged).endswith("Next: nothing here; follow incident-T-2.")

@@ -74,10 +74,13 @@ async def an_invoice(
     consent: bool = True,
     issued: date | None = None,
     due_in: int = 14,
+    partner: Partner | None = None,
+    business: bool = False,
 ) -> Billed:
-    partner = await a_partner(store)
+    """A fresh invoice, for a fresh partner unless ``partner`` is given (then its first PPE)."""
+    partner = partner or await a_partner(store, business=business)
     async with store.begin() as uow:
-        (ppe,) = await uow.billing.ppes_of_partner(partner.number)
+        ppe = (await uow.billing.ppes_of_partner(partner.number))[0]
     email = f"klient.{uuid.uuid4().hex[:8]}@example.pl" if consent else None
     if email:
         now = datetime.now(UTC)

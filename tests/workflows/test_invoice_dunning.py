@@ -224,8 +224,14 @@ async def test_complaint_withdraws_a_filed_suspension(
         assert operator.simulation.active_suspensions() == []
         await ebok.cancel_invoice(billed.number, "reklamacja uznana w całości", "ewa.z")
     async with store.begin() as uow:
-        kinds = [letter.kind for letter in await uow.paper.of_invoice(billed.number)]
+        letters = await uow.paper.of_invoice(billed.number)
+    kinds = [letter.kind for letter in letters]
     assert kinds == ["issued", "reminder_before", "reminder_after", "demand"]  # all on paper
+    # The written notice of art. 6b ust. 3 carries what the e-mail would: seller and arrears.
+    notice = letters[-1].details
+    assert notice["seller"] == settings.invoice_seller and notice["seller_nip"]
+    assert [a["number"] for a in notice["arrears"]] == [billed.number]
+    assert notice["arrears"][0]["overdue"] and notice["interest_basis"] == "statutory"
     assert smtpd.messages == []
 
 

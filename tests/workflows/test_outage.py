@@ -99,7 +99,8 @@ async def test_single_report_to_restoration(
     assert got[0].startswith("Przyjęliśmy zgłoszenie awarii")
     assert got[-1] == f"Zasilanie przywrócone (PPE {point.ppe})"
     assert any(s.startswith("Stoen Operator przyjął") for s in got)
-    assert any(s.startswith("Nowy przewidywany czas") for s in got)
+    assert any(s.startswith("Przewidywany czas") for s in got)  # the first ETA: not "new"
+    assert not any(s.startswith("Nowy przewidywany czas") for s in got)
     assert len({msg["Message-ID"] for msg in smtpd.messages}) == len(smtpd.messages)
     assert "Brak prądu" not in "".join(body(msg) for msg in smtpd.messages)  # stays with us
     async with store.begin() as uow:
@@ -157,7 +158,7 @@ async def test_planned_work_tells_the_window_and_ends_with_it(
             point.ppe, "Brak zasilania", phone="+48 600 100 200"
         )
         dup = await world.ebok.report_outage(point.ppe, "Nadal brak", phone="+48600100200 ")
-        assert dup.report_id == accepted.report_id and dup.duplicate
+        assert dup.report_id == accepted.report_id and dup.duplicate and dup.info_added
         mailed = await world.ebok.report_outage(point.ppe, "Brak zasilania", email=point.email)
         incident = await incident_of(world.ebok, mailed.report_id)
         assert incident.kind is m.Kind.PLANNED and incident.phase is m.Phase.PLANNED
@@ -257,10 +258,10 @@ async def test_customer_adds_information_then_says_power_is_back(
     async with worker_for(skipping_env.client, settings, store, operator=world.operator):
         accepted = await world.ebok.report_outage(point.ppe, "Brak prądu", account_id=point.account)
         again = await world.ebok.report_outage(point.ppe, "Wciąż brak", account_id=point.account)
-        assert again.report_id == accepted.report_id and again.duplicate
+        assert again.report_id == accepted.report_id and again.duplicate and again.info_added
         incident = await incident_of(world.ebok, accepted.report_id)
         noted = await world.ebok.add_outage_info(accepted.report_id, "Iskrzy słup przy bramie")
-        assert noted.notes == 1
+        assert noted.notes == 2  # the duplicate's description was the first
         back = await world.ebok.power_is_back(accepted.report_id)
         assert back.state is m.ReportState.POWER_BACK
         with pytest.raises((WrongState, NotFound)):  # closed (or finished) already
@@ -274,7 +275,40 @@ async def test_customer_adds_information_then_says_power_is_back(
     assert status.customers_restored == 1 and status.phase is m.Phase.REPORTED
     assert not new.duplicate and new.report_id != accepted.report_id  # the first one is closed
     async with store.begin() as uow:
-        assert await uow.outages.notes(accepted.report_id) == ["Iskrzy słup przy bramie"]
+        notes = await uow.outages.notes(accepted.report_id)
+    assert notes == ["Wciąż brak", "Iskrzy słup przy bramie"]
+
+
+async def test_after_staff_close_a_report_is_new_and_starts_a_new_incident(
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    smtpd: DevSmtpServer,
+    world: World,
+) -> None:
+    (point,) = await world.points(an_area())
+    assert world.ebok is not None
+    ebok = world.ebok
+    async with worker_for(skipping_env.client, settings, store, operator=world.operator):
+        first = await ebok.report_outage(point.ppe, "Brak prądu", email=point.email)
+        incident = await incident_of(ebok, first.report_id)
+        closed = await ebok.close_incident(incident.incident_id, "usunięto na miejscu", "anna")
+        assert closed.phase is m.Phase.CLOSED
+        again = await ebok.report_outage(point.ppe, "Znowu nie ma prądu", email=point.email)
+        renewed = await incident_of(ebok, again.report_id)
+        await smtpd.wait_for(3)
+        old = await ebok.outage_status(first.report_id)
+    assert not again.duplicate and not again.info_added and again.report_id != first.report_id
+    assert renewed.incident_id != incident.incident_id and renewed.reports == 1
+    # Closed on our side only: the DSO's incident is still open, so the new one follows it.
+    assert renewed.reference == incident.reference and len(world.simulation.tickets) == 1
+    # The old report still belongs to the closed incident (a re-open would reach it).
+    assert old.report.state is m.ReportState.ATTACHED
+    assert old.report.incident_id == incident.incident_id
+    async with store.begin() as uow:
+        kept = await uow.outages.report(again.report_id)
+        assert await uow.outages.notes(first.report_id) == []
+    assert kept is not None and kept.description == "Znowu nie ma prądu"
 
 
 async def test_staff_merge_close_and_reopen(

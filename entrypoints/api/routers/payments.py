@@ -14,6 +14,7 @@ from entrypoints.api.auth import scope
 from entrypoints.api.deps import Ebok
 from entrypoints.api.idempotency import IdempotentRoute
 from entrypoints.api.problems import responses
+from facade.bank_statement import StatementFormat
 
 router = APIRouter(
     route_class=IdempotentRoute,
@@ -42,26 +43,30 @@ class StatementImported(BaseModel):
     duplicates: list[str]
     unmatched: list[Unmatched]
     bad: list[BadRow]
+    skipped: int
 
 
-_CSV_BODY = {
-    "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
+_STATEMENT = {"schema": {"type": "string"}}
+_STATEMENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {kind: _STATEMENT for kind in ("text/csv", "text/plain", "application/xml")},
+    }
 }
 
 
-@router.post("/bank-statements", openapi_extra=_CSV_BODY, responses=responses(400))
-async def import_statement(request: Request, ebok: Ebok) -> StatementImported:
-    """The bank's CSV statement: each transfer goes to the invoice it pays; loading a statement
-    twice applies nothing twice. Bad rows are listed and the rest applied."""
+@router.post("/bank-statements", openapi_extra=_STATEMENT_BODY, responses=responses(400))
+async def import_statement(
+    request: Request, ebok: Ebok, format: StatementFormat | None = None
+) -> StatementImported:
+    """The bank's statement (CSV, MT940 or camt.053; ``format`` or told from the content):
+    each transfer goes to the invoice it pays; loading a statement twice applies nothing twice.
+    Bad rows are listed and the rest applied; debits and reversals are counted as skipped."""
     raw = await request.body()
     if len(raw) > _MAX_STATEMENT:
         raise HTTPException(413, "the statement is too large")
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise HTTPException(400, "the statement is not UTF-8 text") from None
-    try:
-        done = await ebok.import_bank_statement(io.StringIO(text, newline=""))
+        done = await ebok.import_bank_statement(io.BytesIO(raw), format)
     except ImportFileError as e:
         raise HTTPException(400, str(e)) from None
     return StatementImported(
@@ -69,6 +74,7 @@ async def import_statement(request: Request, ebok: Ebok) -> StatementImported:
         duplicates=done.duplicates,
         unmatched=[Unmatched(reference=r, why=w) for r, w in done.unmatched],
         bad=[BadRow(line=b.line, field=b.field, message=b.message) for b in done.bad],
+        skipped=done.skipped,
     )
 
 
