@@ -34,6 +34,7 @@ async def test_the_command_serves_health_readiness_and_keys(
         "EBOK_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
         "EBOK_DATABASE_URL": api.settings.database_url,
         "EBOK_API_BIND": "127.0.0.1:0",  # a free port; the log line says which
+        "EBOK_INVOICE_SELLER_NIP": api.settings.invoice_seller_nip or "",
     }
     child = await asyncio.create_subprocess_exec(
         ebok, "api", env=variables, stderr=asyncio.subprocess.PIPE, cwd=os.path.dirname(ebok)
