@@ -47,8 +47,7 @@ async def deliver(
     delay, waited = 0.25, 0.0
     while True:
         try:
-            async with store.begin() as uow:
-                await uow.mail.record(mail.message_id, kind, subject_id, datetime.now(UTC))
+            await store.record_sent(mail.message_id, kind, subject_id, datetime.now(UTC))
             return
         except DBAPIError:
             if waited >= RECORD_PATIENCE:

@@ -63,8 +63,8 @@ class AccountRepository:
         return reg.id
 
     async def _one(self, query: Any, value: str) -> AccountRecord | None:
-        row = (await self._conn.execute(query, {"value": value})).one_or_none()
-        return AccountRecord(**row._asdict()) if row else None
+        row = (await self._conn.execute(query, {"value": value})).mappings().one_or_none()
+        return AccountRecord(**row) if row else None
 
     async def by_email(self, email: str) -> AccountRecord | None:
         return await self._one(_BY_EMAIL_KEY, email_key(email))

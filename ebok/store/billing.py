@@ -23,9 +23,13 @@ from ebok.store.tables import partner_links as pl
 from ebok.store.tables import points_of_delivery as pod
 
 __all__ = [
-    "LINK_METHODS", "PARTNER_KINDS", "BillingRepository", "PartnerRecord", "PointOwner",
+    "LINK_METHODS",
+    "PARTNER_KINDS",
+    "BillingRepository",
+    "PartnerRecord",
+    "PointOwner",
     "PpeRecord",
-]  # fmt: skip
+]
 
 PARTNER_KINDS = ("household", "business")
 LINK_METHODS = ("invoice", "ppe", "staff")
@@ -171,8 +175,8 @@ class BillingRepository:
     # --- reads --------------------------------------------------------------------------------
 
     async def partner(self, number: str) -> PartnerRecord | None:
-        row = (await self._conn.execute(_PARTNER, {"number": number})).one_or_none()
-        return PartnerRecord(**row._asdict()) if row else None
+        row = (await self._conn.execute(_PARTNER, {"number": number})).mappings().one_or_none()
+        return PartnerRecord(**row) if row else None
 
     async def partner_by_nip(self, nip: str) -> str | None:
         found = await self._conn.execute(select(bp.c.number).where(bp.c.nip == nip))
@@ -184,7 +188,7 @@ class BillingRepository:
 
     async def ppes_of_partner(self, number: str) -> list[PpeRecord]:
         rows = await self._conn.execute(_PPES_OF_PARTNER, {"number": number})
-        return [PpeRecord(**row._asdict()) for row in rows]
+        return [PpeRecord(**row) for row in rows.mappings()]
 
     async def partner_of_ppe(self, code: str) -> str | None:
         """The partner behind a current PPE code (spaces allowed) or a legacy one."""

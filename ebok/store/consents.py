@@ -78,16 +78,18 @@ class ConsentRepository:
         return await self.get(active.id)
 
     async def get(self, consent_id: str) -> Consent | None:
-        row = (await self._conn.execute(select(t).where(t.c.id == consent_id))).first()
-        return Consent(**row._mapping) if row else None
+        found = await self._conn.execute(select(t).where(t.c.id == consent_id))
+        row = found.mappings().first()
+        return Consent(**row) if row else None
 
     async def active_for(self, partner_number: str) -> Consent | None:
         """The consent in force for the partner: invoices issued now go by e-mail to it."""
-        row = (await self._conn.execute(_ACTIVE_FOR, {"partner_number": partner_number})).first()
-        return Consent(**row._mapping) if row else None
+        found = await self._conn.execute(_ACTIVE_FOR, {"partner_number": partner_number})
+        row = found.mappings().first()
+        return Consent(**row) if row else None
 
     async def history(self, partner_number: str) -> list[Consent]:
         rows = await self._conn.execute(
             select(t).where(t.c.partner_number == partner_number).order_by(t.c.granted_at)
         )
-        return [Consent(**r._mapping) for r in rows]
+        return [Consent(**r) for r in rows.mappings()]

@@ -97,6 +97,7 @@ class Standing:
 
 
 _COLUMNS = [inv.c[f] for f in InvoiceRecord.__dataclass_fields__]
+_PAYMENT = [pay.c[f] for f in PaymentRecord.__dataclass_fields__]
 
 # The statements every invoice runs, built once (per dialect where they have ON CONFLICT):
 # building one cost about as much as running it. Parameters of an UPDATE are named apart
@@ -129,10 +130,10 @@ _CREDITED = ("invoice_number", "partner_number", "contract_account", "amount_gro
 _OWNER = select(ca.c.partner_number).where(ca.c.number == bindparam("account"))
 # An issued invoice's columns: the billing facts, then what the lifecycle adds.
 _ISSUED = (
-    "number", "partner_number", "contract_account", "gross_grosze", "issue_date", "due_date",
-    "nrb", "net_grosze", "vat_grosze", "lines", "ppe", "correction_of",
-    "state", "amount_due_grosze", "created_at", "updated_at",
-)  # fmt: skip
+    "number partner_number contract_account gross_grosze issue_date due_date"
+    " nrb net_grosze vat_grosze lines ppe correction_of"
+    " state amount_due_grosze created_at updated_at"
+).split()
 
 
 @functools.cache
@@ -192,8 +193,8 @@ class InvoiceRepository:
         return made.first() is not None
 
     async def get(self, number: str) -> InvoiceRecord | None:
-        row = (await self._conn.execute(_GET, {"number": number})).first()
-        return InvoiceRecord(**row._mapping) if row else None
+        row = (await self._conn.execute(_GET, {"number": number})).mappings().first()
+        return InvoiceRecord(**row) if row else None
 
     async def set_state(self, number: str, state: str, at: datetime) -> None:
         await self._conn.execute(_SET_STATE, {"the_number": number, "new_state": state, "at": at})
@@ -210,10 +211,16 @@ class InvoiceRepository:
         nothing new)."""
         await self._conn.execute(
             insert_for(self._conn)(op)
-            .values(key=key, invoice_number=number, amount_grosze=amount,
-                    provider_ref=provider_ref, redirect_url=url, created_at=at)
+            .values(
+                key=key,
+                invoice_number=number,
+                amount_grosze=amount,
+                provider_ref=provider_ref,
+                redirect_url=url,
+                created_at=at,
+            )
             .on_conflict_do_nothing(index_elements=[op.c.key])
-        )  # fmt: skip
+        )
 
     async def set_delivery(
         self, number: str, channel: str, at: datetime, pay_url: str | None = None
@@ -240,7 +247,7 @@ class InvoiceRepository:
         rows = await self._conn.execute(
             select(*_COLUMNS).where(*where).order_by(inv.c.due_date, inv.c.number)
         )
-        return [InvoiceRecord(**r._mapping) for r in rows]
+        return [InvoiceRecord(**r) for r in rows.mappings()]
 
     async def of_partner(self, partner_number: str) -> list[InvoiceRecord]:
         rows = await self._conn.execute(
@@ -248,7 +255,7 @@ class InvoiceRepository:
             .where(inv.c.partner_number == partner_number, inv.c.state.is_not(None))
             .order_by(inv.c.contract_account, inv.c.due_date, inv.c.number)
         )
-        return [InvoiceRecord(**r._mapping) for r in rows]
+        return [InvoiceRecord(**r) for r in rows.mappings()]
 
     # --- payments and credits -------------------------------------------------------------
 
@@ -271,32 +278,19 @@ class InvoiceRepository:
         return made.first() is not None
 
     async def payment(self, source: str, reference: str) -> PaymentRecord | None:
-        row = (
-            await self._conn.execute(
-                select(
-                    pay.c.source,
-                    pay.c.reference,
-                    pay.c.invoice_number,
-                    pay.c.amount_grosze,
-                    pay.c.received_at,
-                ).where(pay.c.source == source, pay.c.reference == reference)
-            )
-        ).first()
-        return PaymentRecord(**row._mapping) if row else None
+        found = await self._conn.execute(
+            select(*_PAYMENT).where(pay.c.source == source, pay.c.reference == reference)
+        )
+        row = found.mappings().first()
+        return PaymentRecord(**row) if row else None
 
     async def payments_of(self, numbers: list[str]) -> list[PaymentRecord]:
         rows = await self._conn.execute(
-            select(
-                pay.c.source,
-                pay.c.reference,
-                pay.c.invoice_number,
-                pay.c.amount_grosze,
-                pay.c.received_at,
-            )
+            select(*_PAYMENT)
             .where(pay.c.invoice_number.in_(numbers))
             .order_by(pay.c.received_at, pay.c.reference)
         )
-        return [PaymentRecord(**r._mapping) for r in rows]
+        return [PaymentRecord(**r) for r in rows.mappings()]
 
     async def standing(self, number: str, at: datetime) -> Standing:
         """Amount due, paid so far and the credit the overpayment leaves; the credit row is
@@ -345,7 +339,7 @@ class InvoiceRepository:
         if since is not None:
             query = query.where(um.c.recorded_at >= since)
         rows = await self._conn.execute(query.order_by(um.c.recorded_at, um.c.reference))
-        return [UnmatchedPayment(**r._mapping) for r in rows]
+        return [UnmatchedPayment(**r) for r in rows.mappings()]
 
     # --- audit ----------------------------------------------------------------------------
 

@@ -29,6 +29,10 @@ class PaperLetter:
     partner_name: str = ""
 
 
+# A letter's own columns; the addressee's name comes from the partner.
+_LETTER = [pq.c[f] for f in PaperLetter.__dataclass_fields__ if f != "partner_name"]
+
+
 class PaperRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -60,37 +64,22 @@ class PaperRepository:
 
     async def of_invoice(self, invoice_number: str) -> list[PaperLetter]:
         rows = await self._conn.execute(
-            select(
-                pq.c.id,
-                pq.c.invoice_number,
-                pq.c.partner_number,
-                pq.c.kind,
-                pq.c.details,
-                pq.c.queued_at,
-            )  # fmt: skip
+            select(*_LETTER)
             .where(pq.c.invoice_number == invoice_number)
             .order_by(pq.c.queued_at, pq.c.id)
         )
-        return [PaperLetter(**r._mapping) for r in rows]
+        return [PaperLetter(**r) for r in rows.mappings()]
 
     async def take_unexported(self, at: datetime) -> list[PaperLetter]:
         """The letters not exported yet, with the addressee's name, marked exported in the
         same transaction: an export that fails rolls back and leaves them waiting."""
         rows = await self._conn.execute(
-            select(
-                pq.c.id,
-                pq.c.invoice_number,
-                pq.c.partner_number,
-                pq.c.kind,
-                pq.c.details,
-                pq.c.queued_at,
-                bp.c.name.label("partner_name"),
-            )  # fmt: skip
+            select(*_LETTER, bp.c.name.label("partner_name"))
             .join(bp, bp.c.number == pq.c.partner_number)
             .where(pq.c.exported_at.is_(None))
             .order_by(pq.c.queued_at, pq.c.id)
         )
-        letters = [PaperLetter(**r._mapping) for r in rows]
+        letters = [PaperLetter(**r) for r in rows.mappings()]
         if letters:
             await self._conn.execute(
                 update(pq)
@@ -129,7 +118,7 @@ class SuspensionRepository:
         rows = await self._conn.execute(
             select(sr).where(sr.c.invoice_number == invoice_number).order_by(sr.c.filed_at)
         )
-        return [Suspension(**r._mapping) for r in rows]
+        return [Suspension(**r) for r in rows.mappings()]
 
     async def withdrawn(self, key: str, at: datetime, reason: str) -> None:
         await self._conn.execute(

@@ -104,6 +104,12 @@ class YearTotals:
     unplanned: timedelta
 
 
+# The columns of each record, by its fields' names.
+_REPORT = [rep.c[f] for f in ReportRecord.__dataclass_fields__]
+_REPORTER = [rep.c[f] for f in Reporter.__dataclass_fields__]
+_ENTITLEMENT = [comp.c[f] for f in Entitlement.__dataclass_fields__]
+
+
 @functools.cache
 def _new_report(dialect: str) -> Any:
     """The report's INSERT, built once: a storm of reports runs it hundreds of times a
@@ -158,16 +164,9 @@ class OutageRepository:
         await self._conn.execute(rep.delete().where(rep.c.id == report_id))
 
     async def report(self, report_id: str) -> ReportRecord | None:
-        row = (
-            await self._conn.execute(
-                select(
-                    rep.c.id, rep.c.ppe, rep.c.area, rep.c.incident_id, rep.c.description,
-                    rep.c.email, rep.c.language, rep.c.household, rep.c.partner_number,
-                    rep.c.reported_at, rep.c.closed_at,
-                ).where(rep.c.id == report_id)
-            )
-        ).first()  # fmt: skip
-        return ReportRecord(**row._asdict()) if row else None
+        found = await self._conn.execute(select(*_REPORT).where(rep.c.id == report_id))
+        row = found.mappings().first()
+        return ReportRecord(**row) if row else None
 
     async def add_note(self, report_id: str, text: str, at: datetime) -> int:
         """The note's serial (1, 2, ...). Two at once: one fails on the key and is retried."""
@@ -278,14 +277,7 @@ class OutageRepository:
     ) -> list[Reporter]:
         """Open reports of the incident not yet told notice ``below_serial``, by id."""
         rows = await self._conn.execute(
-            select(
-                rep.c.id,
-                rep.c.email,
-                rep.c.language,
-                rep.c.ppe,
-                rep.c.household,
-                rep.c.notice_serial,
-            )  # fmt: skip
+            select(*_REPORTER)
             .where(
                 rep.c.incident_id == incident_id,
                 rep.c.closed_at.is_(None),
@@ -295,7 +287,7 @@ class OutageRepository:
             .order_by(rep.c.id)
             .limit(limit)
         )
-        return [Reporter(**r._asdict()) for r in rows]
+        return [Reporter(**r) for r in rows.mappings()]
 
     async def mark_told(self, report_ids: list[str], serial: int) -> None:
         await self._conn.execute(
@@ -378,15 +370,13 @@ class OutageRepository:
     async def entitlements(
         self, *, incident_id: str | None = None, ppe: str | None = None
     ) -> list[Entitlement]:
-        query = select(
-            comp.c.incident_id, comp.c.ppe, comp.c.report_id, comp.c.partner_number,
-            comp.c.interruption_start, comp.c.interruption_end,
-        ).order_by(comp.c.incident_id, comp.c.ppe)  # fmt: skip
+        query = select(*_ENTITLEMENT).order_by(comp.c.incident_id, comp.c.ppe)
         if incident_id is not None:
             query = query.where(comp.c.incident_id == incident_id)
         if ppe is not None:
             query = query.where(comp.c.ppe == ppe)
-        return [Entitlement(**r._asdict()) for r in await self._conn.execute(query)]
+        found = await self._conn.execute(query)
+        return [Entitlement(**r) for r in found.mappings()]
 
     # --- interruptions per PPE and their yearly totals ----------------------------------------
 

@@ -58,13 +58,12 @@ class RegistrationRepository:
     ) -> None:
         await self._conn.execute(
             _ADD,
-            {"id": id, "email": email, "login": login, "language": language, "status": status,
-             "created_at": at},
-        )  # fmt: skip
+            dict(id=id, email=email, login=login, language=language, status=status, created_at=at),
+        )
 
     async def get(self, id: str) -> RegistrationRecord | None:
-        row = (await self._conn.execute(_GET, {"id": id})).one_or_none()
-        return RegistrationRecord(**row._asdict()) if row else None
+        row = (await self._conn.execute(_GET, {"id": id})).mappings().one_or_none()
+        return RegistrationRecord(**row) if row else None
 
     async def set_credentials(
         self, id: str, password_hash: str, terms_version: str, at: datetime, *, when_status: str
@@ -72,9 +71,14 @@ class RegistrationRepository:
         """Store step 2 only while the registration waits for it; False otherwise."""
         done = await self._conn.execute(
             _SET_CREDENTIALS,
-            {"the_id": id, "when_status": when_status, "new_hash": password_hash,
-             "new_terms": terms_version, "at": at},
-        )  # fmt: skip
+            {
+                "the_id": id,
+                "when_status": when_status,
+                "new_hash": password_hash,
+                "new_terms": terms_version,
+                "at": at,
+            },
+        )
         return done.rowcount == 1
 
     async def clear_credentials(self, id: str) -> None:

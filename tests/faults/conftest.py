@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import random
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,20 +28,43 @@ class FaultLedger:
     lost: int = 0
     duplicated: int = 0
     notes: list[str] = field(default_factory=list)
+    # Worker kills, and per kill the mails sent again because of it.
+    kill_duplicates: list[int] = field(default_factory=list)
 
-    def add(self, *, workflows: int, faults: int, lost: int, duplicated: int, note: str) -> None:
+    def add(
+        self,
+        *,
+        workflows: int,
+        faults: int,
+        lost: int,
+        duplicated: int,
+        note: str,
+        kill_duplicates: Sequence[int] = (),
+    ) -> None:
         self.workflows += workflows
         self.faults += faults
         self.lost += lost
         self.duplicated += duplicated
+        self.kill_duplicates.extend(kill_duplicates)
         self.notes.append(note)
         print(note)
 
     def line(self) -> str:
-        return (
+        line = (
             f"faults: {self.workflows} workflows run, {self.faults} faults injected, "
             f"{self.lost} lost, {self.duplicated} duplicated"
         )
+        if self.kill_duplicates:
+            line += f"; worker kills: {per_kill(self.kill_duplicates)}"
+        return line
+
+
+def per_kill(duplicates: Sequence[int]) -> str:
+    """E.g. "duplicates 2 over 3 kills (max 1 per kill)", from each kill's count."""
+    return (
+        f"duplicates {sum(duplicates)} over {len(duplicates)} kills"
+        f" (max {max(duplicates, default=0)} per kill)"
+    )
 
 
 LEDGER = pytest.StashKey[FaultLedger]()

@@ -1,5 +1,6 @@
-"""The unit of work: one transaction per task at a time, SQLite's one connection per
-process, which concurrent tasks take in turn, and PostgreSQL's pool, which keeps what it made."""
+"""The unit of work: one transaction per task at a time, and the pools, which concurrent
+tasks take in turn and which keep what they made (SQLite's one connection per process,
+PostgreSQL's ``database_pool_size``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import event
 
 from ebok.settings import Settings
-from ebok.store.db import Store
+from ebok.store.db import SQLITE_POOL_SIZE, Store
 
 AT = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
 
@@ -37,7 +38,7 @@ async def test_another_store_may_open_its_own_inside(store: Store) -> None:
         await other.aclose()
 
 
-async def test_concurrent_tasks_take_the_connection_in_turn(store: Store) -> None:
+async def test_concurrent_tasks_take_the_pool_in_turn(store: Store) -> None:
     run = uuid.uuid4().hex
     mids = [f"<{run}.{i}@ebok.test>" for i in range(40)]
 
@@ -51,7 +52,7 @@ async def test_concurrent_tasks_take_the_connection_in_turn(store: Store) -> Non
     async with store.begin() as uow:
         assert await uow.mail.sent_among(mids) == set(mids)
     if store.engine.dialect.name == "sqlite":
-        assert store.engine.pool.size() == 1  # type: ignore[attr-defined]
+        assert store.engine.pool.size() == SQLITE_POOL_SIZE  # type: ignore[attr-defined]
 
 
 async def test_a_busy_process_keeps_the_connections_it_made(store: Store) -> None:
@@ -77,7 +78,7 @@ async def test_a_busy_process_keeps_the_connections_it_made(store: Store) -> Non
         await store.aclose()
     # Closing what is returned beyond the pool's size and connecting again at the next burst
     # would be a new server process each time, on PostgreSQL.
-    assert made == (1 if store.engine.dialect.name == "sqlite" else 4)
+    assert made == (SQLITE_POOL_SIZE if store.engine.dialect.name == "sqlite" else 4)
 
 
 @pytest.mark.parametrize("bad", [0, 501, "many"])
