@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import RowMapping, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.store.dialect import serialize_on
@@ -26,8 +26,7 @@ class ApiKey:
     revoked_at: datetime | None
 
 
-def _key(row: Row[tuple[object, ...]]) -> ApiKey:
-    m = row._mapping
+def _key(m: RowMapping) -> ApiKey:
     return ApiKey(
         id=m["id"],
         service=m["service"],
@@ -55,7 +54,7 @@ class ApiKeyRepository:
         )
 
     async def in_force(self, key_hash: str) -> ApiKey | None:
-        row = (await self._conn.execute(_BY_HASH, {"key_hash": key_hash})).first()
+        row = (await self._conn.execute(_BY_HASH, {"key_hash": key_hash})).mappings().first()
         return _key(row) if row is not None else None
 
     async def lock_service(self, service: str) -> None:
@@ -73,7 +72,7 @@ class ApiKeyRepository:
 
     async def all(self) -> list[ApiKey]:
         rows = await self._conn.execute(select(t).order_by(t.c.service, t.c.created_at))
-        return [_key(row) for row in rows]
+        return [_key(row) for row in rows.mappings()]
 
     async def revoke(self, key_id: str, at: datetime) -> bool:
         """False if there is no such key or it was revoked already."""
