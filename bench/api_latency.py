@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 
 from bench.harness import DEFAULT_POSTGRES, started
+from ebok.settings import DEMO_SELLER_NIP
 from ebok.store.db import Store
 from entrypoints.api.app import create_app
 from facade.api_keys import ApiKeys
@@ -36,7 +37,9 @@ def _figures(name: str, seconds: list[float]) -> str:
 
 async def run(n: int, db: str, postgres_url: str, warmup: int) -> None:
     async with started(db, postgres_url, None, "default") as stack:
-        settings = stack.settings(api_rate_per_second=1e6, api_rate_burst=10**6)
+        settings = stack.settings(
+            api_rate_per_second=1e6, api_rate_burst=10**6, invoice_seller_nip=DEMO_SELLER_NIP
+        )
         store = Store.from_settings(settings)
         ebok = EbokClient(stack.client, store, settings)
         key = (await ApiKeys(store).create("bench", ["registration"])).secret
