@@ -35,6 +35,8 @@ from ebok.settings import DEV_ENV_FILE, DevSettings, Settings, SmtpSecurity
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 from ebok.temporal import connect, runtime_for
+from entrypoints.api.app import create_app
+from entrypoints.api.server import serving
 from entrypoints.codec_server import run_codec_server
 from entrypoints.devsmtp import DevSmtpServer
 from entrypoints.webhooks.operator import add_status_route
@@ -204,6 +206,13 @@ async def run_dev(settings: Settings, stop: asyncio.Event) -> None:
             ebok, settings.payments_adapter, host, int(port), _dso_status_route(settings, ebok)
         )
         stack.push_async_callback(hooks.cleanup)
+        try:
+            api = serving(create_app(ebok, settings), settings.api_bind)
+            url = await stack.enter_async_context(api)
+            hint = "a key: ebok api-key create --service NAME --scopes registration,…"
+            print(f"  HTTP API         {url}/docs  ({hint})", flush=True)
+        except OSError as e:  # the API is a convenience here; the rest runs without it
+            log.warning("HTTP API not served on %s (%s); set EBOK_API_BIND", settings.api_bind, e)
         async with running_worker(env.client, settings):
             await stop.wait()
 

@@ -192,6 +192,15 @@ class Settings(BaseSettings):
     webhook_bind: str = Field(
         default="127.0.0.1:8082", description="host:port of the payment webhook receiver"
     )
+    api_bind: str = Field(
+        default="127.0.0.1:8000", description="host:port of the HTTP API (ebok api)"
+    )
+    api_rate_per_second: float = Field(
+        default=50.0, gt=0, description="requests a calling service may make per second, sustained"
+    )
+    api_rate_burst: int = Field(
+        default=200, ge=1, description="requests a calling service may make at once, above the rate"
+    )
     invoice_seller: str = "eBOK Energia sp. z o.o., ul. Przykładowa 1, 00-001 Warszawa"
     # Required (no default): every invoice and disconnection notice names the seller's NIP.
     invoice_seller_nip: str = ""

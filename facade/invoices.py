@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from os import PathLike
-from typing import Any
+from typing import IO, Any
 
 from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
@@ -333,7 +333,7 @@ class InvoiceFacade(FacadeBase):
         ]
 
     async def import_bank_statement(
-        self, path: str | PathLike[str], format: str | None = None
+        self, path: str | PathLike[str] | IO[str] | IO[bytes], format: str | None = None
     ) -> BankImport:
         """Signal each transfer of a statement to the invoice it pays: the open invoice whose
         number the title names, among those paid into that individual account, or the only

@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from ebok.settings import DATABASE_POOL_SIZE, Settings
 from ebok.store.accounts import AccountRepository
+from ebok.store.api_keys import ApiKeyRepository
 from ebok.store.billing import BillingRepository
 from ebok.store.consents import ConsentRepository
+from ebok.store.idempotency import IdempotencyRepository
 from ebok.store.invoices import InvoiceRepository
 from ebok.store.letters import PaperRepository, SuspensionRepository
 from ebok.store.mail import SentMailRepository
@@ -103,6 +105,8 @@ class UnitOfWork:
         self.paper = PaperRepository(conn)
         self.suspensions = SuspensionRepository(conn)
         self.outages = OutageRepository(conn)
+        self.api_keys = ApiKeyRepository(conn)
+        self.idempotency = IdempotencyRepository(conn)
 
 
 class Store:

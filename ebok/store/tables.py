@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -479,4 +480,37 @@ outage_year_totals = Table(
     Column("year", Integer, primary_key=True),  # calendar year in Polish time
     Column("planned_seconds", BigInteger, nullable=False, default=0),
     Column("unplanned_seconds", BigInteger, nullable=False, default=0),
+)
+
+# --- the HTTP API's callers ----------------------------------------------------------------------
+
+# One row per API key of a calling service (the portal's back end, billing, ...). Only the key's
+# SHA-256 is kept: the key is 256 random bits, so a plain digest cannot be searched back. A
+# service has at most two keys in force (rotation: the new one is made before the old is revoked).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("service", String(64), nullable=False),
+    Column("scopes", String(200), nullable=False),  # comma-separated, sorted
+    Column("key_hash", String(64), nullable=False, unique=True),
+    _ts("created_at", nullable=False),
+    _ts("revoked_at"),
+    Index(None, "service"),
+)
+
+# The first answer to a POST sent with an ``Idempotency-Key`` header, per calling service and
+# key, for 24 hours: a retry with the same body gets it again instead of a second effect. A row
+# without a status is a request still running.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("service", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer),
+    Column("media_type", String(100)),
+    Column("body", LargeBinary),
+    _ts("created_at", nullable=False),
+    Index(None, "created_at"),
 )

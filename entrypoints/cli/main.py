@@ -25,6 +25,7 @@ from ebok.models.registration import ActivationOutcome
 from ebok.settings import DEV_ENV_FILE, Settings, parse_codec_keys
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade_url
+from entrypoints.cli.api import add_commands as add_api_commands
 from entrypoints.cli.common import ClientCommand, token_of, too_soon
 from entrypoints.cli.dso import add_commands as add_dso_commands
 from entrypoints.cli.einvoice import add_commands as add_einvoice_commands
@@ -330,6 +331,7 @@ def _parser() -> argparse.ArgumentParser:
     add_einvoice_commands(add, _client, _emit)
     add_outage_commands(add, _client, _emit)
     add_dso_commands(sub, _settings)
+    add_api_commands(sub, add, _client, _settings)
     return parser
 
 

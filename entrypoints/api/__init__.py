@@ -1,0 +1,1 @@
+"""The HTTP API: backend services in any language drive the processes through the facade."""
