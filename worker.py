@@ -27,7 +27,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import Adapters, build_activities
-from adapters import registry
 from adapters.operator.webhook import verify_status
 from ebok.codec import AesGcmCodec, data_converter, new_key
 from ebok.models.search import ALL as SEARCH_ATTRIBUTES
@@ -65,11 +64,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
     settings.token_key_bytes  # noqa: B018 (fail at start, naming EBOK_TOKEN_KEY, not at a send)
     _compile_workflows()
     store = Store.from_settings(settings)
-    adapters = Adapters(
-        email=registry.build("email", settings.email_adapter, settings),
-        operator=registry.build("operator", settings.operator_adapter, settings),
-        payments=registry.build("payments", settings.payments_adapter, settings),
-    )
+    adapters = Adapters.from_settings(settings)
     try:
         worker = Worker(
             client,

@@ -13,6 +13,7 @@ from activities.linking import LinkingActivities
 from activities.mail import MailComposer
 from activities.outage import OutageActivities
 from activities.registration import RegistrationActivities
+from adapters import registry
 from adapters.email.base import EmailSender
 from adapters.operator.base import GridOperator
 from adapters.payments.base import PaymentProvider
@@ -29,6 +30,16 @@ class Adapters:
     email: EmailSender
     operator: GridOperator
     payments: PaymentProvider
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Adapters:
+        """Each port's adapter as the settings name it (``EBOK_*_ADAPTER``), found through
+        the entry points: the worker's one way to build them."""
+        return cls(
+            email=registry.build("email", settings.email_adapter, settings),
+            operator=registry.build("operator", settings.operator_adapter, settings),
+            payments=registry.build("payments", settings.payments_adapter, settings),
+        )
 
 
 def build_activities(

@@ -2,8 +2,8 @@
 mirror's workflow code under our workflow types) with *our* activities, configured by the same
 ``EBOK_*`` variables as ``python worker.py``.
 
-The activities are built as ``worker.py`` builds them: the adapters chosen by name in settings
-(``adapters.registry``) and ``activities.build_activities`` over one store, so the mirror's
+The activities are built as ``worker.py`` builds them: ``Adapters.from_settings`` (the
+adapters chosen by name in settings) and ``activities.build_activities`` over one store, so the mirror's
 activities are ours, with the same store, SMTP relay, PDF and grid operator. Only the workflow
 code differs from our side.
 """
@@ -19,7 +19,6 @@ import sys
 from temporalio.worker import Worker
 
 from activities import Adapters, build_activities
-from adapters import registry
 from bench.mirror_einvoice import MirrorEInvoice
 from bench.mirror_invoice import MirrorInvoice
 from bench.mirror_linking import MirrorLinking
@@ -51,11 +50,7 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     client = await connect(settings, runtime_for(settings))
     store = Store.from_settings(settings)
-    adapters = Adapters(
-        email=registry.build("email", settings.email_adapter, settings),
-        operator=registry.build("operator", settings.operator_adapter, settings),
-        payments=registry.build("payments", settings.payments_adapter, settings),
-    )
+    adapters = Adapters.from_settings(settings)
     try:
         worker = Worker(
             client,
