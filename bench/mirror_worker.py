@@ -3,9 +3,9 @@ mirror's workflow code under our workflow types) with *our* activities, configur
 ``EBOK_*`` variables as ``python worker.py``.
 
 The activities are built as ``worker.py`` builds them: ``Adapters.from_settings`` (the
-adapters chosen by name in settings) and ``activities.build_activities`` over one store, so the mirror's
-activities are ours, with the same store, SMTP relay, PDF and grid operator. Only the workflow
-code differs from our side.
+adapters chosen by name in settings) and ``activities.build_activities`` over one store, so
+the mirror's activities are ours, with the same store, SMTP relay, PDF and grid operator. Only
+the workflow code differs from our side.
 """
 
 from __future__ import annotations

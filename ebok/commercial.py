@@ -17,9 +17,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler
-from pydantic_core import PydanticCustomError, core_schema
+from pydantic_core import core_schema
 
-from ebok.interest import RateTable, RateTableError
+from ebok.interest import RateTable, RateTableError, as_setting_string
 from ebok.money import Money
 
 __all__ = [
@@ -152,24 +152,7 @@ class EurRates:
         cls, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         # In a workflow input the table travels as its setting string, as RateTable does.
-        return core_schema.no_info_plain_validator_function(
-            _validate_eur,
-            json_schema_input_schema=core_schema.str_schema(),
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                str, return_schema=core_schema.str_schema()
-            ),
-        )
-
-
-def _validate_eur(value: Any) -> EurRates:
-    if isinstance(value, EurRates):
-        return value
-    if not isinstance(value, str):
-        raise PydanticCustomError("eur_rates", 'must be a string like "2025-10-31:4.2543,…"')
-    try:
-        return EurRates.parse(value)
-    except RateTableError as e:
-        raise PydanticCustomError("eur_rates", str(e)) from None
+        return as_setting_string(cls, "eur_rates", "2025-10-31:4.2543,…")
 
 
 @dataclass(frozen=True, slots=True)

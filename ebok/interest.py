@@ -109,24 +109,31 @@ class RateTable:
         cls, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         # In a workflow input the table travels as its setting string.
-        return core_schema.no_info_plain_validator_function(
-            _validate,
-            json_schema_input_schema=core_schema.str_schema(),
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                str, return_schema=core_schema.str_schema()
-            ),
-        )
+        return as_setting_string(cls, "rate_table", "2016-01-01:7.00,…")
 
 
-def _validate(value: Any) -> RateTable:
-    if isinstance(value, RateTable):
-        return value
-    if not isinstance(value, str):
-        raise PydanticCustomError("rate_table", 'must be a string like "2016-01-01:7.00,…"')
-    try:
-        return RateTable.parse(value)
-    except RateTableError as e:
-        raise PydanticCustomError("rate_table", str(e)) from None
+def as_setting_string(cls: Any, error_type: str, example: str) -> core_schema.CoreSchema:
+    """The pydantic schema of a dated table that travels as its setting string: ``cls`` is
+    taken as it is or parsed with ``cls.parse`` (a :class:`RateTableError` becomes a
+    validation error of ``error_type``), and written back with ``str``."""
+
+    def validate(value: Any) -> Any:
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, str):
+            raise PydanticCustomError(error_type, f'must be a string like "{example}"')
+        try:
+            return cls.parse(value)
+        except RateTableError as e:
+            raise PydanticCustomError(error_type, str(e)) from None
+
+    return core_schema.no_info_plain_validator_function(
+        validate,
+        json_schema_input_schema=core_schema.str_schema(),
+        serialization=core_schema.plain_serializer_function_ser_schema(
+            str, return_schema=core_schema.str_schema()
+        ),
+    )
 
 
 def late_interest(amount: Money, due: date, paid_on: date, table: RateTable) -> Money:
