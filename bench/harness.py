@@ -49,7 +49,7 @@ from bench.meter import Meter, Usage
 from bench.smtp_sink import SmtpSink
 from ebok.codec import data_converter, new_key
 from ebok.models.search import ALL as SEARCH_ATTRIBUTES
-from ebok.settings import Settings, SmtpSecurity
+from ebok.settings import DEMO_SELLER_NIP, Settings, SmtpSecurity
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
 
@@ -152,6 +152,7 @@ class Stack:
             "mail_from": "eBOK <no-reply@ebok.example.pl>",
             "public_url": "https://ebok.test/",
             "token_key": new_key(),  # a fresh link-token key per run
+            "invoice_seller_nip": DEMO_SELLER_NIP,  # the demo seller's, as in --dev
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)
