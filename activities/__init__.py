@@ -12,6 +12,7 @@ from activities.invoice_mail import InvoiceMailActivities
 from activities.linking import LinkingActivities
 from activities.mail import MailComposer
 from activities.outage import OutageActivities
+from activities.password_reset import PasswordResetActivities
 from activities.registration import RegistrationActivities
 from adapters import registry
 from adapters.email.base import EmailSender
@@ -54,6 +55,7 @@ def build_activities(
         store, adapters.email, adapters.payments, composer, settings
     )
     outage = OutageActivities(store, adapters.operator, adapters.email, composer, settings)
+    password_reset = PasswordResetActivities(store, adapters.email, composer, settings)
     return [
         registration.send_activation,
         registration.redeem_token,
@@ -82,6 +84,10 @@ def build_activities(
         invoice_mail.paper_fallback,
         invoice_mail.escalate,
         *outage_activities(outage),
+        password_reset.send_link,
+        password_reset.redeem,
+        password_reset.notify_changed,
+        password_reset.close,
     ]
 
 

@@ -17,11 +17,20 @@ from nacl.exceptions import CryptoError
 from nacl.pwhash import argon2id
 from nacl.pwhash import verify as _verify
 
-__all__ = ["WeakPassword", "check_strength", "hash_password", "verify_password"]
+__all__ = [
+    "WeakPassword",
+    "check_strength",
+    "hash_password",
+    "needs_rehash",
+    "verify_password",
+    "verify_password_async",
+]
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1 (libsodium has p=1 only).
 _TIME_COST = 2
 _MEMORY_BYTES = 19 * 1024 * 1024
+# The PHC string's head of a hash made with the parameters above: anything else is older.
+_CURRENT_HEAD = f"$argon2id$v=19$m={_MEMORY_BYTES // 1024},t={_TIME_COST},p=1$"
 
 # A short list of what people pick first; the length rule catches most of the rest.
 _COMMON = frozenset(
@@ -64,3 +73,14 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return bool(_verify(stored_hash.encode(), password.encode()))
     except (CryptoError, ValueError):
         return False
+
+
+async def verify_password_async(stored_hash: str, password: str) -> bool:
+    """:func:`verify_password` off the event loop (it costs as much as a hash)."""
+    return await asyncio.to_thread(verify_password, stored_hash, password)
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """Was the hash made with other parameters (algorithm, version, memory, time, lanes) than
+    today's? argon2-cffi's ``check_needs_rehash``, for the PHC string both libraries write."""
+    return not stored_hash.startswith(_CURRENT_HEAD)

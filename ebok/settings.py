@@ -214,6 +214,24 @@ class Settings(BaseSettings):
     resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
     purge_grace: PositiveDuration = timedelta(days=7)
 
+    # Sign-in (throttled in the store) and password reset
+    sign_in_lock_after: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=5, description="failed sign-ins in a row before the account is blocked"
+    )
+    sign_in_first_delay: PositiveDuration = Field(
+        default=timedelta(minutes=1), description="the first block; it doubles at each failure"
+    )
+    sign_in_max_delay: PositiveDuration = Field(
+        default=timedelta(hours=1), description="the longest block of an account"
+    )
+    sign_in_ip_limit: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=100, description="failed sign-ins a client address may make per window"
+    )
+    sign_in_ip_window: PositiveDuration = timedelta(minutes=15)
+    password_reset_ttl: PositiveDuration = timedelta(hours=24)
+    password_reset_resend_cooldown: PositiveDuration = timedelta(seconds=180)
+    password_reset_resend_limit: Annotated[int, Field(ge=0, le=100)] = 3
+
     # Partner linking
     link_max_failed_attempts: Annotated[int, Field(ge=1, le=100)] = 5
     link_lockout: PositiveDuration = timedelta(hours=24)

@@ -12,6 +12,7 @@ from typing import Self
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.temporal import connect
+from facade.account import AccountFacade, password_reset_workflow_id
 from facade.einvoice import EInvoiceFacade, einvoice_workflow_id
 from facade.invoices import BankImport, InvoiceFacade, invoice_workflow_id
 from facade.linking import LinkingFacade, linking_workflow_id
@@ -25,11 +26,19 @@ __all__ = [
     "einvoice_workflow_id",
     "invoice_workflow_id",
     "linking_workflow_id",
+    "password_reset_workflow_id",
     "registration_workflow_id",
 ]
 
 
-class EbokClient(RegistrationFacade, LinkingFacade, EInvoiceFacade, InvoiceFacade, OutageFacade):
+class EbokClient(
+    RegistrationFacade,
+    AccountFacade,
+    LinkingFacade,
+    EInvoiceFacade,
+    InvoiceFacade,
+    OutageFacade,
+):
     @classmethod
     async def connect(cls, settings: Settings) -> Self:
         return cls(await connect(settings), Store.from_settings(settings), settings)

@@ -8,6 +8,7 @@ from workflows.invoice import InvoiceLifecycle
 from workflows.linking import PartnerLinking
 from workflows.outage import OutageReport
 from workflows.outage_incident import OutageIncident
+from workflows.password_reset import PasswordReset
 from workflows.registration import Registration
 
 ALL_WORKFLOWS: list[type] = [
@@ -17,6 +18,7 @@ ALL_WORKFLOWS: list[type] = [
     InvoiceLifecycle,
     OutageReport,
     OutageIncident,
+    PasswordReset,
 ]
 
 __all__ = [
@@ -26,5 +28,6 @@ __all__ = [
     "OutageIncident",
     "OutageReport",
     "PartnerLinking",
+    "PasswordReset",
     "Registration",
 ]

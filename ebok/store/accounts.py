@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ebok.store.registrations import RegistrationRecord
 from ebok.store.tables import accounts as t
 
-__all__ = ["AccountRecord", "AccountRepository", "email_key"]
+__all__ = ["AccountRecord", "AccountRepository", "Credentials", "email_key"]
 
 
 def email_key(email: str) -> str:
@@ -30,11 +30,25 @@ class AccountRecord:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What a sign-in checks: the hash, and what a success answers."""
+
+    account_id: str
+    password_hash: str
+    generation: int
+
+
 # Built once: sign-ups and outage reports look accounts up by login, address or id.
 _COLUMNS = select(t.c.id, t.c.email, t.c.login, t.c.language, t.c.status, t.c.created_at)
 _BY_EMAIL_KEY = _COLUMNS.where(t.c.email_key == bindparam("value"))
 _BY_LOGIN = _COLUMNS.where(func.lower(t.c.login) == bindparam("value"))
 _BY_ID = _COLUMNS.where(t.c.id == bindparam("value"))
+_CREDENTIALS = select(t.c.id, t.c.password_hash, t.c.credential_generation).where(
+    t.c.status == "active"
+)
+_CREDENTIALS_BY_EMAIL_KEY = _CREDENTIALS.where(t.c.email_key == bindparam("value"))
+_CREDENTIALS_BY_LOGIN = _CREDENTIALS.where(func.lower(t.c.login) == bindparam("value"))
 
 
 class AccountRepository:
@@ -90,3 +104,15 @@ class AccountRepository:
                 select(t.c.password_hash).where(func.lower(t.c.login) == login.lower())
             )
         ).scalar_one_or_none()
+
+    async def credentials(self, login_or_email: str) -> Credentials | None:
+        """The active account signed in to by this login, or by this address if it has an @
+        (a login cannot have one)."""
+        if "@" in login_or_email:
+            query, value = _CREDENTIALS_BY_EMAIL_KEY, email_key(login_or_email)
+        else:
+            query, value = _CREDENTIALS_BY_LOGIN, login_or_email.strip().lower()
+        row = (await self._conn.execute(query, {"value": value})).one_or_none()
+        if row is None:
+            return None
+        return Credentials(row.id, row.password_hash, int(row.credential_generation))

@@ -22,6 +22,7 @@ from ebok.store.letters import PaperRepository, SuspensionRepository
 from ebok.store.mail import SentMailRepository
 from ebok.store.outages import OutageRepository
 from ebok.store.registrations import RegistrationRepository
+from ebok.store.sign_in import SignInRepository
 from ebok.store.tokens import TokenRepository
 
 __all__ = ["SQLITE_POOL_SIZE", "Store", "UnitOfWork", "make_engine", "make_log_engine"]
@@ -107,6 +108,7 @@ class UnitOfWork:
         self.outages = OutageRepository(conn)
         self.api_keys = ApiKeyRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
+        self.sign_in = SignInRepository(conn)
 
 
 class Store:

@@ -99,6 +99,9 @@ accounts = Table(
     Column("terms_version", String(32), nullable=False),
     _ts("terms_accepted_at", nullable=False),
     _ts("created_at", nullable=False),
+    # +1 at every password change or reset: the portal's sessions carry the number they were
+    # opened with, and one with an older number has ended.
+    Column("credential_generation", Integer, nullable=False, server_default="1"),
 )
 
 # Single-use links (activation, later e-invoice consent): only the SHA-256 of a token is kept.
@@ -513,4 +516,52 @@ idempotency_keys = Table(
     Column("body", LargeBinary),
     _ts("created_at", nullable=False),
     Index(None, "created_at"),
+)
+
+# --- sign-in and password reset ------------------------------------------------------------------
+
+# A run of failed sign-ins per account id, or per keyed hash ("?" + hex) of a login or address
+# that has no account, so that a lock looks the same whether or not the account exists.
+sign_in_throttle = Table(
+    "sign_in_throttle",
+    metadata,
+    Column("subject_key", String(40), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    _ts("blocked_until"),
+    Column("lock_mailed", Boolean, nullable=False),
+    _ts("last_failure_at", nullable=False),
+)
+
+# Failed sign-ins per client address (keyed hash of the IPv4 address or IPv6 /64) and window.
+sign_in_ip_failures = Table(
+    "sign_in_ip_failures",
+    metadata,
+    Column("ip_key", String(64), primary_key=True),
+    _ts("window_start", nullable=False),
+    Column("failures", Integer, nullable=False),
+    Index(None, "window_start"),
+)
+
+# One row per password-reset cycle: the id is the subject of its mailed links.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(40), nullable=False),
+    Column("reason", String(16), nullable=False),
+    _ts("requested_at", nullable=False),
+    _ts("changed_at"),
+    Index(None, "account_id"),
+)
+
+# The new password's hash, made by the facade, waiting for its redemption to use the link:
+# the hash never travels through Temporal; the workflow names the redemption only.
+password_reset_hashes = Table(
+    "password_reset_hashes",
+    metadata,
+    Column("redemption_id", String(64), primary_key=True),
+    Column("reset_id", String(32), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    _ts("created_at", nullable=False),
+    Index(None, "reset_id"),
 )
