@@ -9,6 +9,7 @@ from activities.delivery import deliver
 from activities.links import LinkMailing, issue_link, outcomes, redeem_link
 from activities.mail import local_time, message_id
 from ebok.models import registration as m
+from ebok.models.password_reset import REQUEST_PAGE as RESET_REQUEST_PAGE
 from ebok.store.db import UnitOfWork
 from ebok.store.registrations import RegistrationRecord
 
@@ -42,6 +43,7 @@ class RegistrationActivities(LinkMailing):
                     mid,
                     login=owner.login,
                     login_link=self._settings.link("logowanie"),
+                    reset_link=self._settings.link(RESET_REQUEST_PAGE),
                 )
             else:
                 link = await issue_link(
