@@ -100,7 +100,7 @@ def ip_window_start(now: datetime, window: timedelta) -> datetime:
 def client_network(client_ip: str) -> str:
     """What the per-address brake counts by: an IPv4 address, or an IPv6 client's /64 (one
     subscriber gets a whole /64 and can pick any address in it). Raises ValueError."""
-    address = ipaddress.ip_address(client_ip.strip())
+    address = ipaddress.ip_address(client_ip.strip(" "))
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)
