@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from pydantic import EmailStr, TypeAdapter
 from temporalio.client import WorkflowFailureError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from ebok.errors import InvalidInput, LimitReached, NotFound, RateLimited, WrongState
 from ebok.models import password_reset as m
@@ -241,22 +242,25 @@ class AccountFacade(FacadeBase):
         self, account_id: str, workflow_id: str, reason: m.Reason
     ) -> m.ResetPending:
         """The ``request`` update to the open cycle, or to a new one started with it."""
-        s = self.settings
         return await self._update_with_start(
             m.WORKFLOW_TYPE,
-            m.PasswordResetInput(
-                account_id=account_id,
-                reset_id=secrets.token_hex(16),  # used only if this starts a new run
-                link_ttl=s.password_reset_ttl,
-                resend_cooldown=s.password_reset_resend_cooldown,
-                resend_limit=s.password_reset_resend_limit,
-            ),
+            self._reset_input(account_id),
             workflow_id,
             "password_reset",
             m.State.NEW.value,
             "request",
             m.Request(reason=reason),
             m.ResetPending,
+        )
+
+    def _reset_input(self, account_id: str) -> m.PasswordResetInput:
+        s = self.settings
+        return m.PasswordResetInput(
+            account_id=account_id,
+            reset_id=secrets.token_hex(16),  # used only if this starts a new run
+            link_ttl=s.password_reset_ttl,
+            resend_cooldown=s.password_reset_resend_cooldown,
+            resend_limit=s.password_reset_resend_limit,
         )
 
     async def _closing(self, workflow_id: str) -> bool:
@@ -273,12 +277,24 @@ class AccountFacade(FacadeBase):
         return True
 
     async def _mail_lock(self, account_id: str) -> None:
-        """The account was just locked: one mail with a reset link. A link already out is
-        that mail; if none can be ordered now, the next failure tries again."""
+        """The account was just locked: one mail with a reset link, by a signal (with start)
+        that waits for no worker. A link already out is that mail. If Temporal cannot take
+        the signal, the next failure tries again."""
         try:
-            await self._request_reset(account_id, "locked")
-        except (RateLimited, LimitReached):
-            pass
+            await self.temporal.start_workflow(
+                m.WORKFLOW_TYPE,
+                self._reset_input(account_id),
+                id=password_reset_workflow_id(account_id),
+                start_signal="locked",
+                start_signal_args=[m.Locked()],
+                **self._start_options(
+                    "password_reset",
+                    m.State.NEW.value,
+                    WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                    WorkflowIDConflictPolicy.USE_EXISTING,
+                    (),
+                ),
+            )
         except Exception:
             log.exception("could not order the lock mail of account %s", account_id)
             async with self.store.begin() as uow:

@@ -113,6 +113,14 @@ class PasswordReset:
         elif self._state != m.State.NEW:
             raise ApplicationError(f"password reset is {self._state.value}", type="WrongState")
 
+    @workflow.signal
+    def locked(self, sig: m.Locked) -> None:
+        if self._state == m.State.NEW:
+            self._reason = "locked"
+            self._order_link()
+        # Otherwise a link is out already, or the cycle is ending (the password was just
+        # changed, which ends the lock): no second mail.
+
     @workflow.update
     async def resend(self, req: Resend) -> m.ResetPending:
         return self._order_link()

@@ -74,6 +74,14 @@ class Request(BaseModel):
     reason: Reason = "customer"
 
 
+class Locked(BaseModel):
+    """Signal ``locked``, sent with start by a sign-in that locked the account: mail a reset
+    link worded for the lock, unless a link is out already (the customer has that one). A
+    signal, so the sign-in's answer never waits for a worker."""
+
+    model_config = _FROZEN
+
+
 class Redeem(BaseModel):
     """Update ``redeem``: the link was followed with a new password, whose hash the facade
     staged in the store under ``redemption_id``. The token's SHA-256, never the token."""

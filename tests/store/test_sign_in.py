@@ -18,7 +18,9 @@ def key() -> str:
     return uuid.uuid4().hex
 
 
-async def fail(store: Store, subject: str, ip_key: str, at: datetime) -> tuple[datetime | None, bool]:
+async def fail(
+    store: Store, subject: str, ip_key: str, at: datetime
+) -> tuple[datetime | None, bool]:
     async with store.begin() as uow:
         f = await uow.sign_in.record_failure(
             subject, ip_key, ip_window_start(at, RULES.ip_window), at, RULES
