@@ -25,6 +25,7 @@ from ebok.models.registration import ActivationOutcome
 from ebok.settings import DEV_ENV_FILE, Settings, parse_codec_keys
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade_url
+from entrypoints.cli.account import add_commands as add_account_commands
 from entrypoints.cli.api import add_commands as add_api_commands
 from entrypoints.cli.common import ClientCommand, token_of, too_soon
 from entrypoints.cli.dso import add_commands as add_dso_commands
@@ -51,8 +52,10 @@ EXIT_CODES = """exit codes:
   2  bad input or settings; the message names the field or EBOK_* variable
   3  activate: the link was not activated (expired, invalid or already used);
      link: the data did not match, the partner is taken, or linking is now locked;
-     einvoice-confirm: the link did not confirm (expired, invalid or already used)
-  4  resend, einvoice-request/-resend: too soon; link: locked out; the message says when"""
+     einvoice-confirm: the link did not confirm (expired, invalid or already used);
+     sign-in: refused; session-valid: not valid; password-reset-confirm: not changed
+  4  resend, einvoice-request/-resend: too soon; link: locked out; the message says when;
+     sign-in: throttled (retry_at)"""
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -325,6 +328,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--reason", required=True, help="recorded in the workflow's result")
     cmd = add("status", _client(_status), "show where a registration stands", json=True)
     cmd.add_argument("registration_id")
+    add_account_commands(add, _client, _emit)
     add_linking_commands(add, _client, _emit)
     add_invoice_commands(sub, what, add, _client, _emit, _settings)
     add_payments_commands(sub, _settings)
