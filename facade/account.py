@@ -94,7 +94,7 @@ class AccountFacade(FacadeBase):
             until = blocked_until(await uow.sign_in.throttle(subject), now)
         if ip_until is not None or until is not None:
             async with self.store.begin() as uow:
-                await uow.sign_in.count_refusal(ip_key, window)
+                await uow.sign_in.count_refusal(ip_key, window, now)
             retry_at = max(t for t in (ip_until, until) if t is not None)
             return SignInAnswer(outcome=SignInOutcome.THROTTLED, retry_at=retry_at)
         secret = req.password.get_secret_value()

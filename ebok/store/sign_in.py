@@ -9,9 +9,9 @@ counted one after the other and exactly one of them is "the lock" that mails the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.sign_in_rules import Throttle, ThrottleRules, after_failure, blocked_until
@@ -22,7 +22,10 @@ from ebok.store.tables import password_resets as pr
 from ebok.store.tables import sign_in_ip_failures as ip
 from ebok.store.tables import sign_in_throttle as th
 
-__all__ = ["Failure", "PasswordReset", "SignInRepository"]
+__all__ = ["QUIET_RUN_FORGOTTEN", "Failure", "PasswordReset", "SignInRepository"]
+
+# A run of failed sign-ins that has blocked nothing for this long is forgotten.
+QUIET_RUN_FORGOTTEN = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -101,27 +104,31 @@ class SignInRepository:
                 .where(th.c.subject_key == subject_key)
                 .values(blocked_until=state.blocked_until, lock_mailed=state.lock_mailed)
             )
-        await self._count_ip(ip_key, window_start)
+        await self._count_ip(ip_key, window_start, now)
         return Failure(blocked_until(state, now), locked_now)
 
-    async def count_refusal(self, ip_key: str, window_start: datetime) -> None:
+    async def count_refusal(self, ip_key: str, window_start: datetime, now: datetime) -> None:
         """A refusal without a password check (blocked) still counts against the address."""
-        await self._count_ip(ip_key, window_start)
+        await self._count_ip(ip_key, window_start, now)
 
-    async def _count_ip(self, ip_key: str, window_start: datetime) -> None:
+    async def _count_ip(self, ip_key: str, window_start: datetime, now: datetime) -> None:
         ins = insert_for(self._conn)(ip).values(
             ip_key=ip_key, window_start=window_start, failures=1
         )
         same_window = ip.c.window_start == window_start
-        await self._conn.execute(
+        counted = await self._conn.execute(
             ins.on_conflict_do_update(
                 index_elements=[ip.c.ip_key],
                 set_={
                     "failures": case((same_window, ip.c.failures + 1), else_=1),
                     "window_start": window_start,
                 },
-            )
+            ).returning(ip.c.failures)
         )
+        if counted.scalar_one() == 1:
+            # An address's first failure of a window: the time to forget what has lapsed
+            # (storage limitation), without a job of its own.
+            await self.purge(window_start, now)
 
     async def forget_failures(self, subject_key: str) -> None:
         """A success, or a new password: the run of failures ends and the lock with it."""
@@ -133,10 +140,16 @@ class SignInRepository:
             update(th).where(th.c.subject_key == subject_key).values(lock_mailed=False)
         )
 
-    async def purge_windows_before(self, window_start: datetime) -> int:
-        """Drop the counts of windows that have ended (housekeeping)."""
-        done = await self._conn.execute(delete(ip).where(ip.c.window_start < window_start))
-        return done.rowcount or 0
+    async def purge(self, window_start: datetime, now: datetime) -> None:
+        """Forget the counts of windows that have ended, and runs of failures that have been
+        quiet for a day and block nothing now."""
+        await self._conn.execute(delete(ip).where(ip.c.window_start < window_start))
+        await self._conn.execute(
+            delete(th).where(
+                th.c.last_failure_at < now - QUIET_RUN_FORGOTTEN,
+                or_(th.c.blocked_until.is_(None), th.c.blocked_until <= now),
+            )
+        )
 
     # --- credentials ----------------------------------------------------------------------------
 

@@ -77,7 +77,28 @@ async def test_an_address_is_capped_per_window_and_the_next_window_starts_afresh
     await fail(store, key(), ip_key, next_window)  # counts from 1 in the new window
     async with store.begin() as uow:
         assert await uow.sign_in.ip_blocked_until(ip_key, next_window, RULES) is None
-        assert await uow.sign_in.purge_windows_before(next_window) >= 0
+
+
+async def test_lapsed_windows_and_quiet_runs_are_forgotten(store: Store) -> None:
+    ip_key, quiet, blocked = key(), key(), key()
+    window = ip_window_start(NOW, RULES.ip_window)
+    await fail(store, quiet, ip_key, NOW)
+    for _ in range(20):  # blocked for the cap, an hour, from NOW
+        await fail(store, blocked, key(), NOW)
+    day_later = NOW + timedelta(days=1, minutes=1)
+    async with store.begin() as uow:
+        await uow.sign_in.purge(ip_window_start(day_later, RULES.ip_window), day_later)
+        assert (await uow.sign_in.throttle(quiet)).failures == 0
+        assert (await uow.sign_in.throttle(blocked)).failures == 0
+        assert await uow.sign_in.ip_blocked_until(ip_key, window, RULES) is None
+    # A run still blocking is kept, however old its last failure.
+    long_block = ThrottleRules(first_delay=timedelta(days=2), max_delay=timedelta(days=2))
+    still = key()
+    for _ in range(5):
+        await fail(store, still, key(), NOW, long_block)
+    async with store.begin() as uow:
+        await uow.sign_in.purge(window, day_later)
+        assert (await uow.sign_in.throttle(still)).failures == 5
 
 
 async def test_new_password_raises_the_generation_and_rehash_keeps_it(store: Store) -> None:
