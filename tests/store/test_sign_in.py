@@ -19,11 +19,11 @@ def key() -> str:
 
 
 async def fail(
-    store: Store, subject: str, ip_key: str, at: datetime
+    store: Store, subject: str, ip_key: str, at: datetime, rules: ThrottleRules = RULES
 ) -> tuple[datetime | None, bool]:
     async with store.begin() as uow:
         f = await uow.sign_in.record_failure(
-            subject, ip_key, ip_window_start(at, RULES.ip_window), at, RULES
+            subject, ip_key, ip_window_start(at, rules.ip_window), at, rules
         )
     return f.blocked_until, f.locked_now
 
