@@ -1,6 +1,6 @@
 """Record reference histories for the replay test: ``python -m tests.histories.record``
 (or ``... record invoices`` for only some processes: registration, linking, einvoice,
-invoices, outage).
+invoices, outage, password_reset).
 
 Run it when a workflow changes on purpose (behind ``workflow.patched``), and commit the new
 files next to the old ones: old histories must keep replaying. Name processes to record only
@@ -23,6 +23,7 @@ from adapters.email.memory import MemorySender
 from adapters.operator.sandbox import SandboxOperator
 from adapters.payments.sandbox import SandboxPayments
 from ebok.models.einvoice import CONFIRM_PAGE
+from ebok.models.password_reset import RESET_PAGE
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade
@@ -31,8 +32,10 @@ from facade.client import (
     EbokClient,
     einvoice_workflow_id,
     linking_workflow_id,
+    password_reset_workflow_id,
     registration_workflow_id,
 )
+from tests.account.helpers import NEW_PASSWORD, an_account_with_password
 from tests.conftest import _binary, make_settings, register_search_attributes, worker_for
 from tests.factories import a_linked_account, an_account
 from tests.mailbox import activation_token, link_token
@@ -49,7 +52,15 @@ async def _save(client: Client, workflow_id: str, name: str) -> None:
     print(f"wrote {name}.json ({len(history.events)} events)")
 
 
-PROCESSES = ("registration", "linking", "einvoice", "invoices", "business_invoice", "outage")
+PROCESSES = (
+    "registration",
+    "linking",
+    "einvoice",
+    "invoices",
+    "business_invoice",
+    "outage",
+    "password_reset",
+)
 
 
 async def main(only: set[str]) -> None:
@@ -76,6 +87,8 @@ async def main(only: set[str]) -> None:
             await _record_business_invoice(env, settings, store, email)
         if "outage" in only:
             await _record_outage(env, settings, store, email)
+        if "password_reset" in only:
+            await _record_password_reset(env, settings, store, email, ebok)
         await ebok.aclose()
     await env.shutdown()
 
@@ -158,6 +171,36 @@ async def _record_einvoice(
         await outcome(env, einvoice_workflow_id(partner.number), object)
         await _save(
             env.client, einvoice_workflow_id(partner.number), "einvoice_resent_confirmed_withdrawn"
+        )
+
+
+async def _record_password_reset(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    email: MemorySender,
+    ebok: EbokClient,
+) -> None:
+    """A reset asked, resent after the cooldown, and used; and a lock whose link expired."""
+    account_id, address, login = await an_account_with_password(store)
+    async with worker_for(env.client, settings, store, email):
+        await ebok.request_password_reset(address)
+        await env.sleep(settings.password_reset_resend_cooldown + timedelta(seconds=1))
+        await ebok.resend_password_reset(account_id)
+        await asyncio.sleep(0.5)
+        await ebok.confirm_password_reset(link_token(email.messages[-1], RESET_PAGE), NEW_PASSWORD)
+        await outcome(env, password_reset_workflow_id(account_id), object)
+        await _save(
+            env.client, password_reset_workflow_id(account_id), "password_reset_resent_changed"
+        )
+
+        locked_id, _, locked_login = await an_account_with_password(store)
+        for _ in range(settings.sign_in_lock_after):
+            await ebok.sign_in(locked_login, "wrong-password", "192.0.2.77")
+        await env.sleep(settings.password_reset_ttl + timedelta(minutes=1))
+        await outcome(env, password_reset_workflow_id(locked_id), object)
+        await _save(
+            env.client, password_reset_workflow_id(locked_id), "password_reset_locked_expired"
         )
 
 
