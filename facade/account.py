@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import EmailStr, TypeAdapter
 from temporalio.client import WorkflowFailureError
@@ -51,6 +51,9 @@ _ACCOUNT: TypeAdapter[str] = TypeAdapter(RegistrationId)
 _EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
 # How long a request waits for the previous cycle's run to send its last mail and close.
 _CLOSING_PATIENCE = 30.0
+# How long a sign-in that locked the account waits for Temporal to take the lock mail's
+# signal; past it the sign-in is answered and the next failure tries again.
+_LOCK_MAIL_PATIENCE = timedelta(seconds=5)
 
 
 def password_reset_workflow_id(account_id: str) -> str:
@@ -287,6 +290,7 @@ class AccountFacade(FacadeBase):
                 id=password_reset_workflow_id(account_id),
                 start_signal="locked",
                 start_signal_args=[m.Locked()],
+                rpc_timeout=_LOCK_MAIL_PATIENCE,
                 **self._start_options(
                     "password_reset",
                     m.State.NEW.value,
