@@ -3,10 +3,13 @@ PostgreSQL: answers, scopes, problems naming the field."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
 from ebok.store.db import Store
+from ebok.store.tables import idempotency_keys
 from entrypoints.devsmtp import DevSmtpServer
 from tests.account.helpers import NEW_PASSWORD, PASSWORD, an_account_with_password, an_ip
 from tests.api.conftest import Api
@@ -109,3 +112,41 @@ async def test_scopes(api: Api, store: Store) -> None:
         bad_generation = await portal.get(f"/v1/accounts/{account_id}/sessions/0")
         assert bad_generation.status_code == 422
         assert [e["field"] for e in bad_generation.json()["errors"]] == ["generation"]
+
+
+async def test_no_body_with_a_password_is_kept_for_idempotency(api: Api, store: Store) -> None:
+    _, _, login = await an_account_with_password(store)
+    key = await api.key("account", service="portal-idem-" + login[-10:])
+    body = {"login_or_email": login, "password": PASSWORD, "client_ip": an_ip()}
+    async with httpx.AsyncClient(base_url=api.url, timeout=30) as http:
+        headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": "sign-in-1"}
+        first = await http.post("/v1/sign-ins", json=body, headers=headers)
+        second = await http.post("/v1/sign-ins", json=body | {"password": "x"}, headers=headers)
+    assert first.json()["outcome"] == "signed_in" and second.json()["outcome"] == "refused"
+    assert "idempotent-replayed" not in second.headers
+    async with store.begin() as uow:
+        kept = await uow.conn.execute(
+            select(func.count())
+            .select_from(idempotency_keys)
+            .where(idempotency_keys.c.service == "portal-idem-" + login[-10:])
+        )
+        assert kept.scalar_one() == 0
+
+
+async def test_staff_start_a_reset(
+    api: Api, env: WorkflowEnvironment, store: Store, smtpd: DevSmtpServer
+) -> None:
+    account_id, email, _ = await an_account_with_password(store)
+    async with (
+        worker_for(env.client, api.settings, store),
+        await api.client("account", "staff") as http,
+    ):
+        started = await http.post(f"/v1/accounts/{account_id}/password-reset")
+        assert started.status_code == 200, started.text
+        assert started.json()["link_number"] == 1
+        (mail,) = await smtpd.wait_for(1)
+        assert mail["To"] == email
+        again = await http.post(f"/v1/accounts/{account_id}/password-reset")
+        assert again.status_code == 429 and int(again.headers["retry-after"]) > 100
+        unknown = await http.post(f"/v1/accounts/{'0' * 32}/password-reset")
+        assert unknown.status_code == 404

@@ -4,6 +4,11 @@ The portal's back end owns sessions and pages: it sends what the customer typed 
 client's address, keeps the answer's credential generation in the session, and asks
 ``/sessions/{generation}`` whether that session is still valid. A refused sign-in is an answer
 (200), not an error: the portal shows it.
+
+These routes do not take ``Idempotency-Key``: a sign-in's and a new password's bodies carry the
+password, which must not be kept even as a digest of the body, and every call here is safe to
+repeat (a sign-in is answered afresh, a reset request within the cooldown sends nothing, a used
+link answers ``already_used``).
 """
 
 from __future__ import annotations
@@ -18,11 +23,9 @@ from ebok.models.links import Resend
 from ebok.models.sign_in import SignInAnswer
 from entrypoints.api.auth import scope
 from entrypoints.api.deps import Ebok
-from entrypoints.api.idempotency import IdempotentRoute
 from entrypoints.api.problems import responses
 
 router = APIRouter(
-    route_class=IdempotentRoute,
     prefix="/v1",
     tags=["account"],
     dependencies=[Depends(scope("account"))],
