@@ -18,7 +18,7 @@ def test_link_mails(name: str, language: str) -> None:
     mail = COMPOSER.compose(
         name, language, "a@example.pl", "<x@y>", login="jan.k", link=LINK, expires_at="09.12.2026"
     )
-    assert LINK in mail.text and f'href="{LINK}"' in mail.html
+    assert LINK in mail.text and f'href="{LINK}"' in (mail.html or "")
     assert "jan.k" in mail.text and "09.12.2026" in mail.text
 
 
@@ -37,7 +37,11 @@ def test_password_changed_says_what_to_do(language: str, subject: str) -> None:
         reset_link=RESET,
     )
     assert mail.subject == subject
-    assert RESET in mail.text and f'href="{RESET}"' in mail.html and "08.12.2026 10:00" in mail.text
+    assert (
+        RESET in mail.text
+        and f'href="{RESET}"' in (mail.html or "")
+        and "08.12.2026 10:00" in mail.text
+    )
 
 
 @pytest.mark.parametrize("language", ["pl", "en"])
@@ -51,4 +55,4 @@ def test_account_exists_links_to_the_reset(language: str) -> None:
         login_link="https://ebok.test/logowanie",
         reset_link=RESET,
     )
-    assert RESET in mail.text and f'href="{RESET}"' in mail.html
+    assert RESET in mail.text and f'href="{RESET}"' in (mail.html or "")
