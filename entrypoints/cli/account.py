@@ -20,7 +20,7 @@ OK, NOT_DONE = 0, 3
 
 class Wrap(Protocol):
     def __call__(
-        self, fn: ClientCommand, *, password: bool = False
+        self, fn: ClientCommand, *, password: bool = False, repeat: bool = True
     ) -> Callable[[argparse.Namespace], int]: ...
 
 
@@ -74,7 +74,7 @@ def add_commands(add: Add, client: Wrap, emit: Emit) -> None:
     )
     cmd = add(
         "sign-in",
-        client(sign_in, password=True),
+        client(sign_in, password=True, repeat=False),
         "check a login (or e-mail address) and password as the portal would; exit 3 refused,"
         " 4 throttled",
         json=True,

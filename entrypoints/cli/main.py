@@ -192,22 +192,24 @@ def _positive(text: str) -> int:
 # --- registration, through the facade -----------------------------------------------------------
 
 
-def _read_password(from_stdin: bool) -> str:
+def _read_password(from_stdin: bool, repeat: bool = True) -> str:
     if from_stdin:
         return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
     if not sys.stdin.isatty():  # getpass would fall back to echoing stdin with a warning
         raise _Exit(BAD_INPUT, "error: password: no terminal to ask on; use --password-stdin")
     first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat the password: ") != first:
+    if repeat and getpass.getpass("Repeat the password: ") != first:
         raise _Exit(BAD_INPUT, "error: password: the two entries differ")
     return first
 
 
-def _client(fn: ClientCommand, *, password: bool = False) -> Command:
+def _client(fn: ClientCommand, *, password: bool = False, repeat: bool = True) -> Command:
+    """``password``: read one first (``repeat``: twice at a terminal, for a new one)."""
+
     def run(args: argparse.Namespace) -> int:
         settings = _settings()
         if password:  # before the event loop: Ctrl-C at a prompt in a thread would hang
-            args.password = _read_password(args.password_stdin)
+            args.password = _read_password(args.password_stdin, repeat)
 
         async def go() -> int:
             try:
