@@ -246,3 +246,14 @@ async def test_any_control_character_in_the_login_is_refused(
     with pytest.raises(InvalidInput) as bad:
         await ebok.sign_in(head + control + tail, PASSWORD, "192.0.2.1")
     assert set(bad.value.errors) == {"login_or_email"}
+
+
+async def test_a_new_password_lifts_the_block(store: Store, ebok: EbokClient) -> None:
+    account_id, _, login = await an_account_with_password(store)
+    for _ in range(5):
+        await ebok.sign_in(login, "wrong-password", an_ip())
+    assert (await ebok.sign_in(login, PASSWORD, an_ip())).outcome is SignInOutcome.THROTTLED
+    async with store.begin() as uow:  # what the reset's redemption does, in its transaction
+        await uow.sign_in.set_password(account_id, await hash_password(PASSWORD + "!"))
+    answer = await ebok.sign_in(login, PASSWORD + "!", an_ip())
+    assert answer.outcome is SignInOutcome.SIGNED_IN and answer.generation == 2
