@@ -17,13 +17,13 @@ from entrypoints.api import health, problems
 from entrypoints.api.idempotency import Idempotency
 from entrypoints.api.ratelimit import RateLimits
 from entrypoints.api.routers import (
-    account,
     einvoice,
     invoices,
     linking,
     outages,
     payments,
     registrations,
+    sign_in,
     webhooks,
 )
 from facade.api_keys import ApiKeys
@@ -38,7 +38,7 @@ _PROBLEM_422 = {
     "description": "Invalid input",
     "content": {problems.MEDIA_TYPE: {"schema": _PROBLEM_REF}},
 }
-_ROUTERS = (registrations, account, linking, einvoice, invoices, payments, outages, webhooks)
+_ROUTERS = (registrations, sign_in, linking, einvoice, invoices, payments, outages, webhooks)
 
 
 def build_app() -> FastAPI:

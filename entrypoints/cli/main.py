@@ -25,7 +25,6 @@ from ebok.models.registration import ActivationOutcome
 from ebok.settings import DEV_ENV_FILE, Settings, parse_codec_keys
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade_url
-from entrypoints.cli.account import add_commands as add_account_commands
 from entrypoints.cli.api import add_commands as add_api_commands
 from entrypoints.cli.common import ClientCommand, token_of, too_soon
 from entrypoints.cli.dso import add_commands as add_dso_commands
@@ -34,6 +33,7 @@ from entrypoints.cli.invoices import add_commands as add_invoice_commands
 from entrypoints.cli.linking import add_commands as add_linking_commands
 from entrypoints.cli.outages import add_commands as add_outage_commands
 from entrypoints.cli.payments import add_commands as add_payments_commands
+from entrypoints.cli.sign_in import add_commands as add_sign_in_commands
 from facade.billing_import import (
     COLUMNS,
     DEFAULT_BATCH,
@@ -330,7 +330,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--reason", required=True, help="recorded in the workflow's result")
     cmd = add("status", _client(_status), "show where a registration stands", json=True)
     cmd.add_argument("registration_id")
-    add_account_commands(add, _client, _emit)
+    add_sign_in_commands(add, _client, _emit)
     add_linking_commands(add, _client, _emit)
     add_invoice_commands(sub, what, add, _client, _emit, _settings)
     add_payments_commands(sub, _settings)
