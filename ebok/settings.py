@@ -42,6 +42,10 @@ DEMO_SELLER_NIP = "1234563218"
 # PostgreSQL connections a process keeps open (ebok/store/db.py says why none beyond).
 DATABASE_POOL_SIZE = 30
 
+# Temporal's SDK keeps 1,000 by default; each costs the worker some 200 KB (bench README, "Storm
+# at utility scale").
+WORKER_MAX_CACHED_WORKFLOWS = 1000
+
 # Written by ``python worker.py --dev`` (database, ports, the dev codec key) and read after
 # the real environment, so the ``ebok`` CLI run in the same folder reaches the dev services.
 DEV_ENV_FILE = Path(".ebok-dev/dev.env")
@@ -99,6 +103,10 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = None
     execution_timeout: PositiveDuration | None = Field(
         default=None, description="upper bound on any workflow run; unset in production"
+    )
+    worker_max_cached_workflows: Annotated[int, Field(ge=0, le=100_000)] = Field(
+        default=WORKER_MAX_CACHED_WORKFLOWS,
+        description="workflows a worker keeps in memory between tasks (its RSS grows with it)",
     )
     metrics_bind: str | None = Field(
         default=None, description="host:port of the Prometheus endpoint of the SDK runtime"

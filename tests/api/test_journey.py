@@ -118,7 +118,7 @@ async def test_the_whole_journey_over_http(
         path = f"/v1/invoices/{invoice['number']}"
 
         async def by_email() -> bool:
-            return (await http.get(path)).json()["delivery"] == "email"
+            return bool((await http.get(path)).json()["delivery"] == "email")
 
         await until("the e-invoice", by_email)
         mails = await mail_to(smtpd, email, 5)
@@ -138,7 +138,7 @@ async def test_the_whole_journey_over_http(
         assert notified.status_code == 200, notified.text
 
         async def paid() -> bool:
-            return (await http.get(path)).json()["state"] == "paid"
+            return bool((await http.get(path)).json()["state"] == "paid")
 
         await until("the invoice paid", paid)
         balance = (await http.get(f"/v1/partners/{partner.number}/balance")).json()
