@@ -30,11 +30,16 @@ def _side_list(text: str) -> tuple[str, ...]:
     return tuple(s for s in SIDES if s in chosen)  # a round's order, whatever the given one
 
 
-def _worker_line(workers: int) -> str:
+SDK_CACHED_WORKFLOWS = 1000  # temporalio's Worker default, which the mirror sides keep
+
+
+def _worker_line(workers: int, cached: int) -> str:
     count = "one worker process" if workers == 1 else f"{workers} worker processes"
+    ours = "" if cached == SDK_CACHED_WORKFLOWS else f" (ours: {cached}, from settings)"
     return (
         f"{count} per side with the SDK defaults: 100 concurrent workflow tasks, "
-        "100 concurrent activities, 1000 cached workflows, 5 pollers of each kind"
+        f"100 concurrent activities, {SDK_CACHED_WORKFLOWS} cached workflows{ours}, "
+        "5 pollers of each kind"
     )
 
 
@@ -153,6 +158,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             earlier = phases.get(side)
             phases[side] = phase if earlier is None else earlier.then(phase)
         temporal = stack.temporal
+        cached = stack.settings().worker_max_cached_workflows
     meta = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "scenario": scenario.name,
@@ -163,7 +169,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "concurrency": args.concurrency,
         "warmup": args.warmup,
         "temporal": temporal,
-        "worker": _worker_line(args.workers),
+        "worker": _worker_line(args.workers, cached),
         "workers": args.workers,
         "commit": _commit(),
         "python": platform.python_version(),
