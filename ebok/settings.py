@@ -209,6 +209,15 @@ class Settings(BaseSettings):
     api_rate_burst: int = Field(
         default=200, ge=1, description="requests a calling service may make at once, above the rate"
     )
+    api_customer_rate_per_minute: float = Field(
+        default=20.0,
+        gt=0,
+        description="requests one customer's address (Customer-IP; IPv6: its /64) may make per "
+        "minute to sign-up, activation, sign-in and outage reports, sustained",
+    )
+    api_customer_burst: int = Field(
+        default=10, ge=1, description="requests one customer's address may make at once"
+    )
     invoice_seller: str = "eBOK Energia sp. z o.o., ul. Przykładowa 1, 00-001 Warszawa"
     # Required (no default): every invoice and disconnection notice names the seller's NIP.
     invoice_seller_nip: str = ""

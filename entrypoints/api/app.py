@@ -101,4 +101,7 @@ def create_app(client: EbokClient, settings: Settings) -> FastAPI:
     app.state.api_keys = ApiKeys(client.store)
     app.state.idempotency = Idempotency(client.store, app.state.api_keys)
     app.state.rate_limits = RateLimits(settings.api_rate_per_second, settings.api_rate_burst)
+    app.state.customer_rate_limits = RateLimits(
+        settings.api_customer_rate_per_minute / 60, settings.api_customer_burst
+    )
     return app
