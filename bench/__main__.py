@@ -17,7 +17,7 @@ from typing import Any
 
 from bench import report
 from bench.harness import DEFAULT_POSTGRES, Phase, measure, started
-from bench.scenarios import SCENARIOS, SIDES, Scenario
+from bench.scenarios import DEFAULT_SIDES, SCENARIOS, SIDES, Scenario
 
 
 def _side_list(text: str) -> tuple[str, ...]:
@@ -66,10 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--side",
         type=_side_list,
-        default=SIDES,
+        default=DEFAULT_SIDES,
         metavar="all|" + ",".join(SIDES),
-        help="the sides to run: all (default), or some of them by name, comma-separated (one "
-        "side, e.g. under a profiler, has no ratios)",
+        help="the sides to run: ours, mirror and bare (default), all (with api, where the "
+        "scenario has it: ours over the HTTP API), or some by name, comma-separated (one side, "
+        "e.g. under a profiler, has no ratios)",
     )
     p.add_argument(
         "--rounds",
@@ -130,7 +131,7 @@ def phase_order(sides: list[str], rounds: int) -> list[str]:
 
 
 def _sides(scenario: Scenario, chosen: tuple[str, ...]) -> list[str]:
-    return [s for s in chosen if s != "mirror" or scenario.mirror is not None]
+    return [s for s in chosen if s in ("ours", "bare") or getattr(scenario, s) is not None]
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
