@@ -1,4 +1,5 @@
-"""The single-use link a process mails and then waits on (account activation, e-invoice consent).
+"""The single-use link a process mails and then waits on (account activation, e-invoice consent,
+e-mail change: its confirmation link and its undo link).
 
 The token is made, mailed and checked by activities (activities/links.py); this is the part the
 workflows share: link numbers, the resend cooldown and cap, the mail with retries that stop at
@@ -73,6 +74,11 @@ class MailedLink:
         if self.issued_at is None or self.resends_left() <= 0:
             return None
         return self.issued_at + self._cooldown
+
+    @property
+    def busy(self) -> bool:
+        """A redemption is under way (an update validator may refuse to cancel meanwhile)."""
+        return self._redeeming > 0
 
     @contextmanager
     def redeeming(self) -> Iterator[None]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ebok.models.links import LinkPending
 from ebok.models.links import Resend as Resend  # the update is the same in every process
-from ebok.models.registration import Reason, RegistrationId, TokenHash
+from ebok.models.registration import EmailAddress, Reason, RegistrationId, TokenHash
 
 WORKFLOW_TYPE = "EmailChange"
 ID_PREFIX = "email-change-"
@@ -30,6 +30,7 @@ CONFIRM = "email_change.confirm"
 SEND_UNDO_LINK = "email_change.send_undo_link"
 UNDO = "email_change.undo"
 UNLOCK = "email_change.unlock"
+NOTIFY = "email_change.notify"
 CLOSE = "email_change.close"
 
 ChangeId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
@@ -76,6 +77,13 @@ class UndoOutcome(StrEnum):
     EXPIRED = "expired"
     INVALID = "invalid"
     ALREADY_USED = "already_used"
+
+
+class NewAddress(BaseModel):
+    """What the customer asks for (validated by the facade; never enters Temporal)."""
+
+    model_config = _FROZEN
+    new_email: EmailAddress
 
 
 class EmailChangeInput(BaseModel):
@@ -190,6 +198,14 @@ class UnlockAccount(BaseModel):
     change_id: ChangeId
     staff: StaffLogin
     at: datetime
+
+
+class Notify(BaseModel):
+    """The undo was used: tell the customer (at the restored address) and the back office."""
+
+    model_config = _FROZEN
+    change_id: ChangeId
+    kind: Literal["locked"]
 
 
 class CloseChange(BaseModel):
