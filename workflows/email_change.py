@@ -83,9 +83,8 @@ class EmailChange:
         return self.status()
 
     async def _undo_window(self) -> None:
-        """Tell the old address, with the undo link; wait for it to be used or to lapse."""
-        self._undo.order(LinkPending)
-        self._set(m.State.CHANGED)  # the deadline is now the undo link's expiry
+        """Tell the old address, with the undo link (ordered by ``confirm``); wait for it to be
+        used or to lapse."""
         while self._state == m.State.CHANGED:
             event = await self._undo.advance(
                 m.SEND_UNDO_LINK, self._link_mail, lambda: self._state == m.State.CHANGED
@@ -157,6 +156,8 @@ class EmailChange:
         if self._state == m.State.AWAITING_CONFIRMATION:
             if answer.outcome == m.ConfirmOutcome.CHANGED:
                 self._changed_at = answer.changed_at
+                # The undo window runs from the change itself.
+                self._undo.order(LinkPending, since=answer.changed_at)
                 self._set(m.State.CHANGED)
             elif answer.outcome == m.ConfirmOutcome.TAKEN:
                 self._close(m.State.TAKEN, "another account has the new address; nothing changed")

@@ -43,9 +43,11 @@ class MailedLink:
         self.expires_at: datetime | None = None
         self._redeeming = 0
 
-    def order(self, answer: type[P]) -> P:
-        """A new link from now on (the activity that mails it revokes the older ones)."""
-        now = workflow.now()
+    def order(self, answer: type[P], since: datetime | None = None) -> P:
+        """A new link from now on, or from ``since`` (the event that made the link, when it
+        was recorded earlier in this workflow task); the activity that mails it revokes the
+        older ones."""
+        now = since or workflow.now()
         self.ordered += 1
         self.issued_at, self.expires_at = now, now + self._ttl
         return answer(
