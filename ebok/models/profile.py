@@ -45,7 +45,7 @@ def normalise_phone(value: str) -> str:
         raise ValueError("is too long for a phone number")
     if text.startswith("00"):
         text = "+" + text[2:]
-    if not re.fullmatch(r"\+?[0-9 ()\-./]{6,}", text):
+    if not re.fullmatch(r"[0-9 ()\-./+]{6,}", text) or text.count("+") > 1:
         raise ValueError("use digits, e.g. 601 234 567 or +48 601 234 567")
     try:
         number = phonenumbers.parse(text, "PL")
