@@ -50,7 +50,7 @@ def test_every_nn_nnn_postal_code_is_accepted(code: str) -> None:
 @given(st.text(max_size=12).filter(lambda s: not re.fullmatch(r"\s*[0-9]{2}-[0-9]{3}\s*", s)))
 def test_anything_else_is_refused_naming_the_postal_code(code: str) -> None:
     with pytest.raises(ValidationError) as refused:
-        ProfileChange(address={"street": "ul. Prosta 1", "postal_code": code, "city": "Łódź"})  # type: ignore[arg-type]
+        ProfileChange(address={"street": "ul. Prosta 1", "postal_code": code, "city": "Łódź"})
     assert fields_of(refused.value) == {"address.postal_code"}
 
 

@@ -3,7 +3,8 @@ lock, and the outbox of changes billing reads."""
 
 from __future__ import annotations
 
-import uuid
+import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -205,7 +206,8 @@ class OutboxRepository:
     ) -> None:
         await self._conn.execute(
             bo.insert().values(
-                id=uuid.uuid4().hex,
+                # Sorts in the order written (changes of one transaction share changed_at).
+                id=f"{time.time_ns():020d}{secrets.token_hex(6)}",
                 partner_number=partner_number,
                 account_id=account_id,
                 field=field,

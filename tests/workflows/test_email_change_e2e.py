@@ -96,7 +96,7 @@ async def test_confirmed_change_takes_effect_then_undone_and_unlocked(
         assert unlocked.state is m.State.UNLOCKED and unlocked.unlocked_by == "anna.b"
         assert (await handle.result()).state is m.State.UNLOCKED
         assert (await ebok.profile(account)).status == "active"
-        raw, visible = await visible_to_temporal(handle, caplog)  # type: ignore[arg-type]
+        raw, visible = await visible_to_temporal(handle, caplog)
 
     assert_unseen(
         visible,
