@@ -26,6 +26,7 @@ from ebok.models.profile import (
     ProfileChange,
     WithdrawConsent,
 )
+from ebok.store.accounts import AccountRecord
 from ebok.store.db import Store, UnitOfWork
 from ebok.store.profiles import NOTIFY_KINDS, BillingChange, ProfileRecord
 from ebok.store.rodo import RodoConsent
@@ -174,7 +175,7 @@ async def export_billing_changes(
 # --- helpers --------------------------------------------------------------------------------------
 
 
-async def _account(uow: UnitOfWork, account_id: str) -> Any:
+async def _account(uow: UnitOfWork, account_id: str) -> AccountRecord:
     account = await uow.accounts.get(account_id)
     if account is None:
         raise NotFound("no such account")
