@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ebok.store.accounts import email_key
@@ -228,7 +228,10 @@ class OutboxRepository:
             bb.insert().values(exported_at=at, changes=0).returning(bb.c.id)
         )
         batch = made.scalar_one()
-        await self._conn.execute(update(bo).where(bo.c.batch.is_(None)).values(batch=batch))
+        taken = await self._conn.execute(update(bo).where(bo.c.batch.is_(None)).values(batch=batch))
+        if not taken.rowcount:  # a rival export took them first: no empty batch
+            await self._conn.execute(delete(bb).where(bb.c.id == batch))
+            return None, []
         changes = await self.batch(batch)
         await self._conn.execute(update(bb).where(bb.c.id == batch).values(changes=len(changes)))
         return batch, changes
