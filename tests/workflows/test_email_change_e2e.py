@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
 from ebok.errors import InvalidInput, WrongState
@@ -53,6 +54,9 @@ async def test_confirmed_change_takes_effect_then_undone_and_unlocked(
         assert attrs.get(EBOK_STATUS) == "awaiting_confirmation"
         assert attrs.get(EBOK_DEADLINE) == pending.expires_at
         assert (await ebok.profile(account)).email == old  # not before the confirmation
+        waiting = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        assert "waiting for the new address to be confirmed" in waiting.current_details
+        assert "(update `resend`)" in waiting.current_details
 
         assert await ebok.confirm_email_change(token) is m.ConfirmOutcome.CHANGED
         assert await ebok.confirm_email_change(token) is m.ConfirmOutcome.ALREADY_USED
@@ -84,6 +88,10 @@ async def test_confirmed_change_takes_effect_then_undone_and_unlocked(
         (staff,) = addressed_to(mails, settings.backoffice_email)
         assert wid in staff["Subject"] and "unlock" in body(staff)
         assert (await ebok.email_change_status(account)).state is m.State.LOCKED
+        details = (
+            await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        ).current_details
+        assert "LOCKED" in details and "update `unlock`" in details  # the UI's next step
         with pytest.raises(WrongState, match="locked"):
             await ebok.request_email_change(account, a_new_address())
 
