@@ -52,7 +52,8 @@ class ProfileFacade(FacadeBase):
     async def update_profile(self, account_id: str, **changes: Any) -> Profile:
         """Change any of ``phone``, ``address`` {street, postal_code, city}, ``language``
         (pl/en: the mails' language) and ``notifications`` {invoices, reminders, outages,
-        planned_works}. Fields left out stay; ``phone=None``/``address=None`` remove them."""
+        planned_works} (the kinds named). Fields left out stay; ``phone=None`` and
+        ``address=None`` remove them."""
         change: ProfileChange = validate(ProfileChange, **changes)
         given = change.model_fields_set
         if not given:
@@ -73,9 +74,9 @@ class ProfileFacade(FacadeBase):
                     postal_code=a.postal_code if a else None,
                     city=a.city if a else None,
                 )
-            if change.notifications is not None:
+            if change.notifications is not None:  # only the kinds named change
                 wanted = change.notifications
-                values.update({f"notify_{k}": getattr(wanted, k) for k in NOTIFY_KINDS})
+                values.update({f"notify_{k}": getattr(wanted, k) for k in wanted.model_fields_set})
             if values:
                 await uow.profiles.save(account_id, values, now)
             if change.language is not None:

@@ -143,6 +143,8 @@ async def test_changes_are_stored_and_billing_gets_each_once(
     )
     assert profile.language == "en" and profile.phone == "+48601234567"  # kept
     assert (profile.notifications.invoices, profile.notifications.reminders) == (True, False)
+    profile = await ebok.update_profile(account, notifications={"invoices": False})
+    assert not profile.notifications.reminders  # kinds not named keep their choice
     async with store.begin() as uow:
         assert await uow.profiles.wants(account, "outages")
         assert not await uow.profiles.wants(account, "planned_works")

@@ -70,9 +70,8 @@ def add_commands(
             }
         if args.language:
             changes["language"] = args.language
-        if args.notify:
-            current = (await ebok.profile(args.account_id)).notifications.model_dump()
-            changes["notifications"] = {**current, **dict(args.notify)}
+        if args.notify:  # the kinds named; the others keep their choice
+            changes["notifications"] = dict(args.notify)
         shown = await ebok.update_profile(args.account_id, **changes)
         _print_json(shown) if args.json else print(_lines(shown.model_dump()))
         return OK
