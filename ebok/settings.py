@@ -254,6 +254,12 @@ class Settings(BaseSettings):
     einvoice_resend_cooldown: PositiveDuration = timedelta(seconds=180)
     einvoice_resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
 
+    # Customer account: e-mail change
+    email_change_link_ttl: PositiveDuration = timedelta(hours=24)
+    email_change_undo_window: PositiveDuration = timedelta(days=7)
+    email_change_resend_cooldown: PositiveDuration = timedelta(seconds=180)
+    email_change_resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
+
     # Invoices: statutory late interest, "start-date:percent,..." (see ebok/interest.py; append
     # a new item on the day a new NBP reference rate takes effect)
     late_interest_rates: str = DEFAULT_LATE_INTEREST_RATES

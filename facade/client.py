@@ -13,9 +13,11 @@ from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.temporal import connect
 from facade.einvoice import EInvoiceFacade, einvoice_workflow_id
+from facade.email_change import EmailChangeFacade, email_change_workflow_id
 from facade.invoices import BankImport, InvoiceFacade, invoice_workflow_id
 from facade.linking import LinkingFacade, linking_workflow_id
 from facade.outages import OutageFacade
+from facade.profile import ProfileFacade
 from facade.registration import Registered, RegistrationFacade, registration_workflow_id
 
 __all__ = [
@@ -23,13 +25,22 @@ __all__ = [
     "EbokClient",
     "Registered",
     "einvoice_workflow_id",
+    "email_change_workflow_id",
     "invoice_workflow_id",
     "linking_workflow_id",
     "registration_workflow_id",
 ]
 
 
-class EbokClient(RegistrationFacade, LinkingFacade, EInvoiceFacade, InvoiceFacade, OutageFacade):
+class EbokClient(
+    RegistrationFacade,
+    LinkingFacade,
+    EInvoiceFacade,
+    InvoiceFacade,
+    OutageFacade,
+    ProfileFacade,
+    EmailChangeFacade,
+):
     @classmethod
     async def connect(cls, settings: Settings) -> Self:
         return cls(await connect(settings), Store.from_settings(settings), settings)

@@ -4,6 +4,7 @@ nothing, and a workflow module imports no other workflow module (each report wou
 run the whole incident module again)."""
 
 from workflows.einvoice import EInvoiceConsent
+from workflows.email_change import EmailChange
 from workflows.invoice import InvoiceLifecycle
 from workflows.linking import PartnerLinking
 from workflows.outage import OutageReport
@@ -14,6 +15,7 @@ ALL_WORKFLOWS: list[type] = [
     Registration,
     PartnerLinking,
     EInvoiceConsent,
+    EmailChange,
     InvoiceLifecycle,
     OutageReport,
     OutageIncident,
@@ -22,6 +24,7 @@ ALL_WORKFLOWS: list[type] = [
 __all__ = [
     "ALL_WORKFLOWS",
     "EInvoiceConsent",
+    "EmailChange",
     "InvoiceLifecycle",
     "OutageIncident",
     "OutageReport",

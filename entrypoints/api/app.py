@@ -17,6 +17,7 @@ from entrypoints.api import health, problems
 from entrypoints.api.idempotency import Idempotency
 from entrypoints.api.ratelimit import RateLimits
 from entrypoints.api.routers import (
+    account,
     einvoice,
     invoices,
     linking,
@@ -57,6 +58,8 @@ def build_app() -> FastAPI:
     app.include_router(health.router)
     for module in _ROUTERS:
         app.include_router(module.router)
+    app.include_router(account.router)
+    app.include_router(account.billing)
 
     def document() -> dict[str, Any]:
         if app.openapi_schema is None:
