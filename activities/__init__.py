@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from activities.deletion import DeletionActivities
 from activities.einvoice import EInvoiceActivities
 from activities.invoice import InvoiceActivities
 from activities.invoice_mail import InvoiceMailActivities
@@ -54,6 +55,7 @@ def build_activities(
         store, adapters.email, adapters.payments, composer, settings
     )
     outage = OutageActivities(store, adapters.operator, adapters.email, composer, settings)
+    deletion = DeletionActivities(store, adapters.email, composer, settings)
     return [
         registration.send_activation,
         registration.redeem_token,
@@ -82,6 +84,12 @@ def build_activities(
         invoice_mail.paper_fallback,
         invoice_mail.escalate,
         *outage_activities(outage),
+        deletion.send_link,
+        deletion.redeem,
+        deletion.notify,
+        deletion.end_processes,
+        deletion.erase,
+        deletion.close,
     ]
 
 

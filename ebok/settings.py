@@ -237,6 +237,15 @@ class Settings(BaseSettings):
     einvoice_resend_cooldown: PositiveDuration = timedelta(seconds=180)
     einvoice_resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
 
+    # Account deletion (GDPR art. 17): a confirmation link, then a cooling-off period during
+    # which signing in cancels it; then the account's personal data is erased
+    deletion_link_ttl: PositiveDuration = timedelta(hours=72)
+    deletion_resend_cooldown: PositiveDuration = timedelta(seconds=180)
+    deletion_resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
+    deletion_cooling_off: PositiveDuration = Field(
+        default=timedelta(days=14), description="confirmed deletion → personal data erased"
+    )
+
     # Invoices: statutory late interest, "start-date:percent,..." (see ebok/interest.py; append
     # a new item on the day a new NBP reference rate takes effect)
     late_interest_rates: str = DEFAULT_LATE_INTEREST_RATES

@@ -3,6 +3,7 @@ re-imports a workflow's package and module for each new run, so the package itse
 nothing, and a workflow module imports no other workflow module (each report would otherwise
 run the whole incident module again)."""
 
+from workflows.deletion import AccountDeletion
 from workflows.einvoice import EInvoiceConsent
 from workflows.invoice import InvoiceLifecycle
 from workflows.linking import PartnerLinking
@@ -17,10 +18,12 @@ ALL_WORKFLOWS: list[type] = [
     InvoiceLifecycle,
     OutageReport,
     OutageIncident,
+    AccountDeletion,
 ]
 
 __all__ = [
     "ALL_WORKFLOWS",
+    "AccountDeletion",
     "EInvoiceConsent",
     "InvoiceLifecycle",
     "OutageIncident",
