@@ -70,6 +70,7 @@ def _kind(workflow_id: str) -> str:
         "einvoice": "e-invoice process",
         "invoice": "invoice",
         "outage": "outage report",
+        "deletion": "account deletion",
     }
     return names.get(kind, kind)
 

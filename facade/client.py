@@ -12,6 +12,7 @@ from typing import Self
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.temporal import connect
+from facade.deletion import DeletionFacade, deletion_workflow_id
 from facade.einvoice import EInvoiceFacade, einvoice_workflow_id
 from facade.invoices import BankImport, InvoiceFacade, invoice_workflow_id
 from facade.linking import LinkingFacade, linking_workflow_id
@@ -22,6 +23,7 @@ __all__ = [
     "BankImport",
     "EbokClient",
     "Registered",
+    "deletion_workflow_id",
     "einvoice_workflow_id",
     "invoice_workflow_id",
     "linking_workflow_id",
@@ -29,7 +31,14 @@ __all__ = [
 ]
 
 
-class EbokClient(RegistrationFacade, LinkingFacade, EInvoiceFacade, InvoiceFacade, OutageFacade):
+class EbokClient(
+    RegistrationFacade,
+    LinkingFacade,
+    EInvoiceFacade,
+    InvoiceFacade,
+    OutageFacade,
+    DeletionFacade,
+):
     @classmethod
     async def connect(cls, settings: Settings) -> Self:
         return cls(await connect(settings), Store.from_settings(settings), settings)

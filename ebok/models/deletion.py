@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -200,3 +200,17 @@ class CloseRequest(BaseModel):
     model_config = _FROZEN
     account_id: RegistrationId
     at: datetime
+
+
+# --- the data export (GDPR art. 15 and 20) ---------------------------------------------------
+
+
+class AccountExport(BaseModel):
+    """Everything the store holds about an account, section by section (see
+    ebok/store/personal_data.py), in a machine-readable form the customer can take elsewhere."""
+
+    account_id: str
+    exported_at: datetime
+    sections: dict[str, list[dict[str, Any]]]
+    # What an erasure would keep of each section, and the law that keeps it.
+    kept_after_deletion: dict[str, str]

@@ -1,0 +1,79 @@
+"""Account deletion ends the account's open outage reports through their own signal, on the
+dev server with a cooling-off of seconds (the reports' incident keeps timers of its own,
+which two skipped weeks would run through). Real SMTP, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
+
+from ebok.models import deletion as m
+from ebok.models import outage as outage_m
+from ebok.store import tables as t
+from ebok.store.db import Store
+from entrypoints.devsmtp import DevSmtpServer
+from facade.client import EbokClient, deletion_workflow_id
+from tests.conftest import make_settings, worker_for
+from tests.factories import a_linked_account
+from tests.mailbox import addressed_to, link_token
+from tests.store.scan import scan_store
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def deletion_link_mail(smtpd: DevSmtpServer, email: str, before: int) -> Any:
+    """The confirmation mail, among the outage mails arriving meanwhile."""
+    for count in range(before + 1, before + 20):
+        mails = addressed_to(await smtpd.wait_for(count), email)
+        found = [mail for mail in mails if mail["Subject"] == "Potwierdź usunięcie konta w eBOK"]
+        if found:
+            return found[0]
+    raise AssertionError("no confirmation mail")
+
+
+async def test_open_outage_reports_are_closed_and_erased(
+    env: WorkflowEnvironment, db_url: str, store: Store, smtpd: DevSmtpServer, ebok_for: Any
+) -> None:
+    settings = make_settings(db_url, smtpd.port, deletion_cooling_off=timedelta(seconds=2))
+    ebok: EbokClient = ebok_for(env.client, settings)
+    account, email, partner = await a_linked_account(store)
+    phone = f"+48 5{uuid.uuid4().int % 10**8:08d}"
+    async with worker_for(env.client, settings, store):
+        mine = await ebok.report_outage(partner.ppes[0], "Brak prądu", account_id=account)
+        anonymous = await ebok.report_outage(
+            partner.ppes[0], f"Oddzwońcie: {phone}", email=email, phone=phone
+        )
+        for report in (mine, anonymous):
+            status = await ebok.outage_status(report.report_id)
+            assert status.report.state not in (outage_m.ReportState.CLOSED,)
+        before = len(smtpd.messages)
+        await ebok.request_deletion(account)
+        link_mail = await deletion_link_mail(smtpd, email, before)
+        await ebok.confirm_deletion(link_token(link_mail, m.CONFIRM_PAGE))
+        handle = env.client.get_workflow_handle(
+            deletion_workflow_id(account), result_type=m.DeletionStatus
+        )
+        done = await handle.result()
+        ended = "\n".join(done.processes_ended)
+        for report in (mine, anonymous):
+            assert f"{report.report_id}: closed (signal incident_closed)" in ended
+            closed = await env.client.get_workflow_handle(report.report_id).query(
+                "status", result_type=outage_m.ReportStatus
+            )
+            assert closed.state is outage_m.ReportState.CLOSED
+    assert done.state is m.State.DELETED
+    assert await scan_store(store, {"email": email, "phone": phone}) == []
+    async with store.begin() as uow:
+        rows = await uow.conn.execute(
+            select(t.outage_reports.c.ppe, t.outage_reports.c.closed_at).where(
+                t.outage_reports.c.id.in_([mine.report_id, anonymous.report_id])
+            )
+        )
+        kept = rows.all()
+    # The reports stay, closed and anonymous, for the PPE's interruption record.
+    assert len(kept) == 2 and all(r.ppe == partner.ppes[0] and r.closed_at for r in kept)
