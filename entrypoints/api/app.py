@@ -17,6 +17,7 @@ from entrypoints.api import health, problems
 from entrypoints.api.idempotency import Idempotency
 from entrypoints.api.ratelimit import RateLimits
 from entrypoints.api.routers import (
+    deletion,
     einvoice,
     invoices,
     linking,
@@ -37,7 +38,7 @@ _PROBLEM_422 = {
     "description": "Invalid input",
     "content": {problems.MEDIA_TYPE: {"schema": _PROBLEM_REF}},
 }
-_ROUTERS = (registrations, linking, einvoice, invoices, payments, outages, webhooks)
+_ROUTERS = (registrations, linking, einvoice, invoices, payments, outages, deletion, webhooks)
 
 
 def build_app() -> FastAPI:
