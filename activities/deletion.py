@@ -90,7 +90,7 @@ class DeletionActivities(LinkMailing):
 
     @activity.defn(name=m.NOTIFY)
     async def notify(self, req: m.Notify) -> m.LinkMailed:
-        """"Deletion scheduled on DATE, sign in to cancel", or "account deleted" (before the
+        """ "Deletion scheduled on DATE, sign in to cancel", or "account deleted" (before the
         address is erased)."""
         mid = message_id(f"deletion-{req.kind}", req.account_id, req.serial, self._composer.domain)
         async with self._store.begin() as uow:
@@ -260,4 +260,3 @@ async def _account(uow: UnitOfWork, account_id: str) -> AccountRecord:
     if account is None:
         raise ApplicationError("no such account", type=ACCOUNT_GONE, non_retryable=True)
     return account
-

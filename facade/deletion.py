@@ -93,9 +93,7 @@ class DeletionFacade(FacadeBase):
         """Stop a deletion before the erasure starts (the customer, or staff with their
         login and a reason). WrongState once erasing or finished."""
         req = validate(m.Cancel, by=by, staff=staff, reason=reason)
-        return await self._update(
-            deletion_workflow_id(account_id), "cancel", req, m.DeletionStatus
-        )
+        return await self._update(deletion_workflow_id(account_id), "cancel", req, m.DeletionStatus)
 
     async def cancel_deletion_on_sign_in(self, account_id: str) -> bool:
         """For sign-in to call after a successful sign-in: a deletion waiting for its

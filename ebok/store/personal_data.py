@@ -63,6 +63,10 @@ class PersonalData:
     kept_because: str = ""  # for rows that stay: the law that keeps them
 
 
+def _cols(names: str) -> tuple[str, ...]:
+    return tuple(names.split())
+
+
 def _by(column: Any) -> Where:
     return lambda o: column == o.account_id
 
@@ -96,19 +100,24 @@ REGISTRY: tuple[PersonalData, ...] = (
         "profile",
         t.accounts,
         _by(t.accounts.c.id),
-        ("id", "email", "login", "language", "status", "terms_version", "terms_accepted_at",
-         "created_at"),  # fmt: skip
+        _cols("id email login language status terms_version terms_accepted_at created_at"),
         "delete",
     ),
     PersonalData(
         "registration",
         t.registrations,
         _by(t.registrations.c.id),
-        ("id", "email", "login", "language", "status", "terms_version", "terms_accepted_at",
-         "created_at", "closed_at"),  # fmt: skip
+        _cols(
+            "id email login language status terms_version terms_accepted_at created_at closed_at"
+        ),
         # The row keeps the id, outcome and dates: what a registration purge keeps.
-        {"email": None, "login": None, "password_hash": None, "status": "deleted",
-         "purged_at": AT},  # fmt: skip
+        {
+            "email": None,
+            "login": None,
+            "password_hash": None,
+            "status": "deleted",
+            "purged_at": AT,
+        },
         kept_because="no personal data left: the id and dates prove the account was deleted "
         "(GDPR art. 5(2), accountability)",
     ),
@@ -123,8 +132,10 @@ REGISTRY: tuple[PersonalData, ...] = (
         "einvoice_consents",
         t.einvoice_consents,
         _by(t.einvoice_consents.c.account_id),
-        ("id", "partner_number", "email", "language", "terms_version", "channel",
-         "requested_at", "granted_at", "withdrawn_at", "withdrawn_channel"),  # fmt: skip
+        _cols(
+            "id partner_number email language terms_version channel requested_at granted_at "
+            "withdrawn_at withdrawn_channel"
+        ),
         {"email": ""},
         kept_because="the partner's acceptance of e-invoices (VAT act art. 106n) documents how "
         "invoices kept for 5 years were delivered; the address is erased",
@@ -133,10 +144,18 @@ REGISTRY: tuple[PersonalData, ...] = (
         "outage_reports",
         t.outage_reports,
         reports_of,
-        ("id", "ppe", "area", "partner_number", "email", "phone", "language", "description",
-         "incident_id", "reported_at", "attached_at", "power_back_at", "closed_at"),  # fmt: skip
-        {"email": None, "phone": None, "description": "", "reporter_key": "erased",
-         "open_key": None, "account_id": None},  # fmt: skip
+        _cols(
+            "id ppe area partner_number email phone language description incident_id "
+            "reported_at attached_at power_back_at closed_at"
+        ),
+        {
+            "email": None,
+            "phone": None,
+            "description": "",
+            "reporter_key": "erased",
+            "open_key": None,
+            "account_id": None,
+        },
         kept_because="interruptions and the bonifikata of the PPE (Energy Law art. 45a, the "
         "system regulation) are the partner's; who reported and what they wrote is erased",
     ),
@@ -173,9 +192,7 @@ def _json(value: Any) -> Any:
 async def owner_of(conn: AsyncConnection, account_id: str) -> Owner | None:
     """The owner of an account that exists; None once it has been erased (or never was)."""
     a = t.accounts.c
-    email = (
-        await conn.execute(select(a.email_key).where(a.id == account_id))
-    ).scalar_one_or_none()
+    email = (await conn.execute(select(a.email_key).where(a.id == account_id))).scalar_one_or_none()
     return Owner(account_id, email) if email is not None else None
 
 
@@ -186,9 +203,7 @@ async def export_account(conn: AsyncConnection, owner: Owner) -> dict[str, list[
         cols = [item.table.c[c] for c in item.columns]
         keys = list(item.table.primary_key.columns)
         rows = await conn.execute(select(*cols).where(item.where(owner)).order_by(*keys))
-        out[item.section] = [
-            {k: _json(v) for k, v in row.items()} for row in rows.mappings().all()
-        ]
+        out[item.section] = [{k: _json(v) for k, v in row.items()} for row in rows.mappings().all()]
     return out
 
 

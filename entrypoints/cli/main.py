@@ -54,7 +54,8 @@ EXIT_CODES = """exit codes:
      link: the data did not match, the partner is taken, or linking is now locked;
      einvoice-confirm: the link did not confirm (expired, invalid or already used);
      account-delete-confirm: the link did not schedule the deletion
-  4  resend, einvoice-request/-resend, account-delete/-resend: too soon; link: locked out; the message says when"""
+  4  resend, einvoice-request/-resend, account-delete/-resend: too soon; link: locked out;
+     the message says when"""
 
 Command = Callable[[argparse.Namespace], int]
 

@@ -24,7 +24,6 @@ from tests.conftest import TEST_TOKEN_KEY, make_settings
 from tests.factories import a_linked_account
 from tests.store.scan import scan_store
 
-
 # Columns that make a table hold an account's personal data.
 PERSONAL_COLUMNS = {"account_id", "email", "login", "phone", "password_hash"}
 
@@ -90,8 +89,11 @@ async def test_the_export_holds_the_account_and_nothing_of_another(store: Store)
     assert exported["profile"][0]["email"] == mine["email"]
     assert exported["profile"][0]["login"] == mine["login"]
     assert exported["partner_links"] == [
-        {"partner_number": mine["partner"], "linked_at": exported["partner_links"][0]["linked_at"],
-         "method": "invoice"}  # fmt: skip
+        {
+            "partner_number": mine["partner"],
+            "linked_at": exported["partner_links"][0]["linked_at"],
+            "method": "invoice",
+        }  # fmt: skip
     ]
     assert exported["einvoice_consents"][0]["terms_version"] == "2026-01"
     assert exported["outage_reports"][0]["description"] == "Brak prądu od rana"
@@ -152,5 +154,3 @@ async def test_the_facade_export_names_bad_input(store: Store, db_url: str) -> N
     assert set(bad.value.errors) == {"account_id"}
     with pytest.raises(NotFound):
         await ebok.export_account_data(uuid.uuid4().hex)
-
-
