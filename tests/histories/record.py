@@ -49,7 +49,15 @@ async def _save(client: Client, workflow_id: str, name: str) -> None:
     print(f"wrote {name}.json ({len(history.events)} events)")
 
 
-PROCESSES = ("registration", "linking", "einvoice", "invoices", "business_invoice", "outage")
+PROCESSES = (
+    "registration",
+    "linking",
+    "einvoice",
+    "invoices",
+    "business_invoice",
+    "outage",
+    "deletion",
+)
 
 
 async def main(only: set[str]) -> None:
@@ -76,6 +84,8 @@ async def main(only: set[str]) -> None:
             await _record_business_invoice(env, settings, store, email)
         if "outage" in only:
             await _record_outage(env, settings, store, email)
+        if "deletion" in only:
+            await _record_deletion(env, settings, store, email, ebok)
         await ebok.aclose()
     await env.shutdown()
 
@@ -253,6 +263,38 @@ async def _record_outage(
         await world.simulation.restore(reference)
         await outcome(env, incident.incident_id, object)
         await _save(env.client, incident.incident_id, "outage_incident_planned_over_16h")
+
+
+async def _record_deletion(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    email: MemorySender,
+    ebok: EbokClient,
+) -> None:
+    """An account deleted (resend, confirm, 14 days, the erasure), and one stopped by staff."""
+    from ebok.models.deletion import CONFIRM_PAGE as DELETION_PAGE
+    from facade.client import deletion_workflow_id
+
+    deleted, _, _ = await a_linked_account(store)
+    stopped, _, _ = await a_linked_account(store)
+    async with worker_for(env.client, settings, store, email):
+        await ebok.request_deletion(deleted)
+        await env.sleep(settings.deletion_resend_cooldown + timedelta(seconds=1))
+        await ebok.resend_deletion(deleted)
+        await asyncio.sleep(0.5)
+        await ebok.confirm_deletion(link_token(email.messages[-1], DELETION_PAGE))
+        await env.sleep(settings.deletion_cooling_off + timedelta(minutes=1))
+        await outcome(env, deletion_workflow_id(deleted), object)
+        await _save(env.client, deletion_workflow_id(deleted), "deletion_resent_confirmed_erased")
+
+        await ebok.request_deletion(stopped)
+        await asyncio.sleep(0.5)
+        await ebok.confirm_deletion(link_token(email.messages[-1], DELETION_PAGE))
+        await env.sleep(timedelta(days=2))
+        await ebok.cancel_deletion(stopped, "staff", "operator.1", "asked by phone")
+        await outcome(env, deletion_workflow_id(stopped), object)
+        await _save(env.client, deletion_workflow_id(stopped), "deletion_confirmed_staff_stopped")
 
 
 if __name__ == "__main__":
