@@ -156,8 +156,9 @@ REGISTRY: tuple[PersonalData, ...] = (
             "open_key": None,
             "account_id": None,
         },
-        kept_because="interruptions and the bonifikata of the PPE (Energy Law art. 45a, the "
-        "system regulation) are the partner's; who reported and what they wrote is erased",
+        kept_because="the PPE's interruptions and bonifikata (tariff regulation Dz.U. 2022 "
+        "poz. 2505 § 43, docs/outage-compensation.md) are the partner's; who reported and "
+        "what they wrote is erased",
     ),
     PersonalData(
         "outage_report_notes",
