@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ebok.models.links import LinkPending
 from ebok.models.links import Resend as Resend  # the update is the same in every process
@@ -93,8 +93,15 @@ class Cancel(BaseModel):
 
     model_config = _FROZEN
     by: Literal["sign_in", "customer", "staff"] = "customer"
-    staff: str = Field(default="", max_length=64, pattern=r"^[^\x00-\x1f]*$")
+    staff: str = Field(default="", max_length=64, pattern=r"^[^\x00-\x1f]*$", validate_default=True)
     reason: Reason = ""
+
+    @field_validator("staff")
+    @classmethod
+    def _staff_named(cls, staff: str, info: ValidationInfo) -> str:
+        if info.data.get("by") == "staff" and not staff.strip():
+            raise ValueError("staff must give their login")
+        return staff
 
 
 class DeletionPending(LinkPending):
