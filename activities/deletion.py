@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.exceptions import ApplicationError
@@ -129,8 +129,12 @@ class DeletionActivities(LinkMailing):
             r = t.outage_reports.c
             reports = []
             if owner is not None:
+                # Open ones, and those this activity closed on an earlier attempt (at the
+                # same time), whose workflows may not have had their signal yet.
                 found = await uow.conn.execute(
-                    select(r.id, r.incident_id).where(reports_of(owner), r.closed_at.is_(None))
+                    select(r.id, r.incident_id).where(
+                        reports_of(owner), or_(r.closed_at.is_(None), r.closed_at == req.at)
+                    )
                 )
                 reports = list(found.all())
                 for report in reports:  # the incident's notices skip closed reports
