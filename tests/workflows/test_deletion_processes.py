@@ -5,7 +5,7 @@ which two skipped weeks would run through). Real SMTP, SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,8 +16,9 @@ from ebok.models import deletion as m
 from ebok.models import outage as outage_m
 from ebok.store import tables as t
 from ebok.store.db import Store
+from ebok.store.registrations import RegistrationRecord
 from entrypoints.devsmtp import DevSmtpServer
-from facade.client import EbokClient, deletion_workflow_id
+from facade.client import EbokClient, deletion_workflow_id, registration_workflow_id
 from tests.conftest import make_settings, worker_for
 from tests.factories import a_linked_account
 from tests.mailbox import addressed_to, link_token
@@ -77,3 +78,34 @@ async def test_open_outage_reports_are_closed_and_erased(
         kept = rows.all()
     # The reports stay, closed and anonymous, for the PPE's interruption record.
     assert len(kept) == 2 and all(r.ppe == partner.ppes[0] and r.closed_at for r in kept)
+
+
+async def test_a_registration_still_running_is_cancelled_by_its_update(
+    env: WorkflowEnvironment, db_url: str, store: Store, smtpd: DevSmtpServer, ebok_for: Any
+) -> None:
+    """An account whose registration process has not ended yet (its welcome mail, say): the
+    registration's own ``cancel`` ends it, and its purge and the erasure agree."""
+    settings = make_settings(db_url, smtpd.port, deletion_cooling_off=timedelta(seconds=1))
+    ebok: EbokClient = ebok_for(env.client, settings)
+    tag = uuid.uuid4().hex[:8]
+    email, login = f"rejestracja.{tag}@example.pl", f"rejestracja{tag}"
+    async with worker_for(env.client, settings, store):
+        registered = await ebok.register(email, login)
+        account = registered.registration_id
+        now = datetime.now(UTC)
+        record = RegistrationRecord(
+            account, email, login, "x", "pl", "activated", "2026-01", now, now
+        )
+        async with store.begin() as uow:
+            await uow.accounts.create_from(record, now)
+        await ebok.request_deletion(account)
+        link_mail = await deletion_link_mail(smtpd, email, 0)
+        await ebok.confirm_deletion(link_token(link_mail, m.CONFIRM_PAGE))
+        done = await env.client.get_workflow_handle(
+            deletion_workflow_id(account), result_type=m.DeletionStatus
+        ).result()
+        registration = await ebok.registration_status(account)
+    assert done.state is m.State.DELETED
+    assert f"{registration_workflow_id(account)}: cancelled (update cancel)" in done.processes_ended
+    assert registration.status.value == "cancelled"
+    assert await scan_store(store, {"email": email, "login": login}) == []
