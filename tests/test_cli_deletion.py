@@ -58,5 +58,6 @@ async def test_request_confirm_cancel_and_export(
     exported = json.loads(out.read_text(encoding="utf-8"))
     assert exported["sections"]["profile"][0]["email"] == email
     assert exported["sections"]["partner_links"][0]["partner_number"] == partner.number
-    kinds = {m["kind"] for m in exported["sections"]["mails_sent"]}
-    assert {"deletion-link", "deletion-scheduled"} <= kinds
+    subjects = {m["kind"]: m["subject"] for m in exported["sections"]["mails_sent"]}
+    assert subjects["deletion-link"] == "Potwierdź usunięcie konta w eBOK"
+    assert subjects["deletion-scheduled"].startswith("Usunięcie konta zaplanowane na ")

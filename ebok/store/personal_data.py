@@ -178,7 +178,7 @@ REGISTRY: tuple[PersonalData, ...] = (
         "mails_sent",
         t.sent_mail,
         _mail,
-        ("kind", "message_id", "sent_at"),
+        ("kind", "subject", "message_id", "sent_at"),
         "delete",
     ),
 )

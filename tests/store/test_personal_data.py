@@ -66,7 +66,7 @@ async def an_account_with_everything(store: Store) -> dict[str, str]:
         await uow.tokens.issue(
             "deletion", account, 1, now, now + timedelta(days=3), TEST_TOKEN_KEY.encode()
         )
-        await uow.mail.record(f"<welcome.{account}.1@x>", "welcome", account, now)
+        await uow.mail.record(f"<welcome.{account}.1@x>", "welcome", account, now, "Witamy")
         login = (await uow.accounts.get(account)).login  # type: ignore[union-attr]
     return {
         "account": account,
@@ -99,7 +99,7 @@ async def test_the_export_holds_the_account_and_nothing_of_another(store: Store)
     assert exported["outage_reports"][0]["description"] == "Brak prądu od rana"
     assert exported["outage_report_notes"][0]["text"] == "Sąsiedzi też nie mają"
     assert exported["links"][0]["purpose"] == "deletion"
-    assert [m["kind"] for m in exported["mails_sent"]] == ["welcome"]
+    assert [(m["kind"], m["subject"]) for m in exported["mails_sent"]] == [("welcome", "Witamy")]
     assert "password_hash" not in text and "salt" not in text and "token_hash" not in text
     for value in other.values():
         assert value not in text
