@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import or_, select
 from temporalio import activity
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -172,7 +177,8 @@ class DeletionActivities(LinkMailing):
 
 # --- ending other processes ---------------------------------------------------------------------
 
-Ender = Any  # async (handle) -> description of what was done, or "" for nothing
+# Ends one process: what was done ("" for nothing of ours to end).
+Ender = Callable[[WorkflowHandle[Any, Any]], Awaitable[str]]
 
 
 async def _when_running(client: Client, workflow_id: str, end: Ender) -> str:
@@ -206,8 +212,8 @@ async def _quietly(call: Awaitable[Any]) -> bool:
     try:
         await call
         return True
-    except Exception as err:  # WorkflowUpdateFailedError: refused by its validator
-        log.info("update refused: %s", type(err).__name__)
+    except WorkflowUpdateFailedError as err:  # refused by its validator, or failed
+        log.info("update refused: %s", type(err.cause).__name__)
         return False
 
 
