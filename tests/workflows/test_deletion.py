@@ -263,3 +263,30 @@ async def test_an_expired_confirmation_link_deletes_nothing(
         assert (await uow.accounts.get(account)) is not None
         assert await uow.billing.partners_of_account(account) == [partner.number]
     assert len(smtpd.messages) == 1
+
+
+async def test_a_refused_address_does_not_stop_the_erasure(
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    smtpd: DevSmtpServer,
+    ebok_for: Any,
+) -> None:
+    """The relay refuses the address for good after the confirmation: the deletion goes on
+    without its mails, and the UI says which one is missing."""
+    ebok: EbokClient = ebok_for(skipping_env.client)
+    account, email, _ = await a_linked_account(store)
+    async with worker_for(skipping_env.client, settings, store):
+        await ebok.request_deletion(account)
+        token = token_of((await smtpd.wait_for(1))[0])
+        smtpd.reject(email)
+        assert (await ebok.confirm_deletion(token)).outcome is m.ConfirmOutcome.SCHEDULED
+        await skipping_env.sleep(timedelta(hours=1))
+        status = await ebok.deletion_status(account)
+        assert status.state is m.State.SCHEDULED and "scheduled mail was not sent" in status.detail
+        await skipping_env.sleep(COOLING_OFF)
+        done = await outcome(skipping_env, deletion_workflow_id(account), m.DeletionStatus)
+    assert done.state is m.State.DELETED
+    assert len(smtpd.messages) == 1  # the link only
+    async with store.begin() as uow:
+        assert await uow.accounts.get(account) is None
