@@ -8,6 +8,7 @@ from typing import Any
 
 from activities.deletion import DeletionActivities
 from activities.einvoice import EInvoiceActivities
+from activities.email_change import EmailChangeActivities
 from activities.invoice import InvoiceActivities
 from activities.invoice_mail import InvoiceMailActivities
 from activities.linking import LinkingActivities
@@ -50,6 +51,7 @@ def build_activities(
     registration = RegistrationActivities(store, adapters.email, composer, settings)
     linking = LinkingActivities(store, adapters.operator, adapters.email, composer, settings)
     einvoice = EInvoiceActivities(store, adapters.email, composer, settings)
+    email_change = EmailChangeActivities(store, adapters.email, composer, settings)
     invoice = InvoiceActivities(store, adapters.payments, adapters.operator)
     invoice_mail = InvoiceMailActivities(
         store, adapters.email, adapters.payments, composer, settings
@@ -73,6 +75,13 @@ def build_activities(
         einvoice.record_withdrawal,
         einvoice.notify,
         einvoice.close,
+        email_change.send_confirmation,
+        email_change.confirm,
+        email_change.send_undo_link,
+        email_change.undo,
+        email_change.notify,
+        email_change.unlock,
+        email_change.close,
         invoice.record,
         invoice.apply_payment,
         invoice.correct,

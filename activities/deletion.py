@@ -25,6 +25,7 @@ from activities.links import LinkMailing, issue_link, redeem_link
 from activities.mail import local_time, message_id
 from ebok.models import deletion as m
 from ebok.models import einvoice as einvoice_m
+from ebok.models import email_change as email_change_m
 from ebok.models import linking as linking_m
 from ebok.models import outage as outage_m
 from ebok.models import registration as registration_m
@@ -148,6 +149,7 @@ class DeletionActivities(LinkMailing):
         for wid, end in [
             (registration_m.ID_PREFIX + req.account_id, _end_registration),
             (linking_m.ID_PREFIX + req.account_id, _end_linking),
+            (email_change_m.ID_PREFIX + req.account_id, _end_email_change),
             *[(einvoice_m.ID_PREFIX + p, _end_einvoice(req.account_id)) for p in sorted(partners)],
         ]:
             how = await _when_running(client, wid, end)
@@ -232,6 +234,16 @@ async def _end_linking(handle: WorkflowHandle[Any, Any]) -> str:
             return "rejected (update reject)"
     # Waiting for an attempt, locked or asking the operator: it has no message to end it,
     # and nothing of it is recorded until a link is, so it is cancelled.
+    await handle.cancel()
+    return "cancelled (workflow cancellation)"
+
+
+async def _end_email_change(handle: WorkflowHandle[Any, Any]) -> str:
+    cancel = email_change_m.Cancel(by=BY, reason="account deletion")
+    if await _quietly(handle.execute_update("cancel", cancel)):
+        return "cancelled (update cancel)"
+    # Changed and in its undo window, or locked for staff: no message ends it early, and the
+    # account it would act on is about to go, so it is cancelled.
     await handle.cancel()
     return "cancelled (workflow cancellation)"
 

@@ -44,6 +44,10 @@ DATABASE_POOL_SIZE = 30
 # GDPR art. 12(3): a request is acted on within one month; the shortest month has 28 days.
 DELETION_DEADLINE = timedelta(days=28)
 
+# Temporal's SDK keeps 1,000 by default; each costs the worker some 200 KB (bench README, "Storm
+# at utility scale").
+WORKER_MAX_CACHED_WORKFLOWS = 1000
+
 # Written by ``python worker.py --dev`` (database, ports, the dev codec key) and read after
 # the real environment, so the ``ebok`` CLI run in the same folder reaches the dev services.
 DEV_ENV_FILE = Path(".ebok-dev/dev.env")
@@ -101,6 +105,10 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = None
     execution_timeout: PositiveDuration | None = Field(
         default=None, description="upper bound on any workflow run; unset in production"
+    )
+    worker_max_cached_workflows: Annotated[int, Field(ge=0, le=100_000)] = Field(
+        default=WORKER_MAX_CACHED_WORKFLOWS,
+        description="workflows a worker keeps in memory between tasks (its RSS grows with it)",
     )
     metrics_bind: str | None = Field(
         default=None, description="host:port of the Prometheus endpoint of the SDK runtime"
@@ -203,6 +211,15 @@ class Settings(BaseSettings):
     api_rate_burst: int = Field(
         default=200, ge=1, description="requests a calling service may make at once, above the rate"
     )
+    api_customer_rate_per_minute: float = Field(
+        default=20.0,
+        gt=0,
+        description="requests one customer's address (Customer-IP; IPv6: its /64) may make per "
+        "minute to sign-up, activation, sign-in and outage reports, sustained",
+    )
+    api_customer_burst: int = Field(
+        default=10, ge=1, description="requests one customer's address may make at once"
+    )
     invoice_seller: str = "eBOK Energia sp. z o.o., ul. Przykładowa 1, 00-001 Warszawa"
     # Required (no default): every invoice and disconnection notice names the seller's NIP.
     invoice_seller_nip: str = ""
@@ -238,6 +255,12 @@ class Settings(BaseSettings):
     einvoice_link_ttl: PositiveDuration = timedelta(hours=72)
     einvoice_resend_cooldown: PositiveDuration = timedelta(seconds=180)
     einvoice_resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
+
+    # Customer account: e-mail change
+    email_change_link_ttl: PositiveDuration = timedelta(hours=24)
+    email_change_undo_window: PositiveDuration = timedelta(days=7)
+    email_change_resend_cooldown: PositiveDuration = timedelta(seconds=180)
+    email_change_resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
 
     # Account deletion (GDPR art. 17): a confirmation link, then a cooling-off period during
     # which signing in cancels it; then the account's personal data is erased

@@ -68,6 +68,7 @@ def _kind(workflow_id: str) -> str:
     names = {
         "linking": "partner linking process",
         "einvoice": "e-invoice process",
+        "email": "e-mail change",
         "invoice": "invoice",
         "outage": "outage report",
         "deletion": "account deletion",

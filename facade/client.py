@@ -14,9 +14,11 @@ from ebok.store.db import Store
 from ebok.temporal import connect
 from facade.deletion import DeletionFacade, deletion_workflow_id
 from facade.einvoice import EInvoiceFacade, einvoice_workflow_id
+from facade.email_change import EmailChangeFacade, email_change_workflow_id
 from facade.invoices import BankImport, InvoiceFacade, invoice_workflow_id
 from facade.linking import LinkingFacade, linking_workflow_id
 from facade.outages import OutageFacade
+from facade.profile import ProfileFacade
 from facade.registration import Registered, RegistrationFacade, registration_workflow_id
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "Registered",
     "deletion_workflow_id",
     "einvoice_workflow_id",
+    "email_change_workflow_id",
     "invoice_workflow_id",
     "linking_workflow_id",
     "registration_workflow_id",
@@ -37,6 +40,8 @@ class EbokClient(
     EInvoiceFacade,
     InvoiceFacade,
     OutageFacade,
+    ProfileFacade,
+    EmailChangeFacade,
     DeletionFacade,
 ):
     @classmethod

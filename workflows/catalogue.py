@@ -5,6 +5,7 @@ run the whole incident module again)."""
 
 from workflows.deletion import AccountDeletion
 from workflows.einvoice import EInvoiceConsent
+from workflows.email_change import EmailChange
 from workflows.invoice import InvoiceLifecycle
 from workflows.linking import PartnerLinking
 from workflows.outage import OutageReport
@@ -15,6 +16,7 @@ ALL_WORKFLOWS: list[type] = [
     Registration,
     PartnerLinking,
     EInvoiceConsent,
+    EmailChange,
     InvoiceLifecycle,
     OutageReport,
     OutageIncident,
@@ -25,6 +27,7 @@ __all__ = [
     "ALL_WORKFLOWS",
     "AccountDeletion",
     "EInvoiceConsent",
+    "EmailChange",
     "InvoiceLifecycle",
     "OutageIncident",
     "OutageReport",

@@ -21,7 +21,9 @@ from ebok.store.invoices import InvoiceRepository
 from ebok.store.letters import PaperRepository, SuspensionRepository
 from ebok.store.mail import SentMailRepository
 from ebok.store.outages import OutageRepository
+from ebok.store.profiles import EmailChangeRepository, OutboxRepository, ProfileRepository
 from ebok.store.registrations import RegistrationRepository
+from ebok.store.rodo import RodoConsentRepository
 from ebok.store.tokens import TokenRepository
 
 __all__ = ["SQLITE_POOL_SIZE", "Store", "UnitOfWork", "make_engine", "make_log_engine"]
@@ -107,6 +109,10 @@ class UnitOfWork:
         self.outages = OutageRepository(conn)
         self.api_keys = ApiKeyRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
+        self.profiles = ProfileRepository(conn)
+        self.email_changes = EmailChangeRepository(conn)
+        self.rodo = RodoConsentRepository(conn)
+        self.billing_outbox = OutboxRepository(conn)
 
 
 class Store:

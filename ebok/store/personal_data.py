@@ -5,9 +5,10 @@ per-account data adds one :class:`PersonalData` here and is in both at once
 (``tests/store/test_personal_data.py`` fails for a table that names an account and is not
 declared).
 
-Erasing is one of two things per table: the rows go (``erase="delete"``), or the rows stay,
+Erasing is one of three things per table: the rows go (``erase="delete"``), or the rows stay,
 tied to the business partner, with their personal columns overwritten (``erase={column:
-value}``) because a law keeps the record: art. 17(3)(b) (see docs/account-deletion.md).
+value}``), or as they are (``erase={}``), because a law keeps the record: art. 17(3)(b) and
+(e) (see docs/account-deletion.md).
 """
 
 from __future__ import annotations
@@ -168,6 +169,41 @@ REGISTRY: tuple[PersonalData, ...] = (
         "delete",
     ),
     PersonalData(
+        "profile_details",
+        t.account_profiles,
+        _by(t.account_profiles.c.account_id),
+        _cols(
+            "phone street postal_code city notify_invoices notify_reminders notify_outages "
+            "notify_planned_works updated_at"
+        ),
+        "delete",
+    ),
+    PersonalData(
+        "email_changes",
+        t.email_changes,
+        _by(t.email_changes.c.account_id),
+        _cols("id old_email new_email language state requested_at changed_at undone_at closed_at"),
+        "delete",
+    ),
+    PersonalData(
+        "rodo_consents",
+        t.rodo_consents,
+        _by(t.rodo_consents.c.account_id),
+        _cols("seq purpose action version channel text_sha256 at"),
+        {},
+        kept_because="the proof of each consent given and withdrawn (GDPR art. 7(1)), kept for "
+        "establishing or defending claims (art. 17(3)(e)); it holds no contact data",
+    ),
+    PersonalData(
+        # Billing owns the partner's data; what it took is in its own records. A change it
+        # has not taken yet goes too: the account's phone and address leave the store.
+        "billing_changes",
+        t.billing_outbox,
+        _by(t.billing_outbox.c.account_id),
+        _cols("id partner_number field value changed_at batch"),
+        "delete",
+    ),
+    PersonalData(
         "links",
         t.one_time_tokens,
         _tokens,
@@ -215,6 +251,8 @@ async def erase_account(conn: AsyncConnection, owner: Owner, at: datetime) -> di
     for item in reversed(REGISTRY):
         if item.erase == "delete":
             result = await conn.execute(delete(item.table).where(item.where(owner)))
+        elif not item.erase:  # kept as it is (kept_because says why)
+            continue
         else:
             values = {k: (at if v is AT else v) for k, v in item.erase.items()}
             result = await conn.execute(

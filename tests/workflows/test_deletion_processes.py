@@ -109,3 +109,47 @@ async def test_a_registration_still_running_is_cancelled_by_its_update(
     assert f"{registration_workflow_id(account)}: cancelled (update cancel)" in done.processes_ended
     assert registration.status.value == "cancelled"
     assert await scan_store(store, {"email": email, "login": login}) == []
+
+
+async def test_a_pending_email_change_the_profile_and_consents(
+    env: WorkflowEnvironment, db_url: str, store: Store, smtpd: DevSmtpServer, ebok_for: Any
+) -> None:
+    """An e-mail change waiting for its confirmation is cancelled by its own update; the
+    profile (phone, address), the change's addresses and billing's pending copy are erased;
+    the RODO consents' proof stays, without contact data."""
+    settings = make_settings(db_url, smtpd.port, deletion_cooling_off=timedelta(seconds=1))
+    ebok: EbokClient = ebok_for(env.client, settings)
+    account, email, partner = await a_linked_account(store)
+    national = f"6{uuid.uuid4().int % 10**8:08d}"
+    new_email = f"nowy.{uuid.uuid4().hex[:8]}@example.pl"
+    async with worker_for(env.client, settings, store):
+        await ebok.update_profile(
+            account,
+            phone=national,
+            address={"street": "ul. Testowa 1", "postal_code": "00-950", "city": "Warszawa"},
+        )
+        await ebok.give_consent(account, "marketing_email", "2026-01", "web", text="Zgoda")
+        await ebok.request_email_change(account, new_email)
+        exported = await ebok.export_account_data(account)
+        assert exported.sections["profile_details"][0]["phone"].endswith(national)
+        assert exported.sections["email_changes"][0]["new_email"] == new_email
+        assert exported.sections["rodo_consents"][0]["purpose"] == "marketing_email"
+        before = len(smtpd.messages)
+        await ebok.request_deletion(account)
+        link_mail = await deletion_link_mail(smtpd, email, before)
+        await ebok.confirm_deletion(link_token(link_mail, m.CONFIRM_PAGE))
+        done = await env.client.get_workflow_handle(
+            deletion_workflow_id(account), result_type=m.DeletionStatus
+        ).result()
+    assert done.state is m.State.DELETED
+    assert f"email-change-{account}: cancelled (update cancel)" in done.processes_ended
+    found = await scan_store(
+        store, {"email": email, "new email": new_email, "phone": national, "street": "Testowa 1"}
+    )
+    assert found == []
+    async with store.begin() as uow:
+        kept = await uow.conn.execute(
+            select(t.rodo_consents.c.purpose).where(t.rodo_consents.c.account_id == account)
+        )
+        assert kept.scalars().all() == ["marketing_email"]
+    assert partner.number  # the partner and its invoices are billing's: untouched

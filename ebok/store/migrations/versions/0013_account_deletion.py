@@ -1,7 +1,7 @@
 """the subject line of every mail sent, for the account's data export (GDPR art. 15)
 
 Revision ID: 0013
-Revises: 0010 (to be chained after 0012 at merge)
+Revises: 0012
 Create Date: 2026-12-08
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
