@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from activities.deletion import DeletionActivities
 from activities.einvoice import EInvoiceActivities
 from activities.email_change import EmailChangeActivities
 from activities.invoice import InvoiceActivities
@@ -56,6 +57,7 @@ def build_activities(
         store, adapters.email, adapters.payments, composer, settings
     )
     outage = OutageActivities(store, adapters.operator, adapters.email, composer, settings)
+    deletion = DeletionActivities(store, adapters.email, composer, settings)
     return [
         registration.send_activation,
         registration.redeem_token,
@@ -91,6 +93,12 @@ def build_activities(
         invoice_mail.paper_fallback,
         invoice_mail.escalate,
         *outage_activities(outage),
+        deletion.send_link,
+        deletion.redeem,
+        deletion.notify,
+        deletion.end_processes,
+        deletion.erase,
+        deletion.close,
     ]
 
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from stdnum.pl import nip
 
@@ -41,6 +41,8 @@ DEMO_SELLER_NIP = "1234563218"
 
 # PostgreSQL connections a process keeps open (ebok/store/db.py says why none beyond).
 DATABASE_POOL_SIZE = 30
+# GDPR art. 12(3): a request is acted on within one month; the shortest month has 28 days.
+DELETION_DEADLINE = timedelta(days=28)
 
 # Temporal's SDK keeps 1,000 by default; each costs the worker some 200 KB (bench README, "Storm
 # at utility scale").
@@ -260,6 +262,15 @@ class Settings(BaseSettings):
     email_change_resend_cooldown: PositiveDuration = timedelta(seconds=180)
     email_change_resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
 
+    # Account deletion (GDPR art. 17): a confirmation link, then a cooling-off period during
+    # which signing in cancels it; then the account's personal data is erased
+    deletion_link_ttl: PositiveDuration = timedelta(hours=72)
+    deletion_resend_cooldown: PositiveDuration = timedelta(seconds=180)
+    deletion_resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
+    deletion_cooling_off: PositiveDuration = Field(
+        default=timedelta(days=14), description="confirmed deletion → personal data erased"
+    )
+
     # Invoices: statutory late interest, "start-date:percent,..." (see ebok/interest.py; append
     # a new item on the day a new NBP reference rate takes effect)
     late_interest_rates: str = DEFAULT_LATE_INTEREST_RATES
@@ -301,6 +312,19 @@ class Settings(BaseSettings):
     codec_keys: SecretStr | None = None
     codec_server_bind: str = "127.0.0.1:8081"
     codec_cors_origin: str = "http://localhost:8233"
+
+    @field_validator("deletion_cooling_off")
+    @classmethod
+    def _deletion_within_a_month(cls, v: timedelta, info: ValidationInfo) -> timedelta:
+        # GDPR art. 12(3): act on a request within one month of receiving it. The link's
+        # lifetime and the cooling-off together must fit in the shortest month.
+        link_ttl = info.data.get("deletion_link_ttl", timedelta(0))
+        if v + link_ttl > DELETION_DEADLINE:
+            raise ValueError(
+                f"with EBOK_DELETION_LINK_TTL it must not exceed {DELETION_DEADLINE.days} days "
+                "(GDPR art. 12(3): one month to act on a request)"
+            )
+        return v
 
     @field_validator("codec_keys")
     @classmethod

@@ -71,6 +71,7 @@ def _kind(workflow_id: str) -> str:
         "email": "e-mail change",
         "invoice": "invoice",
         "outage": "outage report",
+        "deletion": "account deletion",
     }
     return names.get(kind, kind)
 

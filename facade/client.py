@@ -12,6 +12,7 @@ from typing import Self
 from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.temporal import connect
+from facade.deletion import DeletionFacade, deletion_workflow_id
 from facade.einvoice import EInvoiceFacade, einvoice_workflow_id
 from facade.email_change import EmailChangeFacade, email_change_workflow_id
 from facade.invoices import BankImport, InvoiceFacade, invoice_workflow_id
@@ -24,6 +25,7 @@ __all__ = [
     "BankImport",
     "EbokClient",
     "Registered",
+    "deletion_workflow_id",
     "einvoice_workflow_id",
     "email_change_workflow_id",
     "invoice_workflow_id",
@@ -40,6 +42,7 @@ class EbokClient(
     OutageFacade,
     ProfileFacade,
     EmailChangeFacade,
+    DeletionFacade,
 ):
     @classmethod
     async def connect(cls, settings: Settings) -> Self:

@@ -3,6 +3,7 @@ re-imports a workflow's package and module for each new run, so the package itse
 nothing, and a workflow module imports no other workflow module (each report would otherwise
 run the whole incident module again)."""
 
+from workflows.deletion import AccountDeletion
 from workflows.einvoice import EInvoiceConsent
 from workflows.email_change import EmailChange
 from workflows.invoice import InvoiceLifecycle
@@ -19,10 +20,12 @@ ALL_WORKFLOWS: list[type] = [
     InvoiceLifecycle,
     OutageReport,
     OutageIncident,
+    AccountDeletion,
 ]
 
 __all__ = [
     "ALL_WORKFLOWS",
+    "AccountDeletion",
     "EInvoiceConsent",
     "EmailChange",
     "InvoiceLifecycle",

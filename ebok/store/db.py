@@ -148,14 +148,21 @@ class Store:
         finally:
             _OPEN.reset(token)
 
-    async def record_sent(self, message_id: str, kind: str, subject_id: str, at: datetime) -> None:
+    async def record_sent(
+        self,
+        message_id: str,
+        kind: str,
+        subject_id: str,
+        at: datetime,
+        subject: str | None = None,
+    ) -> None:
         """Record that the relay accepted ``message_id``, committed before this returns.
 
         A mail is sent again if its worker dies between the relay's acceptance and this
         commit, so the record takes no turn behind the process's other transactions: it is
         one statement on a connection of its own, committed as it runs."""
         async with self.log_engine.connect() as conn:
-            await SentMailRepository(conn).record(message_id, kind, subject_id, at)
+            await SentMailRepository(conn).record(message_id, kind, subject_id, at, subject)
 
     async def aclose(self) -> None:
         try:

@@ -127,6 +127,9 @@ sent_mail = Table(
     Column("kind", String(32), nullable=False),
     Column("subject_id", String(40), nullable=False),
     _ts("sent_at", nullable=False),
+    # The Subject line (RFC 5322 caps a line at 998 characters): the account's data export
+    # lists the mails sent to it. Erased with the account (ebok/store/personal_data.py).
+    Column("subject", String(998)),
     Index(None, "subject_id"),
 )
 

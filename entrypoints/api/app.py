@@ -18,6 +18,7 @@ from entrypoints.api.idempotency import Idempotency
 from entrypoints.api.ratelimit import RateLimits
 from entrypoints.api.routers import (
     account,
+    deletion,
     einvoice,
     invoices,
     linking,
@@ -38,7 +39,7 @@ _PROBLEM_422 = {
     "description": "Invalid input",
     "content": {problems.MEDIA_TYPE: {"schema": _PROBLEM_REF}},
 }
-_ROUTERS = (registrations, linking, einvoice, invoices, payments, outages, webhooks)
+_ROUTERS = (registrations, linking, einvoice, invoices, payments, outages, deletion, webhooks)
 
 
 def build_app() -> FastAPI:

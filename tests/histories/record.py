@@ -59,6 +59,7 @@ PROCESSES = (
     "business_invoice",
     "outage",
     "email_change",
+    "deletion",
 )
 
 
@@ -88,6 +89,8 @@ async def main(only: set[str]) -> None:
             await _record_outage(env, settings, store, email)
         if "email_change" in only:
             await _record_email_change(env, settings, store, email, ebok)
+        if "deletion" in only:
+            await _record_deletion(env, settings, store, email, ebok)
         await ebok.aclose()
     await env.shutdown()
 
@@ -296,6 +299,38 @@ async def _record_email_change(
         await env.sleep(settings.email_change_undo_window + timedelta(minutes=1))
         await outcome(env, email_change_workflow_id(other), object)
         await _save(env.client, email_change_workflow_id(other), "email_change_window_over")
+
+
+async def _record_deletion(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    email: MemorySender,
+    ebok: EbokClient,
+) -> None:
+    """An account deleted (resend, confirm, 14 days, the erasure), and one stopped by staff."""
+    from ebok.models.deletion import CONFIRM_PAGE as DELETION_PAGE
+    from facade.client import deletion_workflow_id
+
+    deleted, _, _ = await a_linked_account(store)
+    stopped, _, _ = await a_linked_account(store)
+    async with worker_for(env.client, settings, store, email):
+        await ebok.request_deletion(deleted)
+        await env.sleep(settings.deletion_resend_cooldown + timedelta(seconds=1))
+        await ebok.resend_deletion(deleted)
+        await asyncio.sleep(0.5)
+        await ebok.confirm_deletion(link_token(email.messages[-1], DELETION_PAGE))
+        await env.sleep(settings.deletion_cooling_off + timedelta(minutes=1))
+        await outcome(env, deletion_workflow_id(deleted), object)
+        await _save(env.client, deletion_workflow_id(deleted), "deletion_resent_confirmed_erased")
+
+        await ebok.request_deletion(stopped)
+        await asyncio.sleep(0.5)
+        await ebok.confirm_deletion(link_token(email.messages[-1], DELETION_PAGE))
+        await env.sleep(timedelta(days=2))
+        await ebok.cancel_deletion(stopped, "staff", "operator.1", "asked by phone")
+        await outcome(env, deletion_workflow_id(stopped), object)
+        await _save(env.client, deletion_workflow_id(stopped), "deletion_confirmed_staff_stopped")
 
 
 if __name__ == "__main__":
