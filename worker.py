@@ -71,6 +71,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             task_queue=settings.task_queue,
             workflows=ALL_WORKFLOWS,
             activities=build_activities(settings, store, adapters),
+            max_cached_workflows=settings.worker_max_cached_workflows,
         )
         async with worker:
             yield worker

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from activities.deletion import DeletionActivities
 from activities.einvoice import EInvoiceActivities
+from activities.email_change import EmailChangeActivities
 from activities.invoice import InvoiceActivities
 from activities.invoice_mail import InvoiceMailActivities
 from activities.linking import LinkingActivities
@@ -50,12 +52,14 @@ def build_activities(
     registration = RegistrationActivities(store, adapters.email, composer, settings)
     linking = LinkingActivities(store, adapters.operator, adapters.email, composer, settings)
     einvoice = EInvoiceActivities(store, adapters.email, composer, settings)
+    email_change = EmailChangeActivities(store, adapters.email, composer, settings)
     invoice = InvoiceActivities(store, adapters.payments, adapters.operator)
     invoice_mail = InvoiceMailActivities(
         store, adapters.email, adapters.payments, composer, settings
     )
     outage = OutageActivities(store, adapters.operator, adapters.email, composer, settings)
     password_reset = PasswordResetActivities(store, adapters.email, composer, settings)
+    deletion = DeletionActivities(store, adapters.email, composer, settings)
     return [
         registration.send_activation,
         registration.redeem_token,
@@ -73,6 +77,13 @@ def build_activities(
         einvoice.record_withdrawal,
         einvoice.notify,
         einvoice.close,
+        email_change.send_confirmation,
+        email_change.confirm,
+        email_change.send_undo_link,
+        email_change.undo,
+        email_change.notify,
+        email_change.unlock,
+        email_change.close,
         invoice.record,
         invoice.apply_payment,
         invoice.correct,
@@ -88,6 +99,12 @@ def build_activities(
         password_reset.redeem,
         password_reset.notify_changed,
         password_reset.close,
+        deletion.send_link,
+        deletion.redeem,
+        deletion.notify,
+        deletion.end_processes,
+        deletion.erase,
+        deletion.close,
     ]
 
 

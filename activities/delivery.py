@@ -47,7 +47,9 @@ async def deliver(
     delay, waited = 0.25, 0.0
     while True:
         try:
-            await store.record_sent(mail.message_id, kind, subject_id, datetime.now(UTC))
+            await store.record_sent(
+                mail.message_id, kind, subject_id, datetime.now(UTC), mail.subject
+            )
             return
         except DBAPIError:
             if waited >= RECORD_PATIENCE:

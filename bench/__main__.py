@@ -17,7 +17,7 @@ from typing import Any
 
 from bench import report
 from bench.harness import DEFAULT_POSTGRES, Phase, measure, started
-from bench.scenarios import SCENARIOS, SIDES, Scenario
+from bench.scenarios import DEFAULT_SIDES, SCENARIOS, SIDES, Scenario
 
 
 def _side_list(text: str) -> tuple[str, ...]:
@@ -30,11 +30,16 @@ def _side_list(text: str) -> tuple[str, ...]:
     return tuple(s for s in SIDES if s in chosen)  # a round's order, whatever the given one
 
 
-def _worker_line(workers: int) -> str:
+SDK_CACHED_WORKFLOWS = 1000  # temporalio's Worker default, which the mirror sides keep
+
+
+def _worker_line(workers: int, cached: int) -> str:
     count = "one worker process" if workers == 1 else f"{workers} worker processes"
+    ours = "" if cached == SDK_CACHED_WORKFLOWS else f" (ours: {cached}, from settings)"
     return (
         f"{count} per side with the SDK defaults: 100 concurrent workflow tasks, "
-        "100 concurrent activities, 1000 cached workflows, 5 pollers of each kind"
+        f"100 concurrent activities, {SDK_CACHED_WORKFLOWS} cached workflows{ours}, "
+        "5 pollers of each kind"
     )
 
 
@@ -61,10 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--side",
         type=_side_list,
-        default=SIDES,
+        default=DEFAULT_SIDES,
         metavar="all|" + ",".join(SIDES),
-        help="the sides to run: all (default), or some of them by name, comma-separated (one "
-        "side, e.g. under a profiler, has no ratios)",
+        help="the sides to run: ours, mirror and bare (default), all (with api, where the "
+        "scenario has it: ours over the HTTP API), or some by name, comma-separated (one side, "
+        "e.g. under a profiler, has no ratios)",
     )
     p.add_argument(
         "--rounds",
@@ -125,7 +131,7 @@ def phase_order(sides: list[str], rounds: int) -> list[str]:
 
 
 def _sides(scenario: Scenario, chosen: tuple[str, ...]) -> list[str]:
-    return [s for s in chosen if s != "mirror" or scenario.mirror is not None]
+    return [s for s in chosen if s in ("ours", "bare") or getattr(scenario, s) is not None]
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
@@ -153,6 +159,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             earlier = phases.get(side)
             phases[side] = phase if earlier is None else earlier.then(phase)
         temporal = stack.temporal
+        cached = stack.settings().worker_max_cached_workflows
     meta = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "scenario": scenario.name,
@@ -163,7 +170,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         "concurrency": args.concurrency,
         "warmup": args.warmup,
         "temporal": temporal,
-        "worker": _worker_line(args.workers),
+        "worker": _worker_line(args.workers, cached),
         "workers": args.workers,
         "commit": _commit(),
         "python": platform.python_version(),

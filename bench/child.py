@@ -56,6 +56,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "TEMPORAL_ADDRESS": settings.temporal_address,
         "TEMPORAL_NAMESPACE": settings.temporal_namespace,
         "TASK_QUEUE": settings.task_queue,
+        "WORKER_MAX_CACHED_WORKFLOWS": str(settings.worker_max_cached_workflows),
         "DATABASE_URL": settings.database_url,
         "EMAIL_ADAPTER": settings.email_adapter,
         "SMTP_HOST": settings.smtp_host,

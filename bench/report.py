@@ -142,15 +142,22 @@ def _head(line: dict[str, Any]) -> str:
 def table(line: dict[str, Any]) -> str:
     rows = _rows(line)
     width = max(len(r[0]) for r in rows)
-    columns = f"{'ours':>10}  {'mirror':>10}  {'bare':>10}  {'ours/mirror':>11}  {'ours/bare':>9}"
-    out = [_head(line), f"{'':{width}}  {columns}"]
+    # The api side (ours over the HTTP API) only where it ran; the ratios stay ours' own.
+    shown = [side for side in SIDES if side != "api" or line.get("api")]
+    columns = "  ".join(f"{side:>10}" for side in shown)
+    extra = f"  {'api/ours':>8}" if "api" in shown else ""
+    out = [_head(line), f"{'':{width}}  {columns}  {'ours/mirror':>11}  {'ours/bare':>9}{extra}"]
     for label, by_side, digits in rows:
-        ours, mirror, bare = (by_side[side] for side in SIDES)
-        cells = "  ".join(f"{_num(by_side[side], digits):>10}" for side in SIDES)
-        out.append(f"{label:{width}}  {cells}  {_ratio(ours, mirror):>11}  {_ratio(ours, bare):>9}")
+        ours, mirror, bare = by_side["ours"], by_side["mirror"], by_side["bare"]
+        cells = "  ".join(f"{_num(by_side[side], digits):>10}" for side in shown)
+        ratios = f"{_ratio(ours, mirror):>11}  {_ratio(ours, bare):>9}"
+        if extra:
+            ratios += f"  {_ratio(by_side['api'], ours):>8}"
+        out.append(f"{label:{width}}  {cells}  {ratios}")
     scope = next((f["peak_rss_scope"] for s in SIDES if (f := line.get(s))), None)
     out.append(
-        "ours = python worker.py; mirror = the bare mirror's workflow code with our activities "
+        "ours = python worker.py; api = ours with the calls made over the HTTP API (where shown); "
+        "mirror = the bare mirror's workflow code with our activities "
         "(python -m bench.mirror_worker), driven as ours; bare = the bare mirror with no-op "
         "activities (python -m bench.bare_worker). worker = the side's worker child process; "
         "driver = the bench process (iterations, facade, SMTP server); dev-server = the Temporal "

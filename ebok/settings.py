@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from stdnum.pl import nip
 
@@ -41,6 +41,12 @@ DEMO_SELLER_NIP = "1234563218"
 
 # PostgreSQL connections a process keeps open (ebok/store/db.py says why none beyond).
 DATABASE_POOL_SIZE = 30
+# GDPR art. 12(3): a request is acted on within one month; the shortest month has 28 days.
+DELETION_DEADLINE = timedelta(days=28)
+
+# Temporal's SDK keeps 1,000 by default; each costs the worker some 200 KB (bench README, "Storm
+# at utility scale").
+WORKER_MAX_CACHED_WORKFLOWS = 1000
 
 # Written by ``python worker.py --dev`` (database, ports, the dev codec key) and read after
 # the real environment, so the ``ebok`` CLI run in the same folder reaches the dev services.
@@ -99,6 +105,10 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = None
     execution_timeout: PositiveDuration | None = Field(
         default=None, description="upper bound on any workflow run; unset in production"
+    )
+    worker_max_cached_workflows: Annotated[int, Field(ge=0, le=100_000)] = Field(
+        default=WORKER_MAX_CACHED_WORKFLOWS,
+        description="workflows a worker keeps in memory between tasks (its RSS grows with it)",
     )
     metrics_bind: str | None = Field(
         default=None, description="host:port of the Prometheus endpoint of the SDK runtime"
@@ -201,6 +211,15 @@ class Settings(BaseSettings):
     api_rate_burst: int = Field(
         default=200, ge=1, description="requests a calling service may make at once, above the rate"
     )
+    api_customer_rate_per_minute: float = Field(
+        default=20.0,
+        gt=0,
+        description="requests one customer's address (Customer-IP; IPv6: its /64) may make per "
+        "minute to sign-up, activation, sign-in and outage reports, sustained",
+    )
+    api_customer_burst: int = Field(
+        default=10, ge=1, description="requests one customer's address may make at once"
+    )
     invoice_seller: str = "eBOK Energia sp. z o.o., ul. Przykładowa 1, 00-001 Warszawa"
     # Required (no default): every invoice and disconnection notice names the seller's NIP.
     invoice_seller_nip: str = ""
@@ -255,6 +274,21 @@ class Settings(BaseSettings):
     einvoice_resend_cooldown: PositiveDuration = timedelta(seconds=180)
     einvoice_resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
 
+    # Customer account: e-mail change
+    email_change_link_ttl: PositiveDuration = timedelta(hours=24)
+    email_change_undo_window: PositiveDuration = timedelta(days=7)
+    email_change_resend_cooldown: PositiveDuration = timedelta(seconds=180)
+    email_change_resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
+
+    # Account deletion (GDPR art. 17): a confirmation link, then a cooling-off period during
+    # which signing in cancels it; then the account's personal data is erased
+    deletion_link_ttl: PositiveDuration = timedelta(hours=72)
+    deletion_resend_cooldown: PositiveDuration = timedelta(seconds=180)
+    deletion_resend_limit: Annotated[int, Field(ge=0, le=100)] = 5
+    deletion_cooling_off: PositiveDuration = Field(
+        default=timedelta(days=14), description="confirmed deletion → personal data erased"
+    )
+
     # Invoices: statutory late interest, "start-date:percent,..." (see ebok/interest.py; append
     # a new item on the day a new NBP reference rate takes effect)
     late_interest_rates: str = DEFAULT_LATE_INTEREST_RATES
@@ -296,6 +330,19 @@ class Settings(BaseSettings):
     codec_keys: SecretStr | None = None
     codec_server_bind: str = "127.0.0.1:8081"
     codec_cors_origin: str = "http://localhost:8233"
+
+    @field_validator("deletion_cooling_off")
+    @classmethod
+    def _deletion_within_a_month(cls, v: timedelta, info: ValidationInfo) -> timedelta:
+        # GDPR art. 12(3): act on a request within one month of receiving it. The link's
+        # lifetime and the cooling-off together must fit in the shortest month.
+        link_ttl = info.data.get("deletion_link_ttl", timedelta(0))
+        if v + link_ttl > DELETION_DEADLINE:
+            raise ValueError(
+                f"with EBOK_DELETION_LINK_TTL it must not exceed {DELETION_DEADLINE.days} days "
+                "(GDPR art. 12(3): one month to act on a request)"
+            )
+        return v
 
     @field_validator("codec_keys")
     @classmethod

@@ -20,7 +20,17 @@ from ebok.store.db import Store
 __all__ = ["KEYS_PER_SERVICE", "SCOPES", "ApiKey", "ApiKeys", "NewApiKey", "key_hash"]
 
 SCOPES = frozenset(
-    {"registration", "account", "linking", "einvoice", "invoices", "payments", "outages", "staff"}
+    {
+        "registration",
+        "linking",
+        "einvoice",
+        "invoices",
+        "payments",
+        "outages",
+        "account",
+        "billing",
+        "staff",
+    }
 )
 KEYS_PER_SERVICE = 2
 _PREFIX = "ebok_"  # makes a leaked key recognisable to secret scanners and in logs

@@ -68,9 +68,11 @@ def _kind(workflow_id: str) -> str:
     names = {
         "linking": "partner linking process",
         "einvoice": "e-invoice process",
+        "email": "e-mail change",
         "invoice": "invoice",
         "outage": "outage report",
         "password": "password reset",
+        "deletion": "account deletion",
     }
     return names.get(kind, kind)
 

@@ -13,17 +13,22 @@ from ebok.settings import Settings
 from ebok.store.db import Store
 from ebok.temporal import connect
 from facade.account import AccountFacade, password_reset_workflow_id
+from facade.deletion import DeletionFacade, deletion_workflow_id
 from facade.einvoice import EInvoiceFacade, einvoice_workflow_id
+from facade.email_change import EmailChangeFacade, email_change_workflow_id
 from facade.invoices import BankImport, InvoiceFacade, invoice_workflow_id
 from facade.linking import LinkingFacade, linking_workflow_id
 from facade.outages import OutageFacade
+from facade.profile import ProfileFacade
 from facade.registration import Registered, RegistrationFacade, registration_workflow_id
 
 __all__ = [
     "BankImport",
     "EbokClient",
     "Registered",
+    "deletion_workflow_id",
     "einvoice_workflow_id",
+    "email_change_workflow_id",
     "invoice_workflow_id",
     "linking_workflow_id",
     "password_reset_workflow_id",
@@ -33,12 +38,20 @@ __all__ = [
 
 class EbokClient(
     RegistrationFacade,
-    AccountFacade,
     LinkingFacade,
     EInvoiceFacade,
     InvoiceFacade,
     OutageFacade,
+    ProfileFacade,
+    EmailChangeFacade,
+    DeletionFacade,
+    AccountFacade,
 ):
+    async def after_sign_in(self, account_id: str) -> None:
+        """Signing in cancels a pending account deletion (the hook of ``AccountFacade``)."""
+        await super().after_sign_in(account_id)
+        await self.cancel_deletion_on_sign_in(account_id)
+
     @classmethod
     async def connect(cls, settings: Settings) -> Self:
         return cls(await connect(settings), Store.from_settings(settings), settings)

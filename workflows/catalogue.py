@@ -3,7 +3,9 @@ re-imports a workflow's package and module for each new run, so the package itse
 nothing, and a workflow module imports no other workflow module (each report would otherwise
 run the whole incident module again)."""
 
+from workflows.deletion import AccountDeletion
 from workflows.einvoice import EInvoiceConsent
+from workflows.email_change import EmailChange
 from workflows.invoice import InvoiceLifecycle
 from workflows.linking import PartnerLinking
 from workflows.outage import OutageReport
@@ -15,15 +17,19 @@ ALL_WORKFLOWS: list[type] = [
     Registration,
     PartnerLinking,
     EInvoiceConsent,
+    EmailChange,
     InvoiceLifecycle,
     OutageReport,
     OutageIncident,
     PasswordReset,
+    AccountDeletion,
 ]
 
 __all__ = [
     "ALL_WORKFLOWS",
+    "AccountDeletion",
     "EInvoiceConsent",
+    "EmailChange",
     "InvoiceLifecycle",
     "OutageIncident",
     "OutageReport",

@@ -1,4 +1,5 @@
-"""The single-use link a process mails and then waits on (account activation, e-invoice consent).
+"""The single-use link a process mails and then waits on (account activation, e-invoice consent,
+e-mail change: its confirmation link and its undo link).
 
 The token is made, mailed and checked by activities (activities/links.py); this is the part the
 workflows share: link numbers, the resend cooldown and cap, the mail with retries that stop at
@@ -42,9 +43,11 @@ class MailedLink:
         self.expires_at: datetime | None = None
         self._redeeming = 0
 
-    def order(self, answer: type[P]) -> P:
-        """A new link from now on (the activity that mails it revokes the older ones)."""
-        now = workflow.now()
+    def order(self, answer: type[P], since: datetime | None = None) -> P:
+        """A new link from now on, or from ``since`` (the event that made the link, when it
+        was recorded earlier in this workflow task); the activity that mails it revokes the
+        older ones."""
+        now = since or workflow.now()
         self.ordered += 1
         self.issued_at, self.expires_at = now, now + self._ttl
         return answer(
@@ -73,6 +76,11 @@ class MailedLink:
         if self.issued_at is None or self.resends_left() <= 0:
             return None
         return self.issued_at + self._cooldown
+
+    @property
+    def busy(self) -> bool:
+        """A redemption is under way (an update validator may refuse to cancel meanwhile)."""
+        return self._redeeming > 0
 
     @contextmanager
     def redeeming(self) -> Iterator[None]:

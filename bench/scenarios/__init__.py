@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 from bench.harness import Side
 
-__all__ = ["SCENARIOS", "SIDES", "Scenario", "register"]
+__all__ = ["DEFAULT_SIDES", "SCENARIOS", "SIDES", "Scenario", "register"]
 
-# Every side a scenario may have, in the order of a round's phases.
-SIDES = ("ours", "mirror", "bare")
+# Every side a scenario may have, in the order of a round's phases; "api" is ours driven over
+# the HTTP API, where a scenario has it.
+SIDES = ("ours", "api", "mirror", "bare")
+DEFAULT_SIDES = ("ours", "mirror", "bare")
 
 
 @dataclass(frozen=True)
@@ -26,13 +28,14 @@ class Scenario:
     # The bare mirror's workflow code calling our activities, driven as ours (``None``: the
     # scenario has none, see its module).
     mirror: Side | None = None
+    api: Side | None = None  # ours, its calls made over the HTTP API
     latencies: tuple[str, ...] = ("start", "finish")  # in the table; the last one in the plot
     description: str = ""
     # Why the scenario runs one worker process per side only (``--workers 1``), if it does.
     one_worker_only: str = ""
 
     def side(self, name: str) -> Side:
-        found = {"ours": self.ours, "mirror": self.mirror, "bare": self.bare}[name]
+        found = {"ours": self.ours, "api": self.api, "mirror": self.mirror, "bare": self.bare}[name]
         if found is None:
             raise ValueError(f"scenario {self.name} has no {name} side")
         return found

@@ -1,9 +1,11 @@
 """Registration, happy path: register + set_credentials → activation mail arrives at the SMTP
 server → token from the link → activate → workflow completed (welcome mail sent).
 
-Latencies: ``start`` (register + set_credentials), ``mail`` (until the activation mail is
-received), ``activate`` (the activate call), ``finish`` (until the workflow completed) and
-``total``. The bare side records the same names.
+Latencies: ``start`` (register + set_credentials), ``status`` (the registration's status read
+after it: ours and api only, as the mirrors' workflows answer no query), ``mail`` (until the
+activation mail is received), ``activate`` (the activate call), ``finish`` (until the workflow
+completed) and ``total``. The bare side records the same names. The api side makes the calls
+over the HTTP API (``bench/api_driver.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 
+from bench.api_driver import HttpFacade, over_http
 from bench.bare import BareKey, BareRegistration
 from bench.harness import (
     Running,
@@ -43,15 +46,27 @@ def _token(mail: Arrival, link: re.Pattern[str]) -> str:
 
 @contextlib.asynccontextmanager
 async def ours(
-    stack: Stack, planned: int, worker: WorkerStarter = our_worker
+    stack: Stack,
+    planned: int,
+    worker: WorkerStarter = our_worker,
+    *,
+    via_http: bool = False,
+    read_status: bool = True,
 ) -> AsyncIterator[Running]:
     settings = stack.settings()
     link = re.compile(re.escape(settings.link("aktywacja")) + r"\?token=([A-Za-z0-9_\-]+)")
     # The facade gets its own pool, as the portal's back end would have beside the worker.
     store = Store.from_settings(settings)
     try:
-        async with Mailbox(stack.smtpd) as mailbox, worker(stack, settings) as pids:
-            facade = EbokClient(stack.client, store, settings)
+        async with (
+            Mailbox(stack.smtpd) as mailbox,
+            worker(stack, settings) as pids,
+            contextlib.AsyncExitStack() as closing,
+        ):
+            direct = EbokClient(stack.client, store, settings)
+            facade: EbokClient | HttpFacade = direct
+            if via_http:
+                facade = await closing.enter_async_context(over_http(direct, settings))
 
             async def one(i: int, timings: Timings) -> str:
                 login = f"bench.{stack.tag}.{i}"
@@ -63,6 +78,9 @@ async def ours(
                     await facade.set_credentials(
                         reg.registration_id, PASSWORD, settings.terms_version, True
                     )
+                if read_status:
+                    with timings.measure("status"):
+                        await facade.registration_status(reg.registration_id)
                 with timings.measure("mail"):
                     try:
                         async with asyncio.timeout(MAIL_TIMEOUT):
@@ -88,9 +106,16 @@ async def ours(
 
 
 @contextlib.asynccontextmanager
+async def api(stack: Stack, planned: int) -> AsyncIterator[Running]:
+    """Ours, driven over the HTTP API."""
+    async with ours(stack, planned, via_http=True) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
 async def mirror(stack: Stack, planned: int) -> AsyncIterator[Running]:
     """Our driver and activities, the bare mirror's workflow code (``bench.mirror_worker``)."""
-    async with ours(stack, planned, mirror_worker) as running:
+    async with ours(stack, planned, mirror_worker, read_status=False) as running:
         yield running
 
 
@@ -126,9 +151,10 @@ register(
         name="registration",
         unit="registrations",
         ours=ours,
+        api=api,
         mirror=mirror,
         bare=bare,
-        latencies=("start", "activate"),
+        latencies=("start", "status", "activate"),
         description="sign-up, activation mail, activation, welcome mail",
     )
 )

@@ -47,6 +47,7 @@ from activities.outage_operator import operator_status
 from adapters.operator.base import IncidentStatus
 from adapters.operator.simulation import DsoSimulation
 from bench.actions import actions, total
+from bench.api_driver import HttpFacade, over_http
 from bench.bare_storm import StormConfig, StormKey, StormReportInput
 from bench.bare_storm_incident import BareStormIncident
 from bench.bare_storm_report import BareStormReport
@@ -288,7 +289,7 @@ def _settings(stack: Stack, folder: Path | None = None) -> Settings:
 
 @contextlib.asynccontextmanager
 async def ours(
-    stack: Stack, planned: int, worker: WorkerStarter = our_worker
+    stack: Stack, planned: int, worker: WorkerStarter = our_worker, *, via_http: bool = False
 ) -> AsyncIterator[Running]:
     customers = _customers(stack.tag, planned)
     with tempfile.TemporaryDirectory(prefix="ebok-bench-storm-") as folder:
@@ -303,8 +304,12 @@ async def ours(
             async with (
                 worker(stack, settings, _env(settings)) as pids,
                 _cleaned(stack.client, settings.task_queue),
+                contextlib.AsyncExitStack() as closing,
             ):
                 facade = EbokClient(stack.client, store, settings)
+                calls: EbokClient | HttpFacade = facade
+                if via_http:
+                    calls = await closing.enter_async_context(over_http(facade, settings))
                 received = [mail.expect(c.email, RECEIVED) for c in customers]
                 restored = [mail.expect(c.email, RESTORED) for c in customers]
 
@@ -315,7 +320,7 @@ async def ours(
                 async def one(i: int, timings: Timings) -> str:
                     c = customers[i]
                     with timings.measure("report"):
-                        accepted = await facade.report_outage(
+                        accepted = await calls.report_outage(
                             c.ppe, f"Brak prądu od rana ({i})", email=c.email
                         )
                     if accepted.duplicate:
@@ -344,6 +349,13 @@ async def ours(
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
             await store.aclose()
+
+
+@contextlib.asynccontextmanager
+async def api(stack: Stack, planned: int) -> AsyncIterator[Running]:
+    """Ours, the reports made over the HTTP API."""
+    async with ours(stack, planned, via_http=True) as running:
+        yield running
 
 
 @contextlib.asynccontextmanager
@@ -394,6 +406,7 @@ register(
         name="storm",
         unit="reports",
         ours=ours,
+        api=api,
         mirror=mirror,
         bare=bare,
         latencies=("report", "notified"),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bench.__main__ import phase_order
+from bench.__main__ import _parser, _sides, phase_order
 from bench.harness import Phase, arrivals
 from bench.meter import ProcessUsage, Usage
+from bench.scenarios import SCENARIOS
 
 SIDES = ["ours", "mirror", "bare"]
 
@@ -55,3 +56,12 @@ def test_open_loop_arrivals_are_a_seeded_poisson_process() -> None:
     assert moments == arrivals(2000, rate=50.0)  # the same seed, the same arrivals
     # 1999 gaps of mean 1/50 s: within 10 % of 40 s (the spread of the mean is about 2 %).
     assert 36.0 < moments[-1] < 44.0
+
+
+def test_the_api_side_runs_only_when_asked_and_where_a_scenario_has_it() -> None:
+    parser = _parser()
+    assert parser.parse_args(["registration"]).side == ("ours", "mirror", "bare")
+    both = parser.parse_args(["registration", "--side", "api,ours"]).side
+    assert both == ("ours", "api")  # a round's order, whatever the given one
+    assert _sides(SCENARIOS["registration"], both) == ["ours", "api"]
+    assert _sides(SCENARIOS["billing"], both) == ["ours"]  # billing has no api side

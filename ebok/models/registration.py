@@ -82,11 +82,15 @@ def _rfc_lengths(email: str) -> str:
     return email
 
 
+# An address mail can go to: syntax, lengths, no control characters; IDN domains accepted.
+EmailAddress = Annotated[EmailStr, BeforeValidator(_no_controls), AfterValidator(_rfc_lengths)]
+
+
 class SignUp(BaseModel):
     """Step 1: the address the activation mail goes to, the chosen login, the language."""
 
     model_config = _FROZEN
-    email: Annotated[EmailStr, BeforeValidator(_no_controls), AfterValidator(_rfc_lengths)]
+    email: EmailAddress
     login: Login
     language: Language = "pl"
 

@@ -21,7 +21,9 @@ from ebok.store.invoices import InvoiceRepository
 from ebok.store.letters import PaperRepository, SuspensionRepository
 from ebok.store.mail import SentMailRepository
 from ebok.store.outages import OutageRepository
+from ebok.store.profiles import EmailChangeRepository, OutboxRepository, ProfileRepository
 from ebok.store.registrations import RegistrationRepository
+from ebok.store.rodo import RodoConsentRepository
 from ebok.store.sign_in import SignInRepository
 from ebok.store.tokens import TokenRepository
 
@@ -109,6 +111,10 @@ class UnitOfWork:
         self.api_keys = ApiKeyRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
         self.sign_in = SignInRepository(conn)
+        self.profiles = ProfileRepository(conn)
+        self.email_changes = EmailChangeRepository(conn)
+        self.rodo = RodoConsentRepository(conn)
+        self.billing_outbox = OutboxRepository(conn)
 
 
 class Store:
@@ -144,14 +150,21 @@ class Store:
         finally:
             _OPEN.reset(token)
 
-    async def record_sent(self, message_id: str, kind: str, subject_id: str, at: datetime) -> None:
+    async def record_sent(
+        self,
+        message_id: str,
+        kind: str,
+        subject_id: str,
+        at: datetime,
+        subject: str | None = None,
+    ) -> None:
         """Record that the relay accepted ``message_id``, committed before this returns.
 
         A mail is sent again if its worker dies between the relay's acceptance and this
         commit, so the record takes no turn behind the process's other transactions: it is
         one statement on a connection of its own, committed as it runs."""
         async with self.log_engine.connect() as conn:
-            await SentMailRepository(conn).record(message_id, kind, subject_id, at)
+            await SentMailRepository(conn).record(message_id, kind, subject_id, at, subject)
 
     async def aclose(self) -> None:
         try:

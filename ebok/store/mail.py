@@ -21,7 +21,7 @@ _WAS_SENT = select(t.c.message_id).where(t.c.message_id == bindparam("message_id
 def _record(dialect: str) -> Any:
     return (
         insert_of(dialect)(t)
-        .values(bound(t, ("message_id", "kind", "subject_id", "sent_at")))
+        .values(bound(t, ("message_id", "kind", "subject_id", "sent_at", "subject")))
         .on_conflict_do_nothing(index_elements=[t.c.message_id])
     )
 
@@ -41,8 +41,16 @@ class SentMailRepository:
         )
         return set(found.scalars())
 
-    async def record(self, message_id: str, kind: str, subject_id: str, at: datetime) -> None:
+    async def record(
+        self, message_id: str, kind: str, subject_id: str, at: datetime, subject: str | None = None
+    ) -> None:
         await self._conn.execute(
             _record(self._conn.dialect.name),
-            {"message_id": message_id, "kind": kind, "subject_id": subject_id, "sent_at": at},
+            {
+                "message_id": message_id,
+                "kind": kind,
+                "subject_id": subject_id,
+                "sent_at": at,
+                "subject": subject,
+            },
         )

@@ -130,6 +130,9 @@ sent_mail = Table(
     Column("kind", String(32), nullable=False),
     Column("subject_id", String(40), nullable=False),
     _ts("sent_at", nullable=False),
+    # The Subject line (RFC 5322 caps a line at 998 characters): the account's data export
+    # lists the mails sent to it. Erased with the account (ebok/store/personal_data.py).
+    Column("subject", String(998)),
     Index(None, "subject_id"),
 )
 
@@ -564,4 +567,85 @@ password_reset_hashes = Table(
     Column("password_hash", String(255), nullable=False),
     _ts("created_at", nullable=False),
     Index(None, "reset_id"),
+)
+
+# --- the customer account: profile, e-mail changes, RODO consents, billing's outbox (0012) -------
+
+# The account's own data beside ``accounts``: phone (E.164), correspondence address, and which
+# mails the customer wants. One row per account, made at the first change.
+account_profiles = Table(
+    "account_profiles",
+    metadata,
+    Column("account_id", String(40), primary_key=True),
+    Column("phone", String(16)),
+    Column("street", String(120)),
+    Column("postal_code", String(6)),
+    Column("city", String(60)),
+    Column("notify_invoices", Boolean, nullable=False),
+    Column("notify_reminders", Boolean, nullable=False),
+    Column("notify_outages", Boolean, nullable=False),
+    Column("notify_planned_works", Boolean, nullable=False),
+    _ts("updated_at", nullable=False),
+)
+
+# One row per e-mail change: the addresses (personal data, never in Temporal) and what became
+# of the change. ``old_email`` is where the undo link goes and what an undo restores.
+email_changes = Table(
+    "email_changes",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(40), nullable=False),
+    Column("old_email", String(320), nullable=False),
+    Column("new_email", String(320), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("state", String(16), nullable=False),
+    _ts("requested_at", nullable=False),
+    _ts("changed_at"),
+    _ts("undone_at"),
+    _ts("unlocked_at"),
+    Column("unlocked_by", String(64)),
+    _ts("closed_at"),
+    Index(None, "account_id"),
+)
+
+# RODO consents, append-only: every giving and every withdrawal is a row of its own, with the
+# version and the SHA-256 of the text the customer was shown. The newest row of a purpose is
+# where it stands.
+rodo_consents = Table(
+    "rodo_consents",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(40), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("text_sha256", String(64)),
+    _ts("at", nullable=False),
+    CheckConstraint("action IN ('given', 'withdrawn')", name="ck_rodo_consents_action"),
+    Index(None, "account_id", "purpose"),
+)
+
+# Changes of data billing owns (a partner's phone, correspondence address), for billing to
+# read with ``ebok export changes``. A row is taken by exactly one export batch (``batch``
+# NULL until then): the batch number is billing's cursor, and a batch can be printed again.
+billing_outbox = Table(
+    "billing_outbox",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("partner_number", String(10), nullable=False),
+    Column("account_id", String(40), nullable=False),
+    Column("field", String(16), nullable=False),
+    Column("value", JSON, nullable=False),
+    _ts("changed_at", nullable=False),
+    Column("batch", Integer),
+    Index(None, "batch"),
+)
+
+billing_export_batches = Table(
+    "billing_export_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _ts("exported_at", nullable=False),
+    Column("changes", Integer, nullable=False),
 )

@@ -17,6 +17,8 @@ from entrypoints.api import health, problems
 from entrypoints.api.idempotency import Idempotency
 from entrypoints.api.ratelimit import RateLimits
 from entrypoints.api.routers import (
+    account,
+    deletion,
     einvoice,
     invoices,
     linking,
@@ -38,7 +40,17 @@ _PROBLEM_422 = {
     "description": "Invalid input",
     "content": {problems.MEDIA_TYPE: {"schema": _PROBLEM_REF}},
 }
-_ROUTERS = (registrations, sign_in, linking, einvoice, invoices, payments, outages, webhooks)
+_ROUTERS = (
+    registrations,
+    sign_in,
+    linking,
+    einvoice,
+    invoices,
+    payments,
+    outages,
+    deletion,
+    webhooks,
+)
 
 
 def build_app() -> FastAPI:
@@ -58,6 +70,8 @@ def build_app() -> FastAPI:
     app.include_router(health.router)
     for module in _ROUTERS:
         app.include_router(module.router)
+    app.include_router(account.router)
+    app.include_router(account.billing)
 
     def document() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -102,4 +116,7 @@ def create_app(client: EbokClient, settings: Settings) -> FastAPI:
     app.state.api_keys = ApiKeys(client.store)
     app.state.idempotency = Idempotency(client.store, app.state.api_keys)
     app.state.rate_limits = RateLimits(settings.api_rate_per_second, settings.api_rate_burst)
+    app.state.customer_rate_limits = RateLimits(
+        settings.api_customer_rate_per_minute / 60, settings.api_customer_burst
+    )
     return app

@@ -25,8 +25,10 @@ from ebok.models.registration import ActivationOutcome
 from ebok.settings import DEV_ENV_FILE, Settings, parse_codec_keys
 from ebok.store.db import Store
 from ebok.store.migrate import upgrade_url
+from entrypoints.cli.account import add_commands as add_account_commands
 from entrypoints.cli.api import add_commands as add_api_commands
 from entrypoints.cli.common import ClientCommand, token_of, too_soon
+from entrypoints.cli.deletion import add_commands as add_deletion_commands
 from entrypoints.cli.dso import add_commands as add_dso_commands
 from entrypoints.cli.einvoice import add_commands as add_einvoice_commands
 from entrypoints.cli.invoices import add_commands as add_invoice_commands
@@ -53,9 +55,11 @@ EXIT_CODES = """exit codes:
   3  activate: the link was not activated (expired, invalid or already used);
      link: the data did not match, the partner is taken, or linking is now locked;
      einvoice-confirm: the link did not confirm (expired, invalid or already used);
+     email-change-confirm/-undo: the link did nothing (expired, invalid, used, taken);
+     account-delete-confirm: the link did not schedule the deletion;
      sign-in: refused; session-valid: not valid; password-reset-confirm: not changed
-  4  resend, einvoice-request/-resend: too soon; link: locked out; the message says when;
-     sign-in: throttled (retry_at)"""
+  4  resend, einvoice-request/-resend, email-change-resend, account-delete/-resend: too soon;
+     link: locked out; the message says when; sign-in: throttled (retry_at)"""
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -336,8 +340,10 @@ def _parser() -> argparse.ArgumentParser:
     add_payments_commands(sub, _settings)
     add_einvoice_commands(add, _client, _emit)
     add_outage_commands(add, _client, _emit)
+    add_deletion_commands(add, _client, _emit)
     add_dso_commands(sub, _settings)
     add_api_commands(sub, add, _client, _settings)
+    add_account_commands(sub, add, _client, _emit, _settings)
     return parser
 
 

@@ -1,6 +1,6 @@
 """Record reference histories for the replay test: ``python -m tests.histories.record``
 (or ``... record invoices`` for only some processes: registration, linking, einvoice,
-invoices, outage, password_reset).
+invoices, outage, email_change, deletion, password_reset).
 
 Run it when a workflow changes on purpose (behind ``workflow.patched``), and commit the new
 files next to the old ones: old histories must keep replaying. Name processes to record only
@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from adapters.email.memory import MemorySender
 from adapters.operator.sandbox import SandboxOperator
 from adapters.payments.sandbox import SandboxPayments
+from ebok.models import email_change as ec
 from ebok.models.einvoice import CONFIRM_PAGE
 from ebok.models.password_reset import RESET_PAGE
 from ebok.settings import Settings
@@ -31,6 +32,7 @@ from facade.billing_import import import_partners
 from facade.client import (
     EbokClient,
     einvoice_workflow_id,
+    email_change_workflow_id,
     linking_workflow_id,
     password_reset_workflow_id,
     registration_workflow_id,
@@ -59,6 +61,8 @@ PROCESSES = (
     "invoices",
     "business_invoice",
     "outage",
+    "email_change",
+    "deletion",
     "password_reset",
 )
 
@@ -87,6 +91,10 @@ async def main(only: set[str]) -> None:
             await _record_business_invoice(env, settings, store, email)
         if "outage" in only:
             await _record_outage(env, settings, store, email)
+        if "email_change" in only:
+            await _record_email_change(env, settings, store, email, ebok)
+        if "deletion" in only:
+            await _record_deletion(env, settings, store, email, ebok)
         if "password_reset" in only:
             await _record_password_reset(env, settings, store, email, ebok)
         await ebok.aclose()
@@ -296,6 +304,69 @@ async def _record_outage(
         await world.simulation.restore(reference)
         await outcome(env, incident.incident_id, object)
         await _save(env.client, incident.incident_id, "outage_incident_planned_over_16h")
+
+
+async def _record_email_change(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    email: MemorySender,
+    ebok: EbokClient,
+) -> None:
+    """A change resent, confirmed, undone and unlocked by staff; another left to its window."""
+    account, _ = await an_account(store)
+    async with worker_for(env.client, settings, store, email):
+        await ebok.request_email_change(account, "replay.new@example.pl")
+        await env.sleep(settings.email_change_resend_cooldown + timedelta(seconds=1))
+        await ebok.resend_email_change(account)
+        await asyncio.sleep(0.5)
+        await ebok.confirm_email_change(link_token(email.messages[-1], ec.CONFIRM_PAGE))
+        await asyncio.sleep(0.5)
+        await ebok.undo_email_change(link_token(email.messages[-1], ec.UNDO_PAGE))
+        await asyncio.sleep(0.5)
+        await ebok.unlock_account(account, "anna.b", "identity confirmed")
+        await outcome(env, email_change_workflow_id(account), object)
+        await _save(env.client, email_change_workflow_id(account), "email_change_undone_unlocked")
+
+        other, _ = await an_account(store)
+        await ebok.request_email_change(other, "replay.other@example.pl")
+        await asyncio.sleep(0.5)
+        await ebok.confirm_email_change(link_token(email.messages[-1], ec.CONFIRM_PAGE))
+        await env.sleep(settings.email_change_undo_window + timedelta(minutes=1))
+        await outcome(env, email_change_workflow_id(other), object)
+        await _save(env.client, email_change_workflow_id(other), "email_change_window_over")
+
+
+async def _record_deletion(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    email: MemorySender,
+    ebok: EbokClient,
+) -> None:
+    """An account deleted (resend, confirm, 14 days, the erasure), and one stopped by staff."""
+    from ebok.models.deletion import CONFIRM_PAGE as DELETION_PAGE
+    from facade.client import deletion_workflow_id
+
+    deleted, _, _ = await a_linked_account(store)
+    stopped, _, _ = await a_linked_account(store)
+    async with worker_for(env.client, settings, store, email):
+        await ebok.request_deletion(deleted)
+        await env.sleep(settings.deletion_resend_cooldown + timedelta(seconds=1))
+        await ebok.resend_deletion(deleted)
+        await asyncio.sleep(0.5)
+        await ebok.confirm_deletion(link_token(email.messages[-1], DELETION_PAGE))
+        await env.sleep(settings.deletion_cooling_off + timedelta(minutes=1))
+        await outcome(env, deletion_workflow_id(deleted), object)
+        await _save(env.client, deletion_workflow_id(deleted), "deletion_resent_confirmed_erased")
+
+        await ebok.request_deletion(stopped)
+        await asyncio.sleep(0.5)
+        await ebok.confirm_deletion(link_token(email.messages[-1], DELETION_PAGE))
+        await env.sleep(timedelta(days=2))
+        await ebok.cancel_deletion(stopped, "staff", "operator.1", "asked by phone")
+        await outcome(env, deletion_workflow_id(stopped), object)
+        await _save(env.client, deletion_workflow_id(stopped), "deletion_confirmed_staff_stopped")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from ebok.models import outage as m
-from entrypoints.api.auth import scope
+from entrypoints.api.auth import CUSTOMER_FACING, scope
 from entrypoints.api.deps import Ebok
 from entrypoints.api.idempotency import IdempotentRoute
 from entrypoints.api.problems import responses
@@ -46,7 +46,9 @@ _REPORT = "/outage-reports/{report_id}"
 _INCIDENT = "/incidents/{incident_id}"
 
 
-@router.post("/outage-reports", status_code=201, responses=responses(404))
+@router.post(
+    "/outage-reports", status_code=201, responses=responses(404), dependencies=CUSTOMER_FACING
+)
 async def report(body: OutageReport, ebok: Ebok) -> m.ReportAccepted:
     """No power at a PPE. The same customer reporting it again gets the same report back."""
     return await ebok.report_outage(

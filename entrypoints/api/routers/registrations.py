@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from ebok.models import registration as m
-from entrypoints.api.auth import scope
+from entrypoints.api.auth import CUSTOMER_FACING, scope
 from entrypoints.api.deps import Ebok
 from entrypoints.api.idempotency import IdempotentRoute
 from entrypoints.api.problems import responses
@@ -39,7 +39,9 @@ class ActivationResult(BaseModel):
     outcome: m.ActivationOutcome
 
 
-@router.post("/registrations", status_code=201, responses=responses(409))
+@router.post(
+    "/registrations", status_code=201, responses=responses(409), dependencies=CUSTOMER_FACING
+)
 async def register(body: m.SignUp, ebok: Ebok) -> Registered:
     """Step 1. The answer is the same for a new address and for one that has an account."""
     return await ebok.register(str(body.email), body.login, body.language)
@@ -75,7 +77,7 @@ async def status(registration_id: str, ebok: Ebok) -> m.RegistrationStatus:
     return await ebok.registration_status(registration_id)
 
 
-@router.post("/activations")
+@router.post("/activations", dependencies=CUSTOMER_FACING)
 async def activate(body: ActivationRequest, ebok: Ebok) -> ActivationResult:
     """Follow an activation link: ``activated``, or why not (expired, invalid, already used)."""
     return ActivationResult(outcome=await ebok.activate(body.token))
