@@ -159,11 +159,17 @@ class ProfileFacade(FacadeBase):
         )
 
 
+# Batch numbers are a 32-bit integer column: a larger one is no batch, not a database error.
+LAST_BATCH = 2**31 - 1
+
+
 async def export_billing_changes(
     store: Store, batch: int | None = None
 ) -> tuple[int | None, list[BillingChange]]:
     """The changes for billing no export has taken yet, as a new batch (``batch`` given:
     that batch again, for a file that was lost). ``(None, [])`` when there is nothing new."""
+    if batch is not None and not 1 <= batch <= LAST_BATCH:
+        raise NotFound(f"no export batch {batch}")  # beyond the column's range: none such
     async with store.begin() as uow:
         if batch is not None:
             found = await uow.billing_outbox.batch(batch)

@@ -61,6 +61,9 @@ async def test_profile_consents_and_billing_export(api: Api, store: Store) -> No
         assert again.json() == {"batch": None, "changes": []}
         reprinted = await billing.get(f"/v1/billing-changes/exports/{batch['batch']}")
         assert reprinted.json() == batch
+        for beyond in (0, -1, 2**31, 10**30):  # no such batch, whatever the column holds
+            none = await billing.get(f"/v1/billing-changes/exports/{beyond}")
+            assert none.status_code == 404, none.text
         assert (await http.post("/v1/billing-changes/exports")).status_code == 403
 
         text = "Zgoda na informacje handlowe przez telefon."

@@ -1,6 +1,6 @@
 """sign-in throttling, credential generations and password resets
 
-Revision ID: 0011
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-08
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
