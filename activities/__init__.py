@@ -8,6 +8,7 @@ from typing import Any
 
 from activities.einvoice import EInvoiceActivities
 from activities.invoice import InvoiceActivities
+from activities.invoice_letter import InvoiceLetterActivities
 from activities.invoice_mail import InvoiceMailActivities
 from activities.linking import LinkingActivities
 from activities.mail import MailComposer
@@ -17,6 +18,7 @@ from adapters import registry
 from adapters.email.base import EmailSender
 from adapters.operator.base import GridOperator
 from adapters.payments.base import PaymentProvider
+from adapters.post.base import PostalService
 from ebok.settings import Settings
 from ebok.store.db import Store
 
@@ -30,6 +32,7 @@ class Adapters:
     email: EmailSender
     operator: GridOperator
     payments: PaymentProvider
+    post: PostalService | None = None  # registered letters; without it none can be sent
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Adapters:
@@ -39,6 +42,7 @@ class Adapters:
             email=registry.build("email", settings.email_adapter, settings),
             operator=registry.build("operator", settings.operator_adapter, settings),
             payments=registry.build("payments", settings.payments_adapter, settings),
+            post=registry.build("post", settings.post_adapter, settings),
         )
 
 
@@ -53,6 +57,7 @@ def build_activities(
     invoice_mail = InvoiceMailActivities(
         store, adapters.email, adapters.payments, composer, settings
     )
+    letters = InvoiceLetterActivities(store, adapters.post, settings)
     outage = OutageActivities(store, adapters.operator, adapters.email, composer, settings)
     return [
         registration.send_activation,
@@ -81,6 +86,7 @@ def build_activities(
         invoice_mail.notify,
         invoice_mail.paper_fallback,
         invoice_mail.escalate,
+        letters.send_notice_letter,
         *outage_activities(outage),
     ]
 

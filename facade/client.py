@@ -14,6 +14,7 @@ from ebok.store.db import Store
 from ebok.temporal import connect
 from facade.einvoice import EInvoiceFacade, einvoice_workflow_id
 from facade.invoices import BankImport, InvoiceFacade, invoice_workflow_id
+from facade.letters import LetterFacade
 from facade.linking import LinkingFacade, linking_workflow_id
 from facade.outages import OutageFacade
 from facade.registration import Registered, RegistrationFacade, registration_workflow_id
@@ -29,7 +30,9 @@ __all__ = [
 ]
 
 
-class EbokClient(RegistrationFacade, LinkingFacade, EInvoiceFacade, InvoiceFacade, OutageFacade):
+class EbokClient(
+    RegistrationFacade, LinkingFacade, EInvoiceFacade, InvoiceFacade, OutageFacade, LetterFacade
+):
     @classmethod
     async def connect(cls, settings: Settings) -> Self:
         return cls(await connect(settings), Store.from_settings(settings), settings)
@@ -37,4 +40,6 @@ class EbokClient(RegistrationFacade, LinkingFacade, EInvoiceFacade, InvoiceFacad
     async def aclose(self) -> None:
         if self._payment_provider is not None:
             await self._payment_provider.aclose()
+        if self._postal_service is not None:
+            await self._postal_service.aclose()
         await self.store.aclose()
