@@ -14,7 +14,13 @@ from temporalio.exceptions import ApplicationError
 
 from activities.invoice import invoice_of
 from activities.invoice_notice import arrears_of, demand_facts
-from adapters.post.base import LetterRequest, PostalService, PostRejected, PostUnavailable, Recipient
+from adapters.post.base import (
+    LetterRequest,
+    PostalService,
+    PostRejected,
+    PostUnavailable,
+    Recipient,
+)
 from ebok.ids import format_nrb
 from ebok.models import invoice as m
 from ebok.money import Money

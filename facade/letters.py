@@ -51,14 +51,13 @@ class LetterFacade(FacadeBase):
             if await uow.billing.partner(partner_number) is None:
                 raise InvalidInput.one("partner_number", "is not a known business partner")
             await uow.letters.set_address(
-                PostalAddress(partner_number, name.strip(), street.strip(), postal_code.strip(),
-                              city.strip()),
+                PostalAddress(
+                    partner_number, name.strip(), street.strip(), postal_code.strip(), city.strip()
+                ),
                 datetime.now(UTC),
             )
 
-    async def letter_notification(
-        self, body: bytes, headers: Mapping[str, str]
-    ) -> LetterOutcome:
+    async def letter_notification(self, body: bytes, headers: Mapping[str, str]) -> LetterOutcome:
         """Believe the post's notification once its signature checks out (else
         NotificationRejected, with a reason safe to answer with), then tell the invoice."""
         fate = await self.postal_adapter().verify_notification(body, headers)

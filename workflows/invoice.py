@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     import stdnum.pl  # noqa: F401
 
     from ebok.models import invoice as m
+    from ebok.models.post import received_on
     from workflows.common import (
         EMAIL_RETRY,
         EMAIL_TIMEOUT,
@@ -30,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
         run_activity,
         run_store_step,
     )
-    from ebok.models.post import received_on
     from workflows.invoice_rules import (
         Action,
         action_for,

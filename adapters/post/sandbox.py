@@ -227,4 +227,3 @@ class SandboxPost:
     def _fate(record: dict[str, Any]) -> LetterFate:
         fields = {k: v for k, v in record["letter"].items() if v is not None}
         return LetterFate.model_validate(fields)
-

@@ -48,7 +48,9 @@ def fate_to_json(fate: LetterFate) -> dict[str, Any]:
         day = getattr(fate, name)
         out[name] = day.isoformat() if day else None
     changed = fate.changed_at
-    out["changed_at"] = changed.astimezone(UTC).isoformat().replace("+00:00", "Z") if changed else None
+    out["changed_at"] = (
+        changed.astimezone(UTC).isoformat().replace("+00:00", "Z") if changed else None
+    )
     return out
 
 

@@ -27,7 +27,7 @@ from ebok.interest import DEFAULT_LATE_INTEREST_RATES as DEFAULT_RATES
 from ebok.interest import RateTable
 from ebok.models.linking import InvoiceNumber
 from ebok.models.post import LetterFate as LetterFate  # the `letter` signal's argument
-from ebok.models.post import LetterState
+from ebok.models.post import LetterState as LetterState
 from ebok.models.registration import Reason
 from ebok.money import Grosze, Money
 
@@ -543,4 +543,3 @@ class SendNoticeLetter(BaseModel):
 def letter_key(number: str, serial: int) -> str:
     """Our key of the demand's letter at the post: one per invoice and demand."""
     return f"{number}~{serial}"
-

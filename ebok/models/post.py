@@ -65,9 +65,9 @@ class LetterFate(BaseModel):
             day = getattr(self, name)
             if day is not None and day < self.posted_on:
                 raise ValueError(f"{name}: before the letter was posted")
-        if self.collected_on and (self.notice_left_on is None or self.collected_on < (
-            self.notice_left_on
-        )):
+        if self.collected_on and (
+            self.notice_left_on is None or self.collected_on < (self.notice_left_on)
+        ):
             raise ValueError("collected_on: a collected letter had an awizo before it")
         return self
 

@@ -162,18 +162,24 @@ class PostalLetterRepository:
         await self._conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[pa.c.partner_number],
-                set_={k: stmt.excluded[k] for k in (*values, "updated_at") if k != "partner_number"},
+                set_={
+                    k: stmt.excluded[k] for k in (*values, "updated_at") if k != "partner_number"
+                },
             )
         )
 
     async def address_of(self, partner_number: str) -> PostalAddress | None:
         row = (
-            await self._conn.execute(
-                select(*[pa.c[f] for f in PostalAddress.__dataclass_fields__]).where(
-                    pa.c.partner_number == partner_number
+            (
+                await self._conn.execute(
+                    select(*[pa.c[f] for f in PostalAddress.__dataclass_fields__]).where(
+                        pa.c.partner_number == partner_number
+                    )
                 )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
         return PostalAddress(**row) if row else None
 
     async def sent(self, invoice_number: str, fate: LetterFate, at: datetime) -> None:

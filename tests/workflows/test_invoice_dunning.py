@@ -238,6 +238,7 @@ async def test_complaint_withdraws_a_filed_suspension(
     kinds = [letter.kind for letter in letters]
     assert kinds == ["issued", "reminder_before", "reminder_after"]  # all on paper
     # The written notice of art. 6b ust. 3 went by registered post, with the seller and arrears.
+    assert status.letter_tracking_id is not None
     notice = post.document(status.letter_tracking_id).decode()
     assert settings.invoice_seller in notice and f"NIP {settings.invoice_seller_nip}" in notice
     assert billed.number in notice and "(zaległa)" in notice

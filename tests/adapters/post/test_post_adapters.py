@@ -140,8 +140,11 @@ async def test_answer_about_another_letter_is_a_protocol_error(
     server: PostServer, client: HttpPost
 ) -> None:
     fate = await client.send_letter(sample_letter())
-    server.respond_next(200, f'{{"key": "k", "tracking_id": "{fate.tracking_id}X", '
-                        '"state": "posted", "posted_on": "2026-03-02"}')
+    server.respond_next(
+        200,
+        f'{{"key": "k", "tracking_id": "{fate.tracking_id}X", '
+        '"state": "posted", "posted_on": "2026-03-02"}',
+    )
     with pytest.raises(PostProtocolError):
         await client.letter_status(fate.tracking_id)
 

@@ -35,9 +35,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_postal_letters")),
         sa.UniqueConstraint("tracking_id", name=op.f("uq_postal_letters_tracking_id")),
     )
-    op.create_index(
-        op.f("ix_postal_letters_invoice_number"), "postal_letters", ["invoice_number"]
-    )
+    op.create_index(op.f("ix_postal_letters_invoice_number"), "postal_letters", ["invoice_number"])
     op.create_table(
         "postal_addresses",
         sa.Column("partner_number", sa.String(length=10), nullable=False),
