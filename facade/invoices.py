@@ -463,6 +463,11 @@ class InvoiceFacade(FacadeBase):
         req = validate(m.WaiveReminder, reason=reason, staff=staff)
         return await self._status_update(number, m.UPDATE_WAIVE_REMINDER, req)
 
+    async def resend_notice(self, number: str, staff: str) -> m.InvoiceStatus:
+        """Post the demand's registered letter again (after its postal address was fixed)."""
+        req = validate(m.ResendNotice, staff=staff)
+        return await self._status_update(number, m.UPDATE_RESEND_NOTICE, req)
+
     async def cancel_invoice(self, number: str, reason: str, staff: str) -> m.InvoiceStatus:
         req = validate(m.CancelInvoice, reason=reason, staff=staff)
         return await self._status_update(number, m.UPDATE_CANCEL, req)

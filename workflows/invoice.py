@@ -206,6 +206,7 @@ class InvoiceLifecycle(InvoiceState):
                 self._set(m.State.DEMANDED)
                 return
             self._plan.notice_unknown()  # no address or a bounce: the letter below counts
+        self._figures = figures
         await self._send_letter(figures)
         self._set(m.State.DEMANDED)
 
@@ -229,8 +230,21 @@ class InvoiceLifecycle(InvoiceState):
             )
         except ActivityError as err:  # no address, refused by the post: staff must act
             self._detail = f"notice letter not sent: {err.cause}"
+            self._letter_failures += 1
             self._show()
+            await run_activity(
+                m.ESCALATE,
+                m.Escalate(
+                    number=self._inv.number,
+                    reason="notice_letter",
+                    serial=self._letter_failures,
+                    detail=str(err.cause)[:200],
+                ),
+                timeout=EMAIL_TIMEOUT,
+                retry=EMAIL_RETRY,
+            )
             return
+        self._detail = ""
         self._letter_fate(fate)
 
     def _letter_fate(self, fate: m.LetterFate) -> None:
@@ -445,6 +459,22 @@ class InvoiceLifecycle(InvoiceState):
         self._check_open()
         if self._plan.waivable() is None:
             raise ApplicationError("no reminder or demand is pending", type="WrongState")
+
+    @workflow.update(name=m.UPDATE_RESEND_NOTICE)
+    async def resend_notice(self, r: m.ResendNotice) -> m.InvoiceStatus:
+        assert self._figures is not None
+        async with self._lock:
+            await self._record(f"resend-notice:{self._letter_failures}", "notice letter", r.staff)
+            await self._send_letter(self._figures)
+        self._wake += 1
+        self._show()
+        return self.status()
+
+    @resend_notice.validator
+    def _check_resend_notice(self, r: m.ResendNotice) -> None:
+        self._check_open()
+        if self._notice_channel != "letter" or self._letter is not None or self._figures is None:
+            raise ApplicationError("no notice letter is waiting to be posted", type="WrongState")
 
     @workflow.update(name=m.UPDATE_CANCEL)
     async def cancel(self, c: m.CancelInvoice) -> m.InvoiceStatus:

@@ -50,6 +50,8 @@ class InvoiceState:
         self._compensation: Money | None = None  # stated in the last demand
         self._notice_channel: Literal["letter", "email"] | None = None
         self._letter: m.LetterFate | None = None  # the current demand's registered letter
+        self._figures: m.DemandFigures | None = None  # what the letter states, for a resend
+        self._letter_failures = 0
 
     def _check_open(self) -> None:
         if self._state.final:

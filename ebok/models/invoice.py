@@ -58,6 +58,7 @@ UPDATE_ANSWER_COMPLAINT = "answer_complaint"
 UPDATE_CORRECT = "correct"
 UPDATE_WAIVE_REMINDER = "waive_reminder"
 UPDATE_CANCEL = "cancel"
+UPDATE_RESEND_NOTICE = "resend_notice"  # staff: post the notice letter again (after a fix)
 QUERY_STATUS = "status"
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
@@ -338,6 +339,14 @@ class WaiveReminder(BaseModel):
     staff: Staff
 
 
+class ResendNotice(BaseModel):
+    """Update ``resend_notice`` (staff): post the demand's registered letter again, once the
+    reason it was not posted (no postal address, refused by the post) is fixed."""
+
+    model_config = _FROZEN
+    staff: Staff
+
+
 class CancelInvoice(BaseModel):
     """Update ``cancel`` (staff): the invoice is void; what was paid becomes a credit."""
 
@@ -494,9 +503,10 @@ class RecordState(BaseModel):
 class Escalate(BaseModel):
     model_config = _FROZEN
     number: InvoiceNumber
-    reason: Literal["complaint_deadline", "bounced"]
+    reason: Literal["complaint_deadline", "bounced", "notice_letter"]
     deadline: datetime | None = None
     serial: int = 1
+    detail: str = ""
 
 
 class FileSuspension(BaseModel):

@@ -214,3 +214,32 @@ async def test_news_arriving_after_the_period_files_at_once(
         status = await ebok.invoice_status(billed.number)
         assert status.state is m.State.SUSPENSION_FILED, status.detail
         await ebok.cancel_invoice(billed.number, "koniec testu", "ewa.z")
+
+
+async def test_no_postal_address_tells_staff_and_resend_posts_the_letter(
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    store: Store,
+    smtpd: DevSmtpServer,
+    ebok: EbokClient,
+) -> None:
+    billed = await an_invoice(store, consent=False)
+    post = SandboxPost.from_settings(settings)
+    async with worker_for(skipping_env.client, settings, store):
+        await ebok.issue_invoice(billed.invoice)
+        await sleep_until(skipping_env, start_of(billed.invoice["due_date"] + 30 * DAY) + DAY)
+        status = await ebok.invoice_status(billed.number)
+        assert status.state is m.State.DEMANDED and status.letter_tracking_id is None
+        assert "notice letter not sent" in status.detail and "postal address" in status.detail
+        (staff,) = addressed_to(await smtpd.wait_for(1), settings.backoffice_email)
+        assert "nie zostało nadane" in str(staff["Subject"]) and "resend_notice" in body(staff)
+        assert post.letters() == []
+
+        await ebok.set_postal_address(
+            billed.partner.number, "Jan Klient", "ul. Polna 3", "00-001", "Warszawa"
+        )
+        resent = await ebok.resend_notice(billed.number, "ewa.z")
+        assert resent.letter_state is m.LetterState.POSTED and resent.letter_tracking_id
+        assert resent.detail == "" and resent.earliest_suspension is None
+        assert [x.tracking_id for x in post.letters()] == [resent.letter_tracking_id]
+        await ebok.cancel_invoice(billed.number, "koniec testu", "ewa.z")
