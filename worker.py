@@ -40,6 +40,7 @@ from entrypoints.codec_server import run_codec_server
 from entrypoints.devsmtp import DevSmtpServer
 from entrypoints.webhooks.operator import add_status_route
 from entrypoints.webhooks.payments import run_webhooks
+from entrypoints.webhooks.post import add_letter_route
 from facade.billing_import import import_partners
 from facade.client import EbokClient
 from workflows.catalogue import ALL_WORKFLOWS
@@ -129,6 +130,7 @@ def _dso_status_route(settings: Settings, ebok: EbokClient) -> Callable[[web.App
 
     def add(app: web.Application) -> None:
         add_status_route(app, lambda body, headers: verify_status(body, headers, secret), ebok)
+        add_letter_route(app, ebok)  # the sandbox post's letter notifications
 
     return add
 

@@ -10,6 +10,7 @@ from activities.deletion import DeletionActivities
 from activities.einvoice import EInvoiceActivities
 from activities.email_change import EmailChangeActivities
 from activities.invoice import InvoiceActivities
+from activities.invoice_letter import InvoiceLetterActivities
 from activities.invoice_mail import InvoiceMailActivities
 from activities.linking import LinkingActivities
 from activities.mail import MailComposer
@@ -20,6 +21,7 @@ from adapters import registry
 from adapters.email.base import EmailSender
 from adapters.operator.base import GridOperator
 from adapters.payments.base import PaymentProvider
+from adapters.post.base import PostalService
 from ebok.settings import Settings
 from ebok.store.db import Store
 
@@ -33,6 +35,7 @@ class Adapters:
     email: EmailSender
     operator: GridOperator
     payments: PaymentProvider
+    post: PostalService | None = None  # registered letters; without it none can be sent
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Adapters:
@@ -42,6 +45,7 @@ class Adapters:
             email=registry.build("email", settings.email_adapter, settings),
             operator=registry.build("operator", settings.operator_adapter, settings),
             payments=registry.build("payments", settings.payments_adapter, settings),
+            post=registry.build("post", settings.post_adapter, settings),
         )
 
 
@@ -57,6 +61,7 @@ def build_activities(
     invoice_mail = InvoiceMailActivities(
         store, adapters.email, adapters.payments, composer, settings
     )
+    letters = InvoiceLetterActivities(store, adapters.post, settings)
     outage = OutageActivities(store, adapters.operator, adapters.email, composer, settings)
     password_reset = PasswordResetActivities(store, adapters.email, composer, settings)
     deletion = DeletionActivities(store, adapters.email, composer, settings)
@@ -94,6 +99,7 @@ def build_activities(
         invoice_mail.notify,
         invoice_mail.paper_fallback,
         invoice_mail.escalate,
+        letters.send_notice_letter,
         *outage_activities(outage),
         password_reset.send_link,
         password_reset.redeem,

@@ -148,7 +148,9 @@ class InvoiceMailActivities:
     async def escalate(self, req: m.Escalate) -> None:
         async with self._store.begin() as uow:
             invoice = await invoice_of(uow, req.number)
-        await self._staff(invoice, req.reason, req.serial, detail="", deadline=req.deadline)
+        await self._staff(
+            invoice, req.reason, req.serial, detail=req.detail[:200], deadline=req.deadline
+        )
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from ebok.settings import Settings
 
 __all__ = ["KINDS", "Kind", "UnknownAdapter", "build", "load", "names"]
 
-Kind = Literal["email", "payments", "operator"]
+Kind = Literal["email", "payments", "operator", "post"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
 

@@ -1,4 +1,6 @@
 """The contracts every EmailSender, GridOperator and PaymentProvider must meet; plugins reuse them.
+(The postal port's, :class:`PostalServiceContract`, lives beside its port in
+``adapters/post/testing.py`` and is re-exported here.)
 
 Subclass :class:`EmailSenderContract` and override two fixtures::
 
@@ -68,6 +70,7 @@ from adapters.payments.base import (
     PaymentStatus,
     RefundRequest,
 )
+from adapters.post.testing import PostalServiceContract, Postman
 from ebok.money import Money
 
 __all__ = [
@@ -75,6 +78,8 @@ __all__ = [
     "EmailSenderContract",
     "GridOperatorContract",
     "PaymentProviderContract",
+    "PostalServiceContract",
+    "Postman",
     "Received",
     "Settle",
     "contract_rows",

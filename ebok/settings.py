@@ -180,6 +180,21 @@ class Settings(BaseSettings):
     )
     payu_timeout: PositiveDuration = timedelta(seconds=10)
 
+    # Registered letters (postal adapter): the disconnection notice goes by registered post
+    post_adapter: str = "sandbox"
+    post_url: AnyHttpUrl | None = Field(
+        default=None, description="base URL of the hybrid-mail provider's API (http adapter)"
+    )
+    post_token: SecretStr | None = None
+    post_timeout: PositiveDuration = timedelta(seconds=10)
+    post_webhook_secret: SecretStr | None = Field(
+        default=None, description="shared secret of the provider's signed letter notifications"
+    )
+    post_sandbox_dir: Path = Field(
+        default=Path(".ebok-dev/post-sandbox"),
+        description="where the sandbox post keeps its letters, shared by worker and CLI",
+    )
+
     # Invoice lifecycle (copied into each invoice workflow's input by the client)
     invoice_reminder_before: PositiveDuration = Field(
         default=timedelta(days=3), description="reminder this long before the due date"

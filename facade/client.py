@@ -17,6 +17,7 @@ from facade.deletion import DeletionFacade, deletion_workflow_id
 from facade.einvoice import EInvoiceFacade, einvoice_workflow_id
 from facade.email_change import EmailChangeFacade, email_change_workflow_id
 from facade.invoices import BankImport, InvoiceFacade, invoice_workflow_id
+from facade.letters import LetterFacade
 from facade.linking import LinkingFacade, linking_workflow_id
 from facade.outages import OutageFacade
 from facade.profile import ProfileFacade
@@ -42,6 +43,7 @@ class EbokClient(
     EInvoiceFacade,
     InvoiceFacade,
     OutageFacade,
+    LetterFacade,
     ProfileFacade,
     EmailChangeFacade,
     DeletionFacade,
@@ -59,4 +61,6 @@ class EbokClient(
     async def aclose(self) -> None:
         if self._payment_provider is not None:
             await self._payment_provider.aclose()
+        if self._postal_service is not None:
+            await self._postal_service.aclose()
         await self.store.aclose()

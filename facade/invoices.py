@@ -115,9 +115,13 @@ class BankImport:
 class InvoiceFacade(FacadeBase):
     _payment_provider: PaymentProvider | None = None
 
-    async def issue_invoice(self, invoice: m.IssueInvoice | Mapping[str, Any]) -> str:
+    async def issue_invoice(
+        self, invoice: m.IssueInvoice | Mapping[str, Any], *, electronic_notices: bool = False
+    ) -> str:
         """Start the invoice's lifecycle; issuing the same number again is the same invoice.
-        Returns the workflow id."""
+        Returns the workflow id. ``electronic_notices``: the partner agreed to receive legal
+        notices by e-mail; only then does an e-mailed disconnection notice count (else it goes
+        by registered letter). The agreement's store, once there, is read here instead."""
         issue = invoice if isinstance(invoice, m.IssueInvoice) else issue_input(invoice)
         async with self.store.begin() as uow:
             accounts = {
@@ -142,6 +146,7 @@ class InvoiceFacade(FacadeBase):
             debtor="business" if partner.kind == "business" else "consumer",
             commercial_interest_rates=s.commercial_interest_table,
             eur_pln_rates=s.eur_pln_table,
+            electronic_notices=electronic_notices,
         )
         try:
             await self._start(
@@ -457,6 +462,11 @@ class InvoiceFacade(FacadeBase):
     async def waive_reminder(self, number: str, reason: str, staff: str) -> m.InvoiceStatus:
         req = validate(m.WaiveReminder, reason=reason, staff=staff)
         return await self._status_update(number, m.UPDATE_WAIVE_REMINDER, req)
+
+    async def resend_notice(self, number: str, staff: str) -> m.InvoiceStatus:
+        """Post the demand's registered letter again (after its postal address was fixed)."""
+        req = validate(m.ResendNotice, staff=staff)
+        return await self._status_update(number, m.UPDATE_RESEND_NOTICE, req)
 
     async def cancel_invoice(self, number: str, reason: str, staff: str) -> m.InvoiceStatus:
         req = validate(m.CancelInvoice, reason=reason, staff=staff)

@@ -11,9 +11,10 @@ from __future__ import annotations
 from adapters import registry
 from adapters.operator.http import HttpOperator
 from adapters.payments.base import PaymentProvider
+from adapters.post.base import PostalService
 from ebok.settings import Settings
 
-__all__ = ["payment_provider", "status_webhook_verifier"]
+__all__ = ["payment_provider", "postal_service", "status_webhook_verifier"]
 
 
 def payment_provider(settings: Settings) -> PaymentProvider:
@@ -26,3 +27,10 @@ def status_webhook_verifier(settings: Settings) -> HttpOperator:
     """The ``http`` grid-operator adapter, whose ``verify_status_notification`` checks the
     DSO's signed status webhooks (``EBOK_OPERATOR_WEBHOOK_SECRET``)."""
     return HttpOperator.from_settings(settings)
+
+
+def postal_service(settings: Settings) -> PostalService:
+    """The postal adapter the settings name (``EBOK_POST_ADAPTER``): it checks the post's
+    signed letter notifications and answers polls."""
+    post: PostalService = registry.build("post", settings.post_adapter, settings)
+    return post

@@ -35,6 +35,8 @@ from adapters.operator.base import GridOperator
 from adapters.operator.sandbox import SandboxOperator
 from adapters.payments.base import PaymentProvider
 from adapters.payments.sandbox import SandboxPayments
+from adapters.post.base import PostalService
+from adapters.post.sandbox import SandboxPost
 from ebok.models.search import ALL as SEARCH_ATTRIBUTES
 from ebok.settings import DEMO_SELLER_NIP, Settings, SmtpSecurity
 from ebok.store.db import Store
@@ -238,6 +240,7 @@ def make_settings(db_url: str, smtp_port: int, **overrides: Any) -> Settings:
         "invoice_seller_nip": DEMO_SELLER_NIP,
         # One ledger per test's settings, never the developer's dev folder.
         "payments_sandbox_dir": Path(tempfile.gettempdir()) / f"ebok-pay-{uuid.uuid4().hex[:8]}",
+        "post_sandbox_dir": Path(tempfile.gettempdir()) / f"ebok-post-{uuid.uuid4().hex[:8]}",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -256,6 +259,7 @@ async def worker_for(
     email: EmailSender | None = None,
     operator: GridOperator | None = None,
     payments: PaymentProvider | None = None,
+    post: PostalService | None = None,
 ) -> AsyncIterator[Worker]:
     """The worker as ``worker.py`` builds it; SMTP to the test server, the sandbox operator
     with its bundled registry and the sandbox payments adapter unless others are given."""
@@ -264,6 +268,7 @@ async def worker_for(
         email=sender,
         operator=operator or SandboxOperator.from_settings(settings),
         payments=payments or SandboxPayments.from_settings(settings),
+        post=post or SandboxPost.from_settings(settings),
     )
     worker = Worker(
         client,

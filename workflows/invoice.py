@@ -11,7 +11,7 @@ signal costs a signal event and nothing else.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import assert_never
 
 from temporalio import workflow
@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     import stdnum.pl  # noqa: F401
 
     from ebok.models import invoice as m
+    from ebok.models.post import received_on
     from workflows.common import (
         EMAIL_RETRY,
         EMAIL_TIMEOUT,
@@ -30,11 +31,21 @@ with workflow.unsafe.imports_passed_through():
         run_activity,
         run_store_step,
     )
-    from workflows.invoice_rules import Action, action_for, demand_charges
+    from workflows.invoice_rules import (
+        Action,
+        action_for,
+        demand_charges,
+        suspension_not_before,
+    )
     from workflows.invoice_state import InvoiceState
 
 PAYMENT_TIMEOUT = timedelta(seconds=60)  # asks the provider, then writes the store
 LATE_PAYMENTS = "invoice-late-payments"  # patch: payments signalled after settling count
+# patch: the notice period runs from the day the notice was received (a registered letter's
+# delivery, refusal or deemed delivery; an e-mail only where the customer agreed to electronic
+# notices), no longer from the day it was sent
+POSTAL_NOTICE = "invoice-postal-notice"
+LETTER_TIMEOUT = timedelta(seconds=60)  # renders the notice, asks the post, writes the store
 
 
 @workflow.defn(name=m.WORKFLOW_TYPE)
@@ -169,7 +180,8 @@ class InvoiceLifecycle(InvoiceState):
 
     async def _demand(self) -> None:
         now = workflow.now()
-        self._plan.demand_served(now)
+        postal = workflow.patched(POSTAL_NOTICE)
+        self._plan.demand_served(now, await_receipt=postal)
         charges = demand_charges(
             self._in, self._totals.amount_due, self._totals.outstanding, now.date()
         )
@@ -177,18 +189,92 @@ class InvoiceLifecycle(InvoiceState):
         self._compensation = figures.compensation
         if charges.problems:  # a rate missing from the settings: staff read why in the UI
             self._detail = "; ".join(charges.problems)
-        await self._notify("demand", m.State.DEMANDED, charges=figures)
+        if not postal:  # histories from before: the period ran from the sending
+            await self._notify("demand", m.State.DEMANDED, charges=figures)
+            self._set(m.State.DEMANDED)
+            return
+        self._letter = None
+        if self._in.electronic_notices and not self._paper:
+            # Civil Code art. 61 § 2: an electronic declaration is made when it reaches the
+            # addressee's means of communication so that they could read it: the relay's
+            # acceptance, today.
+            today = now.date()
+            self._plan.notice_received(today, suspension_not_before(today, self._in.notice_period))
+            delivered = await self._notify("demand", m.State.DEMANDED, charges=figures)
+            if delivered.channel == "email":
+                self._notice_channel = "email"
+                self._set(m.State.DEMANDED)
+                return
+            self._plan.notice_unknown()  # no address or a bounce: the letter below counts
+        self._figures = figures
+        await self._send_letter(figures)
         self._set(m.State.DEMANDED)
+
+    async def _send_letter(self, figures: m.DemandFigures) -> None:
+        """The written notice by registered post; its period starts when the post reports
+        the letter received (the ``letter`` signal)."""
+        self._notice_channel = "letter"
+        try:
+            fate: m.LetterFate = await run_activity(
+                m.SEND_NOTICE_LETTER,
+                m.SendNoticeLetter(
+                    number=self._inv.number,
+                    serial=self._plan.demands,
+                    outstanding=self._totals.outstanding,
+                    due_date=self._inv.due,
+                    at=workflow.now(),
+                    **figures.model_dump(),
+                ),
+                result_type=m.LetterFate,
+                timeout=LETTER_TIMEOUT,
+            )
+        except ActivityError as err:  # no address, refused by the post: staff must act
+            self._detail = f"notice letter not sent: {err.cause}"
+            self._letter_failures += 1
+            self._show()
+            await run_activity(
+                m.ESCALATE,
+                m.Escalate(
+                    number=self._inv.number,
+                    reason="notice_letter",
+                    serial=self._letter_failures,
+                    detail=str(err.cause)[:200],
+                ),
+                timeout=EMAIL_TIMEOUT,
+                retry=EMAIL_RETRY,
+            )
+            return
+        self._detail = ""
+        self._letter_fate(fate)
+
+    def _letter_fate(self, fate: m.LetterFate) -> None:
+        """The post's news of the current notice letter. The first final state wins: a late
+        or repeated report never moves the receipt day."""
+        current = self._letter
+        if current is not None and (current.tracking_id != fate.tracking_id or current.state.final):
+            return
+        if current is None and fate.key != m.letter_key(self._inv.number, self._plan.demands):
+            return
+        self._letter = fate
+        day = received_on(fate)
+        if day is not None and self._plan.awaiting_receipt:
+            self._plan.notice_received(day, suspension_not_before(day, self._in.notice_period))
+        self._show()
 
     async def _file_suspension(self) -> None:
         assert self._plan.demanded_at is not None and self._plan.notice_until is not None
+        received = self._plan.received_on
         try:
             filed: m.SuspensionFiled = await run_activity(
                 m.FILE_SUSPENSION,
                 m.FileSuspension(
                     number=self._inv.number,
                     serial=self._plan.demands,
-                    notice_served_at=self._plan.demanded_at,
+                    notice_served_at=(
+                        self._plan.demanded_at
+                        if received is None
+                        else datetime.combine(received, time(0), tzinfo=UTC)
+                    ),
                     not_before=self._plan.notice_until,
                 ),
                 result_type=m.SuspensionFiled,
@@ -302,6 +388,14 @@ class InvoiceLifecycle(InvoiceState):
             self._bounce = b
             self._wake += 1
 
+    @workflow.signal(name=m.SIGNAL_LETTER)
+    def letter(self, fate: m.LetterFate) -> None:
+        """What the post reports of the notice letter (from its webhook or a poll, through the
+        facade); news of an older letter or after the end is dropped."""
+        if not self._state.final and self._notice_channel == "letter":
+            self._letter_fate(fate)
+            self._wake += 1
+
     @workflow.signal(name=m.SIGNAL_COMPLAINT)
     def complaint(self, c: m.ComplaintFiled) -> None:
         """Dunning pauses until staff answer; one complaint at a time."""
@@ -365,6 +459,22 @@ class InvoiceLifecycle(InvoiceState):
         self._check_open()
         if self._plan.waivable() is None:
             raise ApplicationError("no reminder or demand is pending", type="WrongState")
+
+    @workflow.update(name=m.UPDATE_RESEND_NOTICE)
+    async def resend_notice(self, r: m.ResendNotice) -> m.InvoiceStatus:
+        assert self._figures is not None
+        async with self._lock:
+            await self._record(f"resend-notice:{self._letter_failures}", "notice letter", r.staff)
+            await self._send_letter(self._figures)
+        self._wake += 1
+        self._show()
+        return self.status()
+
+    @resend_notice.validator
+    def _check_resend_notice(self, r: m.ResendNotice) -> None:
+        self._check_open()
+        if self._notice_channel != "letter" or self._letter is not None or self._figures is None:
+            raise ApplicationError("no notice letter is waiting to be posted", type="WrongState")
 
     @workflow.update(name=m.UPDATE_CANCEL)
     async def cancel(self, c: m.CancelInvoice) -> m.InvoiceStatus:

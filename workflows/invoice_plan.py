@@ -9,7 +9,7 @@ period has run out. While a complaint is open only its escalation to staff is pl
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from temporalio import workflow
 
@@ -26,7 +26,9 @@ class Plan:
         self.reminders = 0
         self.demands = 0
         self.demanded_at: datetime | None = None
-        self.notice_until: datetime | None = None
+        self.notice_until: datetime | None = None  # None after a demand: receipt unknown
+        self.received_on: date | None = None  # the day the notice counts as received
+        self.awaiting_receipt = False  # a demand served, its receipt not known yet
         self._complaint_at: datetime | None = None
         self._resume_at: datetime | None = None  # a demand served again after a complaint
 
@@ -66,9 +68,19 @@ class Plan:
     def done(self, step: m.Step) -> None:
         self._done.add(step)
 
-    def demand_served(self, now: datetime) -> None:
+    def demand_served(self, now: datetime, *, await_receipt: bool = False) -> None:
+        """With ``await_receipt``, the notice period runs only once :meth:`notice_received`
+        says from when: until then no suspension is planned."""
         self.demands += 1
-        self.demanded_at, self.notice_until = now, now + self._in.notice_period
+        self.demanded_at, self.received_on = now, None
+        self.notice_until = None if await_receipt else now + self._in.notice_period
+        self.awaiting_receipt = await_receipt
+
+    def notice_received(self, on: date, until: datetime) -> None:
+        self.received_on, self.notice_until, self.awaiting_receipt = on, until, False
+
+    def notice_unknown(self) -> None:
+        self.received_on, self.notice_until, self.awaiting_receipt = None, None, True
 
     @property
     def complaint_deadline(self) -> datetime | None:
@@ -84,9 +96,10 @@ class Plan:
         """Dunning resumes; a demand already served is served again with a fresh notice
         period, as the complaint interrupted the old one."""
         self._complaint_at = None
-        if m.Step.DEMAND in self._done and self.notice_until is not None:
+        if m.Step.DEMAND in self._done and (self.notice_until is not None or self.awaiting_receipt):
             self._done -= {m.Step.DEMAND, m.Step.SUSPEND}
-            self._resume_at, self.notice_until = now, None
+            self._resume_at, self.notice_until, self.received_on = now, None, None
+            self.awaiting_receipt = False
 
     def waivable(self) -> m.Step | None:
         return next((s for s in _DUNNING if s not in self._done), None)

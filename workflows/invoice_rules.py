@@ -8,7 +8,7 @@ Sources: ``docs/invoice-law.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal, assert_never
 
@@ -76,6 +76,17 @@ def demand_charges(
         except RateTableError as e:
             problems.append(f"recovery compensation not computed: {e}")
     return DemandCharges(basis, interest, compensation, tuple(problems))
+
+
+def suspension_not_before(received: date, notice_period: timedelta) -> datetime:
+    """The earliest moment a suspension may be asked for, for a notice received on
+    ``received``: Energy Law art. 6b ust. 3 gives the customer 14 days *from the day of
+    receiving* the written notice. The day of receipt is not counted and the period ends with
+    the end of its last day (Civil Code art. 111 § 2), so with 14 days, a notice received on
+    day D leaves all of day D + 14 to pay, and the request may go from the start of D + 15.
+    Days start at 00:00 UTC, as every dunning date of this workflow does (later than Polish
+    midnight, so never early)."""
+    return datetime.combine(received + timedelta(days=1), time(0), tzinfo=UTC) + notice_period
 
 
 class Action(StrEnum):

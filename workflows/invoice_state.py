@@ -48,6 +48,10 @@ class InvoiceState:
         self._wake = 0  # bumped by every message: the main loop re-plans
         self._detail = ""
         self._compensation: Money | None = None  # stated in the last demand
+        self._notice_channel: Literal["letter", "email"] | None = None
+        self._letter: m.LetterFate | None = None  # the current demand's registered letter
+        self._figures: m.DemandFigures | None = None  # what the letter states, for a resend
+        self._letter_failures = 0
 
     def _check_open(self) -> None:
         if self._state.final:
@@ -85,9 +89,29 @@ class InvoiceState:
             head += ". Complaint open: dunning paused; staff answer with `answer_complaint`"
         elif step is not None and at is not None and not self._state.final:
             head += f". Next: {step.value} at {at:%Y-%m-%d %H:%M} UTC"
+        head += self._notice_summary()
         if self._suspended:
             head += f". Supply suspension filed ({', '.join(self._suspended)})"
         return head + (f". {self._detail}" if self._detail else "")
+
+    def _notice_summary(self) -> str:
+        if self._notice_channel is None or self._state.final:
+            return ""
+        plan, letter = self._plan, self._letter
+        if self._notice_channel == "email":
+            head = ". Notice e-mailed (electronic notices agreed)"
+        elif letter is None:
+            head = ". Notice letter not posted"
+        else:
+            head = f". Notice letter {letter.tracking_id}: {letter.state.value}"
+            if letter.notice_left_on and letter.state.value == "awaiting_collection":
+                head += f" (awizo {letter.notice_left_on:%Y-%m-%d})"
+        if plan.received_on is None or plan.notice_until is None:
+            return head + "; no suspension until its receipt is known"
+        return (
+            f"{head}; received {plan.received_on:%Y-%m-%d}, suspension not before "
+            f"{plan.notice_until:%Y-%m-%d %H:%M} UTC"
+        )
 
     @workflow.query(name=m.QUERY_STATUS)
     def status(self) -> m.InvoiceStatus:
@@ -114,4 +138,9 @@ class InvoiceState:
             debtor=self._in.debtor,
             interest_basis=interest_basis(self._in.debtor),
             recovery_compensation=self._compensation,
+            notice_channel=self._notice_channel,
+            letter_state=self._letter.state if self._letter else None,
+            letter_tracking_id=self._letter.tracking_id if self._letter else None,
+            notice_received_on=self._plan.received_on,
+            earliest_suspension=self._plan.notice_until if self._notice_channel else None,
         )

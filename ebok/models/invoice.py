@@ -26,6 +26,8 @@ from ebok.ids import NRB, PPE, PartnerNumber
 from ebok.interest import DEFAULT_LATE_INTEREST_RATES as DEFAULT_RATES
 from ebok.interest import RateTable
 from ebok.models.linking import InvoiceNumber
+from ebok.models.post import LetterFate as LetterFate  # the `letter` signal's argument
+from ebok.models.post import LetterState as LetterState
 from ebok.models.registration import Reason
 from ebok.money import Grosze, Money
 
@@ -43,17 +45,20 @@ RECORD_STATE = "invoice.record_state"
 ESCALATE = "invoice.escalate"
 FILE_SUSPENSION = "invoice.file_suspension"
 WITHDRAW_SUSPENSION = "invoice.withdraw_suspension"
+SEND_NOTICE_LETTER = "invoice.send_notice_letter"
 
 # Message names: the facade (and `temporal workflow signal|update|query --name …`) and the
 # workflow refer to its signals, updates and query by these only.
 SIGNAL_PAYMENT = "payment"
 SIGNAL_COMPLAINT = "complaint"
 SIGNAL_BOUNCED = "bounced"
+SIGNAL_LETTER = "letter"  # a registered notice's fate (delivered, refused, awizo, returned)
 UPDATE_RECORD_PAYMENT = "record_payment"
 UPDATE_ANSWER_COMPLAINT = "answer_complaint"
 UPDATE_CORRECT = "correct"
 UPDATE_WAIVE_REMINDER = "waive_reminder"
 UPDATE_CANCEL = "cancel"
+UPDATE_RESEND_NOTICE = "resend_notice"  # staff: post the notice letter again (after a fix)
 QUERY_STATUS = "status"
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
@@ -219,6 +224,10 @@ class InvoiceInput(BaseModel):
         default_factory=lambda: commercial_rate_table(DEFAULT_COMMERCIAL_INTEREST_RATES)
     )
     eur_pln_rates: EurRates = Field(default_factory=lambda: EurRates.parse(DEFAULT_EUR_PLN_RATES))
+    # Whether the customer agreed to receive legal notices electronically: only then does an
+    # e-mailed disconnection notice count (docs/invoice-law.md); otherwise it goes by registered
+    # letter. Decided by the caller (facade/invoices.py) from the agreement's store.
+    electronic_notices: bool = False
 
     @model_validator(mode="after")
     def _legal(self) -> InvoiceInput:
@@ -330,6 +339,14 @@ class WaiveReminder(BaseModel):
     staff: Staff
 
 
+class ResendNotice(BaseModel):
+    """Update ``resend_notice`` (staff): post the demand's registered letter again, once the
+    reason it was not posted (no postal address, refused by the post) is fixed."""
+
+    model_config = _FROZEN
+    staff: Staff
+
+
 class CancelInvoice(BaseModel):
     """Update ``cancel`` (staff): the invoice is void; what was paid becomes a credit."""
 
@@ -369,6 +386,13 @@ class InvoiceStatus(BaseModel):
     debtor: Debtor = "consumer"
     interest_basis: Literal["statutory", "commercial"] = "statutory"
     recovery_compensation: Money | None = None  # stated in the last demand (business debtors)
+    # The disconnection notice: how it went, where the registered letter is, the day it counts
+    # as received and the earliest suspension that follows (None while unknown: no suspension).
+    notice_channel: Literal["letter", "email"] | None = None
+    letter_state: LetterState | None = None
+    letter_tracking_id: str | None = None
+    notice_received_on: date | None = None
+    earliest_suspension: datetime | None = None
 
 
 # --- activities --------------------------------------------------------------------------------
@@ -479,9 +503,10 @@ class RecordState(BaseModel):
 class Escalate(BaseModel):
     model_config = _FROZEN
     number: InvoiceNumber
-    reason: Literal["complaint_deadline", "bounced"]
+    reason: Literal["complaint_deadline", "bounced", "notice_letter"]
     deadline: datetime | None = None
     serial: int = 1
+    detail: str = ""
 
 
 class FileSuspension(BaseModel):
@@ -502,3 +527,29 @@ class WithdrawSuspension(BaseModel):
     number: InvoiceNumber
     reason: str
     at: datetime
+
+
+class SendNoticeLetter(BaseModel):
+    """Post the formal demand as a registered letter (Energy Law art. 6b ust. 3)."""
+
+    model_config = _FROZEN
+    number: InvoiceNumber
+    serial: int = Field(ge=1)
+    outstanding: Money
+    due_date: date
+    at: datetime  # when the workflow served it: the posting day and the day arrears count from
+    interest: Money | None = None
+    interest_basis: Literal["statutory", "commercial"] = "statutory"
+    compensation: Money | None = None
+    compensation_eur: int | None = None
+    eur_rate: Decimal | None = None
+    eur_rate_date: date | None = None
+
+    @property
+    def key(self) -> str:
+        return letter_key(self.number, self.serial)
+
+
+def letter_key(number: str, serial: int) -> str:
+    """Our key of the demand's letter at the post: one per invoice and demand."""
+    return f"{number}~{serial}"

@@ -18,7 +18,7 @@ from ebok.store.billing import BillingRepository
 from ebok.store.consents import ConsentRepository
 from ebok.store.idempotency import IdempotencyRepository
 from ebok.store.invoices import InvoiceRepository
-from ebok.store.letters import PaperRepository, SuspensionRepository
+from ebok.store.letters import PaperRepository, PostalLetterRepository, SuspensionRepository
 from ebok.store.mail import SentMailRepository
 from ebok.store.outages import OutageRepository
 from ebok.store.profiles import EmailChangeRepository, OutboxRepository, ProfileRepository
@@ -107,6 +107,7 @@ class UnitOfWork:
         self.invoices = InvoiceRepository(conn)
         self.paper = PaperRepository(conn)
         self.suspensions = SuspensionRepository(conn)
+        self.letters = PostalLetterRepository(conn)
         self.outages = OutageRepository(conn)
         self.api_keys = ApiKeyRepository(conn)
         self.idempotency = IdempotencyRepository(conn)

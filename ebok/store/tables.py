@@ -399,6 +399,39 @@ suspension_requests = Table(
     Index(None, "invoice_number"),
 )
 
+# Registered letters (the disconnection notice of Energy Law art. 6b ust. 3) and what the post
+# reported of them; ``received_on`` is the day the notice period runs from (ebok.models.post).
+postal_letters = Table(
+    "postal_letters",
+    metadata,
+    Column("key", String(64), primary_key=True),  # invoice and demand serial: one letter each
+    Column("invoice_number", String(40), nullable=False),
+    Column("tracking_id", String(64), nullable=False, unique=True),
+    Column("state", String(32), nullable=False),
+    Column("posted_on", Date, nullable=False),
+    Column("delivered_on", Date),
+    Column("refused_on", Date),
+    Column("notice_left_on", Date),
+    Column("collected_on", Date),
+    Column("returned_on", Date),
+    Column("received_on", Date),
+    _ts("sent_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    Index(None, "invoice_number"),
+)
+
+# Where a partner's registered letters go: personal data, read only by the letter activity.
+postal_addresses = Table(
+    "postal_addresses",
+    metadata,
+    Column("partner_number", String(10), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("street", String(200), nullable=False),
+    Column("postal_code", String(6), nullable=False),
+    Column("city", String(100), nullable=False),
+    _ts("updated_at", nullable=False),
+)
+
 # --- outage reporting: reports with the reporter's contact data, incidents, compensation --------
 
 outage_reports = Table(

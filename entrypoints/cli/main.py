@@ -35,6 +35,7 @@ from entrypoints.cli.invoices import add_commands as add_invoice_commands
 from entrypoints.cli.linking import add_commands as add_linking_commands
 from entrypoints.cli.outages import add_commands as add_outage_commands
 from entrypoints.cli.payments import add_commands as add_payments_commands
+from entrypoints.cli.post import add_commands as add_post_commands
 from entrypoints.cli.sign_in import add_commands as add_sign_in_commands
 from facade.billing_import import (
     COLUMNS,
@@ -342,6 +343,7 @@ def _parser() -> argparse.ArgumentParser:
     add_outage_commands(add, _client, _emit)
     add_deletion_commands(add, _client, _emit)
     add_dso_commands(sub, _settings)
+    add_post_commands(sub, _settings)
     add_api_commands(sub, add, _client, _settings)
     add_account_commands(sub, add, _client, _emit, _settings)
     return parser

@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from adapters.email.memory import MemorySender
 from adapters.operator.sandbox import SandboxOperator
 from adapters.payments.sandbox import SandboxPayments
+from adapters.post.sandbox import SandboxPost
 from ebok.models import email_change as ec
 from ebok.models.einvoice import CONFIRM_PAGE
 from ebok.models.password_reset import RESET_PAGE
@@ -60,6 +61,7 @@ PROCESSES = (
     "einvoice",
     "invoices",
     "business_invoice",
+    "postal_notice",
     "outage",
     "email_change",
     "deletion",
@@ -89,6 +91,8 @@ async def main(only: set[str]) -> None:
             await _record_invoices(env, settings, store, email, ebok)
         if "business_invoice" in only:
             await _record_business_invoice(env, settings, store, email)
+        if "postal_notice" in only:
+            await _record_postal_notice(env, settings, store, email)
         if "outage" in only:
             await _record_outage(env, settings, store, email)
         if "email_change" in only:
@@ -259,6 +263,36 @@ async def _record_business_invoice(
         await ebok.record_payment(billed.number, "KASA-REPLAY-B2B", "245,67", "replay")
         await outcome(env, billed.workflow_id, object)
         await _save(env.client, billed.workflow_id, "invoice_business_demanded_paid")
+    await ebok.aclose()
+
+
+async def _record_postal_notice(
+    env: WorkflowEnvironment, settings: Settings, store: Store, email: MemorySender
+) -> None:
+    """A demand by registered letter: awizo, returned unclaimed, suspension filed from the
+    deemed receipt, then paid."""
+    billed = await an_invoice(store, consent=False)
+    longer = settings.model_copy(update={"execution_timeout": timedelta(days=150)})
+    ebok = EbokClient(env.client, store, longer)
+    operator = SandboxOperator(billed.partner.registry)
+    post = SandboxPost.from_settings(longer)
+    async with worker_for(env.client, longer, store, email, operator, post=post):
+        await ebok.set_postal_address(
+            billed.partner.number, "Jan Klient", "ul. Polna 3", "00-001", "Warszawa"
+        )
+        await ebok.issue_invoice(billed.invoice)
+        await env.sleep(timedelta(days=14 + 30, hours=2))
+        tracking = (await ebok.invoice_status(billed.number)).letter_tracking_id
+        assert tracking is not None
+        posted = (await post.letter_status(tracking)).posted_on
+        await ebok.letter_notification(*post.awizo(tracking, posted + timedelta(days=1)))
+        await env.sleep(timedelta(days=16))
+        await ebok.letter_notification(*post.return_unclaimed(tracking))
+        await env.sleep(timedelta(days=16))
+        assert (await ebok.invoice_status(billed.number)).suspension_reference
+        await ebok.record_payment(billed.number, "KASA-REPLAY-POST", "245,67", "replay")
+        await outcome(env, billed.workflow_id, object)
+        await _save(env.client, billed.workflow_id, "invoice_postal_notice_suspended_paid")
     await ebok.aclose()
 
 

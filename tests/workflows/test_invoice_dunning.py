@@ -12,6 +12,7 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.operator.sandbox import SandboxOperator
+from adapters.post.sandbox import SandboxPost
 from ebok.models import invoice as m
 from ebok.money import Money
 from ebok.settings import Settings
@@ -136,7 +137,7 @@ async def test_demand_then_suspension_then_payment_withdraws_it(
     assert billed.email
     operator = SandboxOperator(billed.partner.registry)
     async with worker_for(skipping_env.client, settings, store, operator=operator):
-        await ebok.issue_invoice(billed.invoice)
+        await ebok.issue_invoice(billed.invoice, electronic_notices=True)
         await smtpd.wait_for(1)
         await skipping_env.sleep(timedelta(days=14 + 30) + timedelta(hours=1))
         status = await ebok.invoice_status(billed.number)
@@ -146,7 +147,7 @@ async def test_demand_then_suspension_then_payment_withdraws_it(
         assert status.notice_until - datetime.now(UTC) >= timedelta(days=13)
         assert operator.simulation.active_suspensions() == []
 
-        await skipping_env.sleep(timedelta(days=14, hours=1))
+        await skipping_env.sleep(timedelta(days=15, hours=1))  # from the day after receipt
         status = await ebok.invoice_status(billed.number)
         assert status.state is m.State.SUSPENSION_FILED and status.suspension_reference
         (filed,) = operator.simulation.active_suspensions()
@@ -175,7 +176,7 @@ async def test_complaint_pauses_dunning_escalates_and_answer_resumes(
     assert billed.email
     operator = SandboxOperator(billed.partner.registry)
     async with worker_for(skipping_env.client, settings, store, operator=operator):
-        await ebok.issue_invoice(billed.invoice)
+        await ebok.issue_invoice(billed.invoice, electronic_notices=True)
         await smtpd.wait_for(1)
         await skipping_env.sleep(timedelta(days=14 + 30, hours=1))  # demand served
         await smtpd.wait_for(4)
@@ -213,9 +214,18 @@ async def test_complaint_withdraws_a_filed_suspension(
 ) -> None:
     billed = await an_invoice(store, consent=False)
     operator = SandboxOperator(billed.partner.registry)
+    post = SandboxPost.from_settings(settings)
     async with worker_for(skipping_env.client, settings, store, operator=operator):
+        await ebok.set_postal_address(
+            billed.partner.number, "Jan Klient", "ul. Polna 3", "00-001", "Warszawa"
+        )
         await ebok.issue_invoice(billed.invoice)
-        await skipping_env.sleep(timedelta(days=14 + 30 + 14, hours=2))
+        await skipping_env.sleep(timedelta(days=14 + 30, hours=2))
+        status = await ebok.invoice_status(billed.number)
+        assert status.letter_tracking_id is not None
+        posted = (await post.letter_status(status.letter_tracking_id)).posted_on
+        await ebok.letter_notification(*post.deliver(status.letter_tracking_id, posted))
+        await skipping_env.sleep(timedelta(days=15, hours=1))
         assert len(operator.simulation.active_suspensions()) == 1
         await ebok.complaint(billed.number, "REK-7")
         await skipping_env.sleep(timedelta(hours=1))
@@ -226,12 +236,12 @@ async def test_complaint_withdraws_a_filed_suspension(
     async with store.begin() as uow:
         letters = await uow.paper.of_invoice(billed.number)
     kinds = [letter.kind for letter in letters]
-    assert kinds == ["issued", "reminder_before", "reminder_after", "demand"]  # all on paper
-    # The written notice of art. 6b ust. 3 carries what the e-mail would: seller and arrears.
-    notice = letters[-1].details
-    assert notice["seller"] == settings.invoice_seller and notice["seller_nip"]
-    assert [a["number"] for a in notice["arrears"]] == [billed.number]
-    assert notice["arrears"][0]["overdue"] and notice["interest_basis"] == "statutory"
+    assert kinds == ["issued", "reminder_before", "reminder_after"]  # all on paper
+    # The written notice of art. 6b ust. 3 went by registered post, with the seller and arrears.
+    assert status.letter_tracking_id is not None
+    notice = post.document(status.letter_tracking_id).decode()
+    assert settings.invoice_seller in notice and f"NIP {settings.invoice_seller_nip}" in notice
+    assert billed.number in notice and "(zaległa)" in notice
     assert smtpd.messages == []
 
 

@@ -63,7 +63,7 @@ async def test_demand_names_seller_all_arrears_deadline_payment_and_complaint_ri
     assert company.email and household.email
     async with worker_for(skipping_env.client, settings, store):
         for billed in (company, current, household):
-            await ebok.issue_invoice(billed.invoice)
+            await ebok.issue_invoice(billed.invoice, electronic_notices=True)
         await smtpd.wait_for(3)
         await skipping_env.sleep(timedelta(days=14 + 30, hours=1))
         status = await ebok.invoice_status(company.number)

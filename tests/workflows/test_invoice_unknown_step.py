@@ -96,7 +96,7 @@ async def test_an_unknown_step_fails_the_task_and_files_nothing(
     )
     try:
         async with worker:
-            await ebok.issue_invoice(billed.invoice)
+            await ebok.issue_invoice(billed.invoice, electronic_notices=True)
             await smtpd.wait_for(3)
             async with asyncio.timeout(FAILED_TASK_WAIT):
                 while (

@@ -41,6 +41,19 @@ class StaffAction(BaseModel):
     staff: str
 
 
+class Staff(BaseModel):
+    staff: str
+
+
+class PostalAddress(BaseModel):
+    """Where the partner's registered letters (the disconnection notice) go."""
+
+    name: str
+    street: str
+    postal_code: str = Field(description="NN-NNN")
+    city: str
+
+
 # The body is billing's invoice, validated by the facade alone: a rule spanning fields is
 # reported on the field it names, as the CLI's import reports it. The document shows the model.
 _ISSUE_BODY = {
@@ -89,6 +102,23 @@ async def waive_reminder(number: str, body: StaffAction, ebok: Ebok) -> m.Invoic
 )
 async def cancel(number: str, body: StaffAction, ebok: Ebok) -> m.InvoiceStatus:
     return await ebok.cancel_invoice(number, body.reason, body.staff)
+
+
+@router.post(
+    _INVOICE + "/resend-notice",
+    dependencies=[Depends(scope("staff"))],
+    responses=responses(404, 409),
+)
+async def resend_notice(number: str, body: Staff, ebok: Ebok) -> m.InvoiceStatus:
+    """Post the demand's registered letter again, once its postal address is fixed."""
+    return await ebok.resend_notice(number, body.staff)
+
+
+@router.put("/partners/{partner_number}/postal-address", status_code=204, responses=responses(422))
+async def postal_address(partner_number: str, body: PostalAddress, ebok: Ebok) -> None:
+    await ebok.set_postal_address(
+        partner_number, body.name, body.street, body.postal_code, body.city
+    )
 
 
 @router.get("/partners/{partner_number}/balance")

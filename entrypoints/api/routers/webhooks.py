@@ -1,6 +1,7 @@
 """The providers' webhooks on the API's app, at the paths and with the signature checks of the
 aiohttp receivers (``entrypoints/webhooks``): ``POST /payments/{adapter}/notify`` (checked by
-the payments adapter) and ``POST /operator/status`` (the DSO's HMAC, EBOK_OPERATOR_WEBHOOK_SECRET).
+the payments adapter), ``POST /operator/status`` (the DSO's HMAC, EBOK_OPERATOR_WEBHOOK_SECRET)
+and ``POST /post/letters`` (the post's, checked by the postal adapter).
 They take no API key: the signature is what is believed, and nothing unverified reaches a
 workflow."""
 
@@ -17,6 +18,8 @@ from activities.outage_operator import operator_status
 from adapters.operator.base import NotificationRejected as StatusRejected
 from adapters.operator.webhook import verify_status
 from adapters.payments.base import NotificationRejected, PaymentError
+from adapters.post.base import NotificationRejected as LetterRejected
+from adapters.post.base import PostError
 from ebok.errors import NotFound
 from ebok.models.balance import NotificationOutcome
 from ebok.settings import Settings
@@ -98,3 +101,34 @@ async def operator_status_changed(request: Request, ebok: Ebok) -> StatusTaken |
     except NotFound:
         return JSONResponse(StatusTaken(followed=False).model_dump(), status_code=202)
     return StatusTaken(followed=True, incident=incident_id)
+
+
+class LetterTaken(BaseModel):
+    outcome: str  # signalled, not_ours, closed
+    invoice: str | None = None
+
+
+_LETTER_ANSWERS: dict[int | str, dict[str, Any]] = {
+    **responses(401, 503),
+    202: {"model": LetterTaken, "description": "verified; not a letter of an open invoice"},
+}
+
+
+@router.post(
+    "/post/letters", openapi_extra=_RAW_BODY, response_model=LetterTaken, responses=_LETTER_ANSWERS
+)
+async def letter_notification(request: Request, ebok: Ebok) -> LetterTaken | JSONResponse:
+    """The post's news of a registered letter; 200 once the invoice's workflow has it, 202 for
+    a letter that is not (or no longer) ours, 401 if not believed."""
+    body = await _body(request)
+    try:
+        told = await ebok.letter_notification(body, dict(request.headers))
+    except LetterRejected as e:
+        raise HTTPException(401, e.reason) from None
+    except PostError as e:
+        log.warning("letter notification not taken now: %s", type(e).__name__)
+        raise HTTPException(503, "try again later") from None
+    taken = LetterTaken(outcome=told.outcome, invoice=told.invoice_number)
+    if told.outcome != "signalled":
+        return JSONResponse(taken.model_dump(), status_code=202)
+    return taken
