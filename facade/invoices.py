@@ -116,12 +116,17 @@ class InvoiceFacade(FacadeBase):
     _payment_provider: PaymentProvider | None = None
 
     async def issue_invoice(
-        self, invoice: m.IssueInvoice | Mapping[str, Any], *, electronic_notices: bool = False
+        self,
+        invoice: m.IssueInvoice | Mapping[str, Any],
+        *,
+        electronic_notices: bool | None = None,
     ) -> str:
         """Start the invoice's lifecycle; issuing the same number again is the same invoice.
         Returns the workflow id. ``electronic_notices``: the partner agreed to receive legal
         notices by e-mail; only then does an e-mailed disconnection notice count (else it goes
-        by registered letter). The agreement's store, once there, is read here instead."""
+        by registered letter). None: as the store has it now, the agreement of any web account
+        linked to the partner (``ebok consent give … electronic_notices``); billing passes
+        True or False where it keeps an agreement of its own (one signed on paper)."""
         issue = invoice if isinstance(invoice, m.IssueInvoice) else issue_input(invoice)
         async with self.store.begin() as uow:
             accounts = {
@@ -130,6 +135,10 @@ class InvoiceFacade(FacadeBase):
             partner = await uow.billing.partner(issue.partner_number)
             if partner is None:
                 raise InvalidInput.one("partner_number", "is not a known business partner")
+            if electronic_notices is None:
+                electronic_notices = await uow.rodo.electronic_notices_agreed(
+                    at=datetime.now(UTC), partner_number=issue.partner_number
+                )
         if issue.contract_account not in accounts:
             raise InvalidInput.one("contract_account", "is not an account of this partner")
         s = self.settings

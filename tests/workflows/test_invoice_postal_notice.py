@@ -18,6 +18,7 @@ from ebok.store.db import Store
 from entrypoints.devsmtp import DevSmtpServer
 from facade.client import EbokClient
 from tests.conftest import make_settings, worker_for
+from tests.factories import an_account
 from tests.mailbox import addressed_to, body
 from tests.workflows.invoices import Billed, an_invoice
 
@@ -39,7 +40,7 @@ async def sleep_until(env: WorkflowEnvironment, moment: datetime) -> None:
 
 
 async def demanded(
-    env: WorkflowEnvironment, ebok: EbokClient, billed: Billed, *, electronic: bool = False
+    env: WorkflowEnvironment, ebok: EbokClient, billed: Billed, *, electronic: bool | None = None
 ) -> m.InvoiceStatus:
     """Issue the invoice and skip to one hour after the demand (30 days past due)."""
     await ebok.set_postal_address(
@@ -176,7 +177,13 @@ async def test_einvoice_customer_without_electronic_notices_gets_a_letter(
         await ebok.set_postal_address(
             by_email.partner.number, "Anna Nowak", "ul. Długa 1", "00-238", "Warszawa"
         )
-        await ebok.issue_invoice(by_email.invoice, electronic_notices=True)
+        # The agreement of the partner's web account, as the store has it at the issue.
+        account, _ = await an_account(store)
+        async with store.begin() as uow:
+            await uow.billing.link(account, by_email.partner.number, datetime.now(UTC), "ppe")
+        text = "Zgadzam się na pisma, także wezwania do zapłaty, na mój adres e-mail."
+        await ebok.give_consent(account, "electronic_notices", "2026-01", "web", text=text)
+        await ebok.issue_invoice(by_email.invoice)
         status = await demanded(skipping_env, ebok, letter_only)
         assert status.notice_channel == "letter" and status.letter_tracking_id
         mine = [x for x in post.letters() if x.key == m.letter_key(letter_only.number, 1)]
